@@ -1,0 +1,12 @@
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+COPY . .
+# Static files are collected into the image and served by whitenoise.
+RUN DEBUG=0 SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput
+RUN useradd --create-home riskreg && mkdir -p /app/media && chown riskreg /app/media
+USER riskreg
+EXPOSE 8000
+CMD ["gunicorn", "riskreg.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--access-logfile", "-"]

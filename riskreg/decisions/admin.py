@@ -1,0 +1,59 @@
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from .models import Determination, GapAcknowledgement, ReleaseDecision, SignOff
+
+
+class FrozenWhenApprovedMixin:
+    """Approved decisions cannot be edited through the admin either (the models refuse it too)."""
+
+    def _decision_of(self, obj):
+        return obj if isinstance(obj, ReleaseDecision) else getattr(obj, "decision", None)
+
+    def has_change_permission(self, request, obj=None):
+        decision = self._decision_of(obj) if obj else None
+        if decision is not None and decision.is_frozen:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        decision = self._decision_of(obj) if obj else None
+        if decision is not None and decision.is_frozen:
+            return False
+        return super().has_delete_permission(request, obj)
+
+
+@admin.register(ReleaseDecision)
+class ReleaseDecisionAdmin(FrozenWhenApprovedMixin, SimpleHistoryAdmin):
+    list_display = ["__str__", "snapshot", "scope", "status", "effective_date"]
+    list_filter = ["status", "scope", "framework_version"]
+    search_fields = ["title", "rationale", "reference"]
+    raw_id_fields = ["supersedes", "author"]
+
+
+@admin.register(Determination)
+class DeterminationAdmin(FrozenWhenApprovedMixin, SimpleHistoryAdmin):
+    list_display = ["decision", "category", "verdict", "confidence"]
+    list_filter = ["verdict", "category"]
+    filter_horizontal = ["cited_evaluations"]
+
+
+@admin.register(GapAcknowledgement)
+class GapAcknowledgementAdmin(FrozenWhenApprovedMixin, SimpleHistoryAdmin):
+    list_display = ["decision", "category", "acknowledged_by"]
+
+
+@admin.register(SignOff)
+class SignOffAdmin(SimpleHistoryAdmin):
+    """Sign-offs are made on the decision page, where separation of duties is checked."""
+
+    list_display = ["decision", "signer", "title", "verdict", "signed_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,277 @@
+"""Release decisions: what scope was decided for a snapshot, under which framework version, on what.
+
+An approved decision and its determinations never change; the only step left to an approved
+decision is to be superseded by a later one.
+"""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models.functions import Length
+from django.db.models.lookups import Exact
+from django.db.models.signals import m2m_changed
+from django.dispatch import receiver
+from simple_history.models import HistoricalRecords
+
+from riskreg.evaluations.models import Confidence, Evaluation, Snapshot
+from riskreg.frameworks.models import FrameworkVersion, GovernanceTitle, ThreatCategory, Threshold
+from riskreg.sources import Sourced, choices_check
+
+
+class Scope(models.TextChoices):
+    NO_DEPLOYMENT = "no_deployment", "No deployment"
+    INTERNAL_REVIEW = "internal_review", "Internal review period"
+    INTERNAL_USE = "internal_use", "Internal use"
+    LIMITED_PILOT = "limited_pilot", "Limited external pilot"
+    LIMITED_ACCESS = "limited_access", "Limited-access programme"
+    GENERAL_AVAILABILITY = "general_availability", "General availability"
+
+
+class DecisionStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    IN_REVIEW = "in_review", "In review"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    SUPERSEDED = "superseded", "Superseded"
+
+
+FROZEN_STATUSES = (DecisionStatus.APPROVED, DecisionStatus.SUPERSEDED)
+FROZEN_MESSAGE = "An approved decision never changes: supersede it with a new decision instead."
+
+
+class ReleaseDecision(Sourced):
+    snapshot = models.ForeignKey(Snapshot, on_delete=models.PROTECT, related_name="decisions")
+    framework_version = models.ForeignKey(FrameworkVersion, on_delete=models.PROTECT, related_name="decisions")
+    reference = models.CharField(max_length=40, blank=True, help_text="The developer's own label, e.g. 'D7'.")
+    title = models.CharField(max_length=300)
+    scope = models.CharField(max_length=24, choices=Scope.choices)
+    scope_details = models.TextField(blank=True, help_text="Who may use it, where, for what.")
+    conditions = models.TextField(blank=True, help_text="Conditions and safeguards the scope depends on.")
+    rationale = models.TextField()
+    basis = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="What required it, e.g. 'framework threshold' or 'discretionary; not required by the framework'.",
+    )
+    decided_by = models.CharField(max_length=300, blank=True, help_text="The body or role that decided.")
+    effective_date = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=12, choices=DecisionStatus.choices, default=DecisionStatus.DRAFT)
+    supersedes = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="superseded_by",
+    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["snapshot", "effective_date", "reference", "id"]
+        permissions = [("sign_releasedecision", "Can sign off release decisions for titles held")]
+        constraints = [
+            choices_check("scope", Scope, "decision_scope_valid"),
+            choices_check("status", DecisionStatus, "decision_status_valid"),
+            models.UniqueConstraint(
+                fields=["snapshot", "reference"],
+                condition=~models.Q(reference=""),
+                name="decision_reference_unique_per_snapshot",
+                violation_error_message="This snapshot already has a decision with that reference.",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(supersedes=models.F("id")),
+                name="decision_not_superseding_itself",
+                violation_error_message="A decision cannot supersede itself.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        label = f"{self.reference} " if self.reference else ""
+        return f"{label}{self.title}"
+
+    @property
+    def is_frozen(self) -> bool:
+        return self.status in FROZEN_STATUSES
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            self._refuse_change_to_frozen()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        stored = type(self).objects.filter(pk=self.pk).values_list("status", flat=True).first()
+        if stored in FROZEN_STATUSES:
+            raise ValidationError(FROZEN_MESSAGE)
+        return super().delete(*args, **kwargs)
+
+    def _refuse_change_to_frozen(self):
+        """Approved → superseded is the one change an approved decision may take."""
+        stored = type(self).objects.filter(pk=self.pk).first()
+        if stored is None or stored.status not in FROZEN_STATUSES:
+            return
+        changed = [
+            field.attname
+            for field in self._meta.concrete_fields
+            if field.attname != "status" and getattr(stored, field.attname) != getattr(self, field.attname)
+        ]
+        superseding = stored.status == DecisionStatus.APPROVED and self.status == DecisionStatus.SUPERSEDED
+        if changed or (self.status != stored.status and not superseding):
+            raise ValidationError(FROZEN_MESSAGE)
+
+
+class Verdict(models.TextChoices):
+    NOT_CROSSED = "not_crossed", "Not crossed"
+    CANNOT_RULE_OUT = "cannot_rule_out", "Cannot rule out"
+    CROSSED = "crossed", "Crossed"
+    NO_THRESHOLD = "no_threshold", "No threshold in this framework version"
+
+    @classmethod
+    def needing_safeguards(cls) -> list[str]:
+        return [cls.CROSSED, cls.CANNOT_RULE_OUT]
+
+
+THRESHOLD_CATEGORY_MESSAGE = "The threshold belongs to another threat category than the determination."
+
+
+class DecisionPart(models.Model):
+    """A row that belongs to a decision and freezes with it."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        self._refuse_if_decision_frozen()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        self._refuse_if_decision_frozen()
+        return super().delete(*args, **kwargs)
+
+    def _refuse_if_decision_frozen(self):
+        status = ReleaseDecision.objects.filter(pk=self.decision_id).values_list("status", flat=True).first()
+        if status in FROZEN_STATUSES:
+            raise ValidationError(FROZEN_MESSAGE)
+
+
+class Determination(Sourced, DecisionPart):
+    """The decision's finding for one threat category."""
+
+    decision = models.ForeignKey(ReleaseDecision, on_delete=models.PROTECT, related_name="determinations")
+    category = models.ForeignKey(ThreatCategory, on_delete=models.PROTECT, related_name="+")
+    threshold = models.ForeignKey(Threshold, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    verdict = models.CharField(max_length=16, choices=Verdict.choices)
+    confidence = models.CharField(max_length=12, choices=Confidence.choices, default=Confidence.NOT_STATED)
+    residual_risk = models.TextField(blank=True)
+    reasoning = models.TextField(blank=True)
+    safeguards = models.TextField(
+        blank=True, help_text="Safeguards or conditions a 'crossed' or 'cannot rule out' verdict relies on."
+    )
+    cited_evaluations = models.ManyToManyField(Evaluation, blank=True, related_name="determinations")
+
+    history = HistoricalRecords(m2m_fields=[cited_evaluations])
+
+    class Meta:
+        ordering = ["decision", "category"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["decision", "category"],
+                name="determination_one_per_category",
+                violation_error_message="This decision already has a determination for that category.",
+            ),
+            choices_check("verdict", Verdict, "determination_verdict_valid"),
+            choices_check("confidence", Confidence, "determination_confidence_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category}: {self.get_verdict_display()}"
+
+    def clean(self):
+        super().clean()
+        if self.threshold_id and self.category_id and self.threshold.category_id != self.category_id:
+            raise ValidationError(
+                {"threshold": "The threshold belongs to another threat category than the determination."}
+            )
+
+
+@receiver(m2m_changed, sender=Determination.cited_evaluations.through)
+def _refuse_citation_change_on_frozen_decision(sender, instance, action, reverse, **kwargs):
+    if action not in {"pre_add", "pre_remove", "pre_clear"}:
+        return
+    if reverse:
+        raise ValidationError("Change citations from the determination, not from the evaluation.")
+    instance._refuse_if_decision_frozen()
+
+
+class GapAcknowledgement(DecisionPart):
+    """A decision's explicit acknowledgement that its framework version does not cover a category
+    in which the snapshot's evaluations showed concerning capability."""
+
+    decision = models.ForeignKey(ReleaseDecision, on_delete=models.PROTECT, related_name="gap_acknowledgements")
+    category = models.ForeignKey(ThreatCategory, on_delete=models.PROTECT, related_name="+")
+    rationale = models.TextField()
+    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    acknowledged_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["decision", "category"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["decision", "category"],
+                name="gap_acknowledgement_one_per_category",
+                violation_error_message="This decision already acknowledges a gap for that category.",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(rationale=""),
+                name="gap_acknowledgement_has_rationale",
+                violation_error_message="A gap acknowledgement needs a rationale.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Gap acknowledged: {self.category}"
+
+
+class SignOffVerdict(models.TextChoices):
+    APPROVE = "approve", "Approve"
+    REJECT = "reject", "Reject"
+
+
+class SignOff(models.Model):
+    """One person's approval or rejection of a decision, for one governance title they hold.
+
+    `digest` is the SHA-256 of a canonical JSON of what was signed; if that content changes
+    later, the sign-off is stale and no longer counts.
+    """
+
+    decision = models.ForeignKey(ReleaseDecision, on_delete=models.PROTECT, related_name="sign_offs")
+    signer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sign_offs")
+    title = models.ForeignKey(GovernanceTitle, on_delete=models.PROTECT, related_name="sign_offs")
+    verdict = models.CharField(max_length=8, choices=SignOffVerdict.choices)
+    comment = models.TextField(blank=True)
+    digest = models.CharField(max_length=64)
+    signed_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["decision", "signed_at", "id"]
+        constraints = [
+            choices_check("verdict", SignOffVerdict, "signoff_verdict_valid"),
+            models.CheckConstraint(
+                condition=models.Q(Exact(Length("digest"), 64)),
+                name="signoff_digest_is_sha256",
+                violation_error_message="The digest must be a SHA-256 (64 hex digits).",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.signer} ({self.title}): {self.get_verdict_display()}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValidationError("A sign-off is never edited; sign again instead.")
+        super().save(*args, **kwargs)

@@ -1,0 +1,389 @@
+"""Load the demo data (fixtures/*.json): the reference frameworks and the Claude Mythos Preview
+system card, as records with full history.
+
+Every record is created through save(), with the seed user as its history user, so the audit
+trail of a fresh demo is complete. Records are found by natural key first: running it twice
+creates nothing the second time, and a record someone has edited since is left as it is.
+"""
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+
+from riskreg.accounts.roles import APPROVER, AUDITOR, EVALUATOR, VIEWER
+from riskreg.decisions.digest import decision_digest
+from riskreg.decisions.models import (
+    DecisionStatus,
+    Determination,
+    GapAcknowledgement,
+    ReleaseDecision,
+    SignOff,
+    SignOffVerdict,
+)
+from riskreg.evaluations.models import AIModel, Evaluation, Evidence, EvidenceKind, Snapshot
+from riskreg.frameworks.models import Coverage, Framework, FrameworkVersion, GovernanceTitle, ThreatCategory, Threshold
+from riskreg.risks.models import Risk
+
+FIXTURES = Path(settings.BASE_DIR) / "fixtures"
+SEED_USERNAME = "riskreg-seed"
+CHANGE_REASON = "seed_demo: demo data from the Claude Mythos Preview system card"
+SYSTEM_CARD_URL = "https://www.anthropic.com/claude-mythos-preview-system-card"
+RSO, CEO = "Responsible Scaling Officer", "CEO"
+
+# Demo logins, created only when DEBUG is on. The password is printed by the command.
+DEMO_PASSWORD = "riskreg-demo"
+DEMO_ACCOUNTS = [
+    # username, group, governance titles held, superuser
+    ("viewer", VIEWER, [], False),
+    ("evaluator", EVALUATOR, [], False),
+    ("approver", APPROVER, [RSO], False),
+    ("approver2", APPROVER, [CEO], False),
+    ("auditor", AUDITOR, [], False),
+    ("admin", None, [], True),
+]
+# People of record who signed the demo's approved decisions. The card names no one, so these
+# are placeholders that cannot log in.
+RECORD_SIGNERS = [("signer-rso", RSO), ("signer-ceo", CEO)]
+
+
+@dataclass
+class SeedReport:
+    created: Counter = field(default_factory=Counter)
+    kept: int = 0
+    accounts: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def total_created(self) -> int:
+        return sum(self.created.values())
+
+
+def _date(value):
+    return date.fromisoformat(value) if value else None
+
+
+class DemoSeeder:
+    def __init__(self):
+        self.report = SeedReport()
+        self.user = self._service_user(SEED_USERNAME, "Demo data loader")
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _service_user(self, username: str, first_name: str):
+        User = get_user_model()
+        user, created = User.objects.get_or_create(
+            username=username, defaults={"first_name": first_name, "is_active": False}
+        )
+        if created:
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+        return user
+
+    def _save(self, obj):
+        """Validate and save one record with the seed user and reason on its history row."""
+        obj._history_user = self.user
+        obj._change_reason = CHANGE_REASON
+        adding = obj._state.adding
+        obj.full_clean()
+        obj.save()
+        if adding:
+            self.report.created[type(obj).__name__] += 1
+        return obj
+
+    def _ensure(self, model, lookup: dict, values: dict):
+        """Return (record, created): the record found by `lookup`, or a new one."""
+        existing = model.objects.filter(**lookup).first()
+        if existing is not None:
+            self.report.kept += 1
+            return existing, False
+        return self._save(model(**lookup, **values)), True
+
+    def _set_m2m(self, obj, name: str, targets):
+        obj._history_user = self.user
+        obj._change_reason = CHANGE_REASON
+        getattr(obj, name).set(targets)
+
+    @staticmethod
+    def _sourced(entry: dict, section_key: str = "section") -> dict:
+        return {
+            "source_section": entry.get(section_key, entry.get("source_section", "")),
+            "source_mark": entry.get("source_mark", "verified"),
+            "source_note": entry.get("source_note", ""),
+        }
+
+    # -- the data ----------------------------------------------------------------------------
+
+    @transaction.atomic
+    def run(self, with_accounts: bool) -> SeedReport:
+        frameworks = json.loads((FIXTURES / "frameworks.json").read_text())
+        mythos = json.loads((FIXTURES / "mythos.json").read_text())
+        self.categories = {}
+        self.titles = {}
+        self.thresholds = {}
+        self._frameworks(frameworks)
+        self._signers()
+        self._mythos(mythos)
+        if with_accounts:
+            self._accounts()
+        return self.report
+
+    def _frameworks(self, data):
+        for entry in data["categories"]:
+            category, _ = self._ensure(
+                ThreatCategory,
+                {"slug": entry["slug"]},
+                {"name": entry["name"], "description": entry["description"], "order": entry["order"]},
+            )
+            self.categories[category.slug] = category
+        for entry in data["titles"]:
+            title, _ = self._ensure(GovernanceTitle, {"name": entry["name"]}, {"description": entry["description"]})
+            self.titles[title.name] = title
+        for entry in data["frameworks"]:
+            framework, _ = self._ensure(
+                Framework,
+                {"slug": entry["slug"]},
+                {"name": entry["name"], "developer": entry["developer"], "description": entry["description"]},
+            )
+            for version_entry in entry["versions"]:
+                self._framework_version(framework, version_entry)
+
+    def _framework_version(self, framework, entry):
+        version, created = self._ensure(
+            FrameworkVersion,
+            {"framework": framework, "version": entry["version"]},
+            {
+                "effective_date": _date(entry.get("effective_date")),
+                "summary": entry["summary"],
+                **self._sourced(entry, "source_section"),
+            },
+        )
+        if created:
+            self._set_m2m(version, "required_titles", [self.titles[name] for name in entry["required_titles"]])
+        for slug, (level, note) in entry["coverage"].items():
+            self._ensure(
+                Coverage,
+                {"framework_version": version, "category": self.categories[slug]},
+                {"level": level, "note": note, "source_section": version.source_section},
+            )
+        for threshold_entry in entry["thresholds"]:
+            threshold, _ = self._ensure(
+                Threshold,
+                {"framework_version": version, "code": threshold_entry["code"]},
+                {
+                    "category": self.categories[threshold_entry["category"]],
+                    "name": threshold_entry["name"],
+                    "definition": threshold_entry["definition"],
+                    "operationalisation": threshold_entry.get("operationalisation", ""),
+                    "source_section": threshold_entry.get("source_section", version.source_section),
+                    "source_mark": threshold_entry.get("source_mark", version.source_mark),
+                },
+            )
+            self.thresholds[(framework.slug, entry["version"], threshold.code)] = threshold
+
+    def _signers(self):
+        self.signers = {}
+        for username, title_name in RECORD_SIGNERS:
+            user = self._service_user(username, f"Demo signer ({title_name})")
+            self._hold_title(user, self.titles[title_name])
+            self.signers[title_name] = user
+
+    def _hold_title(self, user, title):
+        if not title.holders.filter(pk=user.pk).exists():
+            title._history_user = self.user
+            title._change_reason = CHANGE_REASON
+            title.holders.add(user)
+            self.report.created["title holding"] += 1
+
+    def _mythos(self, data):
+        rsp_v3 = FrameworkVersion.objects.get(framework__slug="anthropic-rsp", version="3.0")
+        threshold = {code: self.thresholds[("anthropic-rsp", "3.0", code)] for code in ("CB-1", "CB-2", "TM1", "TM2")}
+
+        entry = data["model"]
+        model, _ = self._ensure(
+            AIModel,
+            {"slug": entry["slug"]},
+            {"name": entry["name"], "developer": entry["developer"], "description": entry["description"]},
+        )
+        snapshots = {}
+        for entry in data["snapshots"]:
+            snapshot, _ = self._ensure(
+                Snapshot,
+                {"model": model, "name": entry["name"]},
+                {
+                    "kind": entry["kind"],
+                    "description": entry["description"],
+                    "available_from": _date(entry.get("available_from")),
+                    **self._sourced(entry, "source_section"),
+                },
+            )
+            snapshots[entry["key"]] = snapshot
+
+        evaluations = {}
+        for entry in data["evaluations"]:
+            evaluation, created = self._ensure(
+                Evaluation,
+                {"snapshot": snapshots[entry["snapshot"]], "title": entry["title"]},
+                {
+                    "category": self.categories[entry["category"]],
+                    "threshold": threshold[entry["threshold"]] if entry.get("threshold") else None,
+                    "kind": entry["kind"],
+                    "run_by": entry["run_by"],
+                    "is_external": entry["external"],
+                    "finding": entry["finding"],
+                    "score": entry.get("score"),
+                    "score_unit": entry.get("unit", ""),
+                    "score_note": entry.get("score_note", ""),
+                    "comparisons": entry.get("comparisons", []),
+                    "outcome": entry["outcome"],
+                    "confidence": entry["confidence"],
+                    "recorded_by": self.user,
+                    **self._sourced(entry),
+                },
+            )
+            if created:
+                self._save(
+                    Evidence(
+                        evaluation=evaluation,
+                        kind=EvidenceKind.LINK,
+                        title=f"System card §{entry['section']}",
+                        url=SYSTEM_CARD_URL,
+                        added_by=self.user,
+                    )
+                )
+            evaluations[entry["key"]] = evaluation
+
+        decisions = {}
+        for entry in data["decisions"]:
+            decisions[entry["reference"]] = self._decision(
+                entry, snapshots, evaluations, data, rsp_v3, threshold, decisions
+            )
+
+        for entry in data["risks"]:
+            inherent_l, inherent_i = entry["inherent"]
+            residual_l, residual_i = entry["residual"]
+            risk, created = self._ensure(
+                Risk,
+                {"code": entry["code"]},
+                {
+                    "title": entry["title"],
+                    "category": self.categories[entry["category"]] if entry.get("category") else None,
+                    "description": entry["description"],
+                    "inherent_likelihood": inherent_l,
+                    "inherent_impact": inherent_i,
+                    "residual_likelihood": residual_l,
+                    "residual_impact": residual_i,
+                    "treatment": entry["treatment"],
+                    "mitigations": entry["mitigations"],
+                    "owner": entry["owner"],
+                    "status": entry["status"],
+                    "confidence": entry["confidence"],
+                    "source_section": entry["section"],
+                    "source_mark": "verified",
+                    "source_note": data["risk_scores_note"],
+                },
+            )
+            if created:
+                self._set_m2m(risk, "evaluations", [evaluations[key] for key in entry["evaluations"]])
+
+    def _decision(self, entry, snapshots, evaluations, data, framework_version, threshold, decisions):
+        snapshot = snapshots[entry["snapshot"]]
+        existing = ReleaseDecision.objects.filter(snapshot=snapshot, reference=entry["reference"]).first()
+        if existing is not None:
+            self.report.kept += 1
+            return existing
+
+        # Built as a draft, so its determinations can be added, then moved to its final status
+        # through save(): the history shows the same steps a decision takes in the app.
+        decision = self._save(
+            ReleaseDecision(
+                snapshot=snapshot,
+                framework_version=framework_version,
+                reference=entry["reference"],
+                title=entry["title"],
+                scope=entry["scope"],
+                scope_details=entry.get("scope_details", ""),
+                conditions=entry.get("conditions", ""),
+                rationale=entry["rationale"],
+                basis=entry.get("basis", ""),
+                decided_by=entry.get("decided_by", ""),
+                effective_date=_date(entry.get("effective_date")),
+                supersedes=decisions.get(entry.get("supersedes")),
+                status=DecisionStatus.DRAFT,
+                author=self.user,
+                **self._sourced(entry),
+            )
+        )
+        for slug in entry.get("determinations", []):
+            spec = data["determinations"][slug]
+            determination = self._save(
+                Determination(
+                    decision=decision,
+                    category=self.categories[slug],
+                    threshold=threshold[spec["threshold"]] if spec.get("threshold") else None,
+                    verdict=spec["verdict"],
+                    confidence=spec["confidence"],
+                    residual_risk=spec.get("residual_risk", ""),
+                    reasoning=spec.get("reasoning", ""),
+                    safeguards=spec.get("safeguards", ""),
+                    **self._sourced(spec),
+                )
+            )
+            self._set_m2m(determination, "cited_evaluations", [evaluations[key] for key in spec["cites"]])
+        if entry.get("gap_acknowledged"):
+            self._save(
+                GapAcknowledgement(
+                    decision=decision,
+                    category=self.categories["cyber"],
+                    rationale=data["gap_rationale"],
+                    acknowledged_by=self.user,
+                )
+            )
+
+        final_status = entry["status"]
+        if final_status == DecisionStatus.DRAFT:
+            return decision
+        decision.status = DecisionStatus.IN_REVIEW
+        self._save(decision)
+        if entry.get("signed"):
+            digest = decision_digest(decision)
+            for title_name in (RSO, CEO):
+                self._save(
+                    SignOff(
+                        decision=decision,
+                        signer=self.signers[title_name],
+                        title=self.titles[title_name],
+                        verdict=SignOffVerdict.APPROVE,
+                        comment="Demo record: the system card names no individual signer.",
+                        digest=digest,
+                    )
+                )
+        decision.status = DecisionStatus.APPROVED
+        self._save(decision)
+        # A decision marked superseded in the file is superseded by a later one that names it.
+        if decision.supersedes_id:
+            earlier = decision.supersedes
+            if earlier.status == DecisionStatus.APPROVED:
+                earlier.status = DecisionStatus.SUPERSEDED
+                self._save(earlier)
+        return decision
+
+    def _accounts(self):
+        User = get_user_model()
+        for username, role, titles, superuser in DEMO_ACCOUNTS:
+            user = User.objects.filter(username=username).first()
+            if user is None:
+                user = User(username=username, is_staff=superuser, is_superuser=superuser)
+                user.set_password(DEMO_PASSWORD)
+                user.save()
+                self.report.created["demo account"] += 1
+                if role:
+                    user.groups.add(Group.objects.get(name=role))
+            for title_name in titles:
+                self._hold_title(user, self.titles[title_name])
+            self.report.accounts.append((username, role or "admin (superuser)"))

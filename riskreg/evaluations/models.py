@@ -1,0 +1,248 @@
+"""Models, their snapshots, what each evaluation of a snapshot found, and the evidence behind it."""
+
+import hashlib
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models.functions import Length
+from django.db.models.lookups import Exact
+from simple_history.models import HistoricalRecords
+
+from riskreg.frameworks.models import ThreatCategory, Threshold
+from riskreg.sources import Sourced, choices_check
+
+from .validators import validate_comparisons, validate_finite
+
+
+class AIModel(models.Model):
+    slug = models.SlugField(max_length=80, unique=True)
+    name = models.CharField(max_length=200)
+    developer = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["developer", "name"]
+        verbose_name = "AI model"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SnapshotKind(models.TextChoices):
+    EARLY = "early", "Earlier training snapshot"
+    FINAL = "final", "Final snapshot"
+    VARIANT = "variant", "Variant (e.g. helpful-only)"
+
+
+class Snapshot(Sourced):
+    model = models.ForeignKey(AIModel, on_delete=models.PROTECT, related_name="snapshots")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=10, choices=SnapshotKind.choices)
+    description = models.TextField(blank=True)
+    available_from = models.DateField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["model", "available_from", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model", "name"],
+                name="snapshot_name_unique_per_model",
+                violation_error_message="This model already has a snapshot with that name.",
+            ),
+            choices_check("kind", SnapshotKind, "snapshot_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model.name} — {self.name}"
+
+
+class EvaluationKind(models.TextChoices):
+    AUTOMATED_BENCHMARK = "automated_benchmark", "Automated benchmark"
+    EXPERT_RED_TEAMING = "expert_red_teaming", "Expert red-teaming"
+    UPLIFT_TRIAL = "uplift_trial", "Uplift trial"
+    MODEL_ORGANISM = "model_organism", "Model-organism test"
+    PILOT_USE = "pilot_use", "Pilot-use reports"
+    WHITE_BOX = "white_box", "White-box analysis"
+    EXTERNAL_TESTING = "external_testing", "External testing"
+    SURVEY = "survey", "Survey"
+    TREND_ANALYSIS = "trend_analysis", "Trend analysis"
+    BEHAVIOURAL_AUDIT = "behavioural_audit", "Behavioural audit"
+
+
+class Outcome(models.TextChoices):
+    BELOW_THRESHOLD = "below_threshold", "Below threshold"
+    SIGNAL_MET = "signal_met", "Alert / signal met"
+    CROSSED = "crossed", "Threshold crossed"
+    SATURATED = "saturated", "Saturated"
+    INCONCLUSIVE = "inconclusive", "Inconclusive"
+    NOT_ASSESSED = "not_assessed", "Not assessed"
+
+    @classmethod
+    def concerning(cls) -> list[str]:
+        """Outcomes that show a capability a framework ought to cover (DESIGN §3, check 4)."""
+        return [cls.SIGNAL_MET, cls.CROSSED, cls.SATURATED]
+
+
+class Confidence(models.TextChoices):
+    LOW = "low", "Low"
+    MODERATE = "moderate", "Moderate"
+    HIGH = "high", "High"
+    NOT_STATED = "not_stated", "Not stated"
+
+
+class Evaluation(Sourced):
+    snapshot = models.ForeignKey(Snapshot, on_delete=models.PROTECT, related_name="evaluations")
+    category = models.ForeignKey(ThreatCategory, on_delete=models.PROTECT, related_name="evaluations")
+    threshold = models.ForeignKey(
+        Threshold,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="evaluations",
+        help_text="The threshold this evaluation informs; it must belong to the same category.",
+    )
+    title = models.CharField(max_length=300)
+    kind = models.CharField(max_length=30, choices=EvaluationKind.choices)
+    run_by = models.CharField(max_length=300, help_text="Team or organisation that ran it.")
+    is_external = models.BooleanField("external", default=False)
+    started_on = models.DateField(null=True, blank=True)
+    finished_on = models.DateField(null=True, blank=True)
+    finding = models.TextField()
+    score = models.FloatField(null=True, blank=True, validators=[validate_finite])
+    score_unit = models.CharField(max_length=60, blank=True, help_text="e.g. 'pass@1', '%', 'speed-up ×'.")
+    score_note = models.CharField(max_length=300, blank=True)
+    comparisons = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_comparisons],
+        help_text='Other models and human baselines: [{"subject": "…", "value": 0.67, "unit": "…"}].',
+    )
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.NOT_ASSESSED)
+    confidence = models.CharField(max_length=12, choices=Confidence.choices, default=Confidence.NOT_STATED)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="recorded_evaluations"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["snapshot", "category", "source_section", "title"]
+        permissions = [("import_evaluation_logs", "Can import evaluation-harness logs")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(source_section=""),
+                name="evaluation_has_section",
+                violation_error_message="Give the section of the system card (or report) the evaluation comes from.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(started_on__isnull=True)
+                | models.Q(finished_on__isnull=True)
+                | models.Q(finished_on__gte=models.F("started_on")),
+                name="evaluation_dates_ordered",
+                violation_error_message="An evaluation cannot finish before it starts.",
+            ),
+            choices_check("kind", EvaluationKind, "evaluation_kind_valid"),
+            choices_check("outcome", Outcome, "evaluation_outcome_valid"),
+            choices_check("confidence", Confidence, "evaluation_confidence_valid"),
+            # "The threshold belongs to the evaluation's category" spans two tables, which a
+            # CHECK cannot express: a trigger enforces it (migration 0002), clean() explains it.
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def clean(self):
+        super().clean()
+        if self.threshold_id and self.category_id and self.threshold.category_id != self.category_id:
+            raise ValidationError(
+                {"threshold": THRESHOLD_CATEGORY_MESSAGE},
+                code="threshold_category",
+            )
+
+
+THRESHOLD_CATEGORY_MESSAGE = "The threshold belongs to another threat category than the evaluation."
+
+
+class EvidenceKind(models.TextChoices):
+    FILE = "file", "File"
+    LINK = "link", "Link"
+    NOTE = "note", "Note"
+
+
+class Evidence(models.Model):
+    """A file, link or note behind an evaluation. Never edited: a correction replaces it."""
+
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.PROTECT, related_name="evidence")
+    kind = models.CharField(max_length=4, choices=EvidenceKind.choices)
+    title = models.CharField(max_length=300)
+    file = models.FileField(upload_to="evidence/%Y/%m/", blank=True, max_length=300)
+    original_name = models.CharField(max_length=255, blank=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+    sha256 = models.CharField("SHA-256", max_length=64, blank=True)
+    url = models.URLField(max_length=2000, blank=True)
+    note = models.TextField(blank=True)
+    replaces = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="replaced_by",
+        help_text="The piece of evidence this one corrects; both stay visible.",
+    )
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["evaluation", "added_at", "id"]
+        verbose_name_plural = "evidence"
+        constraints = [
+            choices_check("kind", EvidenceKind, "evidence_kind_valid"),
+            models.CheckConstraint(
+                condition=~models.Q(kind="file")
+                | (~models.Q(file="") & models.Q(size__isnull=False) & models.Q(Exact(Length("sha256"), 64))),
+                name="evidence_file_has_hash",
+                violation_error_message="A file piece needs its file, its size and its SHA-256.",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind="link") | ~models.Q(url=""),
+                name="evidence_link_has_url",
+                violation_error_message="A link piece needs its URL.",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind="note") | ~models.Q(note=""),
+                name="evidence_note_has_text",
+                violation_error_message="A note piece needs its text.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValidationError("Evidence is never edited; add a new piece that replaces this one.")
+        if self.kind == EvidenceKind.FILE and self.file and not self.sha256:
+            self.size, self.sha256 = file_size_and_sha256(self.file)
+            self.original_name = self.original_name or self.file.name.rsplit("/", 1)[-1]
+        super().save(*args, **kwargs)
+
+
+def file_size_and_sha256(file) -> tuple[int, str]:
+    """Hash a file in chunks, so a large upload is never read into memory whole."""
+    digest = hashlib.sha256()
+    size = 0
+    file.seek(0)
+    for chunk in file.chunks():
+        digest.update(chunk)
+        size += len(chunk)
+    file.seek(0)
+    return size, digest.hexdigest()

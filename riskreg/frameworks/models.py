@@ -1,0 +1,148 @@
+"""Safety frameworks, their versions, and the threat categories they do or do not cover.
+
+One global ThreatCategory taxonomy; each FrameworkVersion says, through Coverage, whether it
+sets a formal threshold for a category, only monitors it, or leaves it out. That table is what
+makes a coverage gap (cyber under RSP v3.0) visible.
+"""
+
+from django.conf import settings
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from riskreg.sources import Sourced, choices_check
+
+
+class ThreatCategory(models.Model):
+    slug = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    order = models.PositiveSmallIntegerField(default=0, help_text="Position in matrices and lists.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["order", "name"]
+        verbose_name_plural = "threat categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GovernanceTitle(models.Model):
+    """A role whose sign-off a framework version can require, e.g. 'Responsible Scaling Officer'.
+
+    Titles are data, not code: approvers hold zero or more of them.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    holders = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="governance_titles")
+
+    history = HistoricalRecords(m2m_fields=[holders])
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Framework(models.Model):
+    slug = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=200)
+    developer = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["developer", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FrameworkVersion(Sourced):
+    framework = models.ForeignKey(Framework, on_delete=models.PROTECT, related_name="versions")
+    version = models.CharField(max_length=20, help_text="As the developer numbers it, e.g. '3.0'.")
+    effective_date = models.DateField(null=True, blank=True)
+    summary = models.TextField(blank=True)
+    required_titles = models.ManyToManyField(
+        GovernanceTitle,
+        blank=True,
+        related_name="framework_versions",
+        help_text="Titles whose sign-off a release decision under this version needs.",
+    )
+
+    history = HistoricalRecords(m2m_fields=[required_titles])
+
+    class Meta:
+        ordering = ["framework", "effective_date", "version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["framework", "version"],
+                name="frameworkversion_unique_per_framework",
+                violation_error_message="This framework already has a version with that number.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.framework.name} v{self.version}"
+
+
+class Threshold(Sourced):
+    """A capability or risk level the framework version defines for one category."""
+
+    framework_version = models.ForeignKey(FrameworkVersion, on_delete=models.PROTECT, related_name="thresholds")
+    category = models.ForeignKey(ThreatCategory, on_delete=models.PROTECT, related_name="thresholds")
+    code = models.CharField(max_length=40, help_text="Short label, e.g. 'CB-1'.")
+    name = models.CharField(max_length=200)
+    definition = models.TextField()
+    operationalisation = models.TextField(blank=True, help_text="How evaluations test for it.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["framework_version", "category", "code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["framework_version", "code"],
+                name="threshold_code_unique_per_version",
+                violation_error_message="This framework version already has a threshold with that code.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.name}"
+
+
+class CoverageLevel(models.TextChoices):
+    FORMAL = "formal", "Formal threshold"
+    PARTIAL = "partial", "Monitored only"
+    NONE = "none", "Not covered"
+
+
+class Coverage(Sourced):
+    """Whether one framework version covers one threat category, and how."""
+
+    framework_version = models.ForeignKey(FrameworkVersion, on_delete=models.PROTECT, related_name="coverage")
+    category = models.ForeignKey(ThreatCategory, on_delete=models.PROTECT, related_name="coverage")
+    level = models.CharField(max_length=10, choices=CoverageLevel.choices)
+    note = models.TextField(blank=True, help_text="What the version says, or why it is silent.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["framework_version", "category"]
+        verbose_name_plural = "coverage"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["framework_version", "category"],
+                name="coverage_unique_per_version_category",
+                violation_error_message="This framework version already states its coverage of that category.",
+            ),
+            choices_check("level", CoverageLevel, "coverage_level_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.framework_version} × {self.category}: {self.get_level_display()}"

@@ -1,0 +1,78 @@
+"""The home page's overview: each model, its latest decision, and the coverage of the framework
+version that decision was taken under, with the gaps its evaluations expose.
+
+A fixed number of queries whatever the number of models, decisions or evaluations.
+"""
+
+from dataclasses import dataclass, field
+
+from django.db.models import F
+
+from riskreg.decisions.models import DecisionStatus, ReleaseDecision
+from riskreg.evaluations.models import AIModel, Evaluation, Outcome
+from riskreg.frameworks.models import Coverage, CoverageLevel, ThreatCategory
+
+
+@dataclass
+class CoverageCell:
+    category: ThreatCategory
+    level: str  # a CoverageLevel value, or "" where the version says nothing
+    concerning: bool  # the model's evaluations reached signal met, crossed or saturated here
+
+    @property
+    def is_gap(self) -> bool:
+        return self.concerning and self.level != CoverageLevel.FORMAL
+
+    @property
+    def label(self) -> str:
+        return CoverageLevel(self.level).label if self.level else "Not stated"
+
+
+@dataclass
+class ModelRow:
+    model: AIModel
+    latest_decision: ReleaseDecision | None
+    cells: list[CoverageCell] = field(default_factory=list)
+
+    @property
+    def gaps(self) -> list[CoverageCell]:
+        return [cell for cell in self.cells if cell.is_gap]
+
+
+def model_overview() -> tuple[list[ThreatCategory], list[ModelRow]]:
+    categories = list(ThreatCategory.objects.all())
+    models = list(AIModel.objects.all())
+
+    # The latest decision that is not a draft; a model with only drafts shows its latest draft.
+    latest: dict[int, ReleaseDecision] = {}
+    decisions = ReleaseDecision.objects.select_related("snapshot", "framework_version__framework").order_by(
+        F("effective_date").asc(nulls_first=True), "id"
+    )
+    for decision in decisions:
+        model_id = decision.snapshot.model_id
+        current = latest.get(model_id)
+        if current is None or decision.status != DecisionStatus.DRAFT or current.status == DecisionStatus.DRAFT:
+            latest[model_id] = decision
+
+    version_ids = {decision.framework_version_id for decision in latest.values()}
+    levels = {
+        (row["framework_version_id"], row["category_id"]): row["level"]
+        for row in Coverage.objects.filter(framework_version_id__in=version_ids).values(
+            "framework_version_id", "category_id", "level"
+        )
+    }
+    concerning = set(
+        Evaluation.objects.filter(outcome__in=Outcome.concerning())
+        .values_list("snapshot__model_id", "category_id")
+        .distinct()
+    )
+
+    rows = []
+    for model in models:
+        decision = latest.get(model.pk)
+        cells = []
+        for category in categories:
+            level = levels.get((decision.framework_version_id, category.pk), "") if decision else ""
+            cells.append(CoverageCell(category, level, (model.pk, category.pk) in concerning))
+        rows.append(ModelRow(model, decision, cells))
+    return categories, rows

@@ -1,0 +1,82 @@
+"""The risk register: what could go wrong, how likely and how bad, before and after treatment."""
+
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from riskreg.evaluations.models import Confidence, Evaluation
+from riskreg.frameworks.models import ThreatCategory
+from riskreg.sources import Sourced, choices_check
+
+SCALE = range(1, 6)  # likelihood and impact are scored 1 (lowest) to 5 (highest)
+
+
+class Treatment(models.TextChoices):
+    MITIGATE = "mitigate", "Mitigate"
+    ACCEPT = "accept", "Accept"
+    AVOID = "avoid", "Avoid"
+    TRANSFER = "transfer", "Transfer"
+
+
+class RiskStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    MONITORING = "monitoring", "Monitoring"
+    CLOSED = "closed", "Closed"
+
+
+def _scale_check(field: str) -> models.CheckConstraint:
+    label = field.replace("_", " ")
+    return models.CheckConstraint(
+        condition=models.Q(**{f"{field}__gte": 1, f"{field}__lte": 5}),
+        name=f"risk_{field}_1_to_5",
+        violation_error_message=f"The {label} is scored from 1 to 5.",
+    )
+
+
+class Risk(Sourced):
+    code = models.CharField(max_length=20, unique=True, help_text="Register reference, e.g. 'R17'.")
+    title = models.CharField(max_length=300)
+    category = models.ForeignKey(
+        ThreatCategory,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="risks",
+        help_text="Leave empty for a cross-cutting (governance) risk.",
+    )
+    description = models.TextField()
+    inherent_likelihood = models.PositiveSmallIntegerField(help_text="1 (lowest) to 5 (highest).")
+    inherent_impact = models.PositiveSmallIntegerField(help_text="1 (lowest) to 5 (highest).")
+    residual_likelihood = models.PositiveSmallIntegerField(help_text="1 (lowest) to 5 (highest).")
+    residual_impact = models.PositiveSmallIntegerField(help_text="1 (lowest) to 5 (highest).")
+    treatment = models.CharField(max_length=10, choices=Treatment.choices, default=Treatment.MITIGATE)
+    mitigations = models.TextField(blank=True)
+    owner = models.CharField(max_length=200, help_text="Accountable person or team.")
+    status = models.CharField(max_length=12, choices=RiskStatus.choices, default=RiskStatus.OPEN)
+    next_review = models.DateField(null=True, blank=True)
+    confidence = models.CharField(max_length=12, choices=Confidence.choices, default=Confidence.NOT_STATED)
+    evaluations = models.ManyToManyField(Evaluation, blank=True, related_name="risks")
+
+    history = HistoricalRecords(m2m_fields=[evaluations])
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            _scale_check("inherent_likelihood"),
+            _scale_check("inherent_impact"),
+            _scale_check("residual_likelihood"),
+            _scale_check("residual_impact"),
+            choices_check("treatment", Treatment, "risk_treatment_valid"),
+            choices_check("status", RiskStatus, "risk_status_valid"),
+            choices_check("confidence", Confidence, "risk_confidence_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.title}"
+
+    @property
+    def inherent_score(self) -> int:
+        return self.inherent_likelihood * self.inherent_impact
+
+    @property
+    def residual_score(self) -> int:
+        return self.residual_likelihood * self.residual_impact

@@ -1,0 +1,59 @@
+"""Shared fixtures: one user per role, and the demo data."""
+
+import os
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from riskreg.accounts.roles import APPROVER, AUDITOR, EVALUATOR, VIEWER
+from riskreg.demo import DemoSeeder
+
+
+def pytest_report_header(config):
+    url = os.environ.get("DATABASE_URL", "")
+    return f"riskreg database: {'PostgreSQL (' + url.split('@')[-1] + ')' if url else 'SQLite'}"
+
+
+def _user(username, group=None, **extra):
+    user = get_user_model().objects.create_user(username=username, password="pw-for-tests", **extra)
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def viewer(db):
+    return _user("t-viewer", VIEWER)
+
+
+@pytest.fixture
+def evaluator(db):
+    return _user("t-evaluator", EVALUATOR)
+
+
+@pytest.fixture
+def approver(db):
+    return _user("t-approver", APPROVER)
+
+
+@pytest.fixture
+def auditor(db):
+    return _user("t-auditor", AUDITOR)
+
+
+@pytest.fixture
+def superuser(db):
+    return _user("t-admin", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def demo(db):
+    """The demo data, without demo logins."""
+    return DemoSeeder().run(with_accounts=False)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Tests create many users; the production hasher is deliberately slow.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

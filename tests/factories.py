@@ -1,0 +1,74 @@
+"""Small builders for test records. Each saves through the model, so history is written."""
+
+import itertools
+
+from django.contrib.auth import get_user_model
+
+from riskreg.decisions.models import DecisionStatus, Determination, ReleaseDecision
+from riskreg.evaluations.models import AIModel, Evaluation, Snapshot
+from riskreg.frameworks.models import Framework, FrameworkVersion, ThreatCategory, Threshold
+
+_n = itertools.count(1)
+
+
+def user(username=None, **extra):
+    return get_user_model().objects.create_user(username=username or f"user{next(_n)}", password="pw", **extra)
+
+
+def category(slug=None):
+    n = next(_n)
+    return ThreatCategory.objects.create(slug=slug or f"cat-{n}", name=f"Category {n}")
+
+
+def framework_version(version="1.0"):
+    n = next(_n)
+    framework = Framework.objects.create(slug=f"fw-{n}", name=f"Framework {n}", developer="Lab")
+    return FrameworkVersion.objects.create(framework=framework, version=version)
+
+
+def threshold(version=None, cat=None, code=None):
+    return Threshold.objects.create(
+        framework_version=version or framework_version(),
+        category=cat or category(),
+        code=code or f"T-{next(_n)}",
+        name="A threshold",
+        definition="What it means.",
+    )
+
+
+def snapshot():
+    n = next(_n)
+    model = AIModel.objects.create(slug=f"model-{n}", name=f"Model {n}", developer="Lab")
+    return Snapshot.objects.create(model=model, name="final", kind="final")
+
+
+def evaluation(snap=None, cat=None, by=None, **fields):
+    values = {
+        "title": f"Evaluation {next(_n)}",
+        "kind": "automated_benchmark",
+        "run_by": "Lab",
+        "finding": "Something.",
+        "source_section": "1.1",
+    }
+    values.update(fields)
+    return Evaluation.objects.create(
+        snapshot=snap or snapshot(), category=cat or category(), recorded_by=by or user(), **values
+    )
+
+
+def decision(snap=None, version=None, author=None, status=DecisionStatus.DRAFT, **fields):
+    values = {"title": f"Decision {next(_n)}", "scope": "limited_access", "rationale": "Because."}
+    values.update(fields)
+    return ReleaseDecision.objects.create(
+        snapshot=snap or snapshot(),
+        framework_version=version or framework_version(),
+        author=author or user(),
+        status=status,
+        **values,
+    )
+
+
+def determination(dec, cat=None, **fields):
+    values = {"verdict": "not_crossed"}
+    values.update(fields)
+    return Determination.objects.create(decision=dec, category=cat or category(), **values)

@@ -1,0 +1,60 @@
+"""The home page: login first, then each model's latest decision and the coverage it stands on."""
+
+import pytest
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_requires_login(client):
+    response = client.get(reverse("home"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_login_page_renders_with_the_apps_own_stylesheet(client):
+    response = client.get(reverse("login"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "/static/css/riskreg.css" in html
+    assert "https://" not in html and "//cdn" not in html
+
+
+def test_it_lists_each_model_with_its_latest_decision(client, viewer, demo):
+    client.force_login(viewer)
+    response = client.get(reverse("home"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Claude Mythos Preview" in html
+    assert "D8 Limited access for Project Glasswing partners" in html
+    assert "Responsible Scaling Policy v3.0" in html
+
+
+def test_it_shows_cyber_as_a_coverage_gap_under_rsp_v3(client, viewer, demo):
+    client.force_login(viewer)
+    response = client.get(reverse("home"))
+    (row,) = response.context["rows"]
+    gaps = [cell.category.slug for cell in row.gaps]
+    assert gaps == ["cyber"]
+    assert "coverage gap in\nCyber operations" in response.content.decode()
+
+
+def test_its_query_count_does_not_grow_with_the_data(client, viewer, demo, django_assert_max_num_queries):
+    import factories as make
+
+    client.force_login(viewer)
+    with django_assert_max_num_queries(12) as few:
+        client.get(reverse("home"))
+    for _ in range(5):
+        snap = make.snapshot()
+        make.decision(snap=snap)
+        make.evaluation(snap=snap, outcome="saturated")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get(reverse("home"))
+
+
+def test_logout_ends_the_session(client, viewer):
+    client.force_login(viewer)
+    response = client.post(reverse("logout"))
+    assert response.status_code == 302
+    assert client.get(reverse("home")).status_code == 302

@@ -1,0 +1,80 @@
+"""Settings come from the environment and refuse bad values loudly."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from riskreg.settings import database_from_url
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_settings(**env):
+    """Import the settings in a fresh interpreter with exactly this environment."""
+    clean = {key: value for key, value in os.environ.items() if key not in {"DEBUG", "SECRET_KEY", "DATABASE_URL"}}
+    clean.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", "import riskreg.settings as s; print(s.DEBUG, s.DATABASES['default']['ENGINE'])"],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_it_requires_a_secret_key_when_debug_is_off():
+    result = load_settings(DEBUG="0")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+
+
+def test_it_starts_in_production_mode_with_a_secret_key():
+    result = load_settings(DEBUG="0", SECRET_KEY="x" * 50)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "django.db.backends.sqlite3"]
+
+
+def test_it_refuses_a_debug_value_it_does_not_understand():
+    result = load_settings(DEBUG="maybe")
+    assert result.returncode != 0
+    assert "DEBUG must be one of" in result.stderr
+
+
+def test_it_uses_sqlite_in_the_project_folder_by_default():
+    result = load_settings()
+    assert result.stdout.split() == ["True", "django.db.backends.sqlite3"]
+
+
+def test_it_reads_a_postgres_url():
+    config = database_from_url("postgres://user:p%40ss@db.example:5433/riskreg?sslmode=require")
+    assert config["ENGINE"] == "django.db.backends.postgresql"
+    assert (config["NAME"], config["USER"], config["PASSWORD"], config["HOST"], config["PORT"]) == (
+        "riskreg",
+        "user",
+        "p@ss",
+        "db.example",
+        "5433",
+    )
+    assert config["OPTIONS"] == {"sslmode": "require"}
+    assert config["ATOMIC_REQUESTS"] is True
+
+
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("mysql://u@h/db", "scheme 'mysql' is not supported"),
+        ("postgres://u@h:5432/", "names no database"),
+        ("sqlite:///", "names no file"),
+    ],
+)
+def test_it_refuses_a_database_url_it_cannot_use(url, message):
+    with pytest.raises(ImproperlyConfigured, match=message):
+        database_from_url(url)
+
+
+def test_requests_are_atomic(settings):
+    assert settings.DATABASES["default"]["ATOMIC_REQUESTS"] is True
