@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -8,5 +8,6 @@ urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("audit/", include("riskreg.audit.urls")),
     path("admin/", admin.site.urls),
 ]

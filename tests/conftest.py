@@ -57,3 +57,22 @@ def demo(db):
 def _fast_password_hashing(settings):
     # Tests create many users; the production hasher is deliberately slow.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgres")
+postgres_only = pytest.mark.skipif(not ON_POSTGRES, reason="needs PostgreSQL (runs in make test's second pass)")
+
+
+@pytest.fixture
+def committed_db(transactional_db):
+    """Real commits (no wrapping test transaction), for concurrency and transaction tests.
+
+    The tables are emptied afterwards with TRUNCATE; on PostgreSQL the audit and history tables
+    refuse that unless this session says it is the test runner.
+    """
+    yield
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET riskreg.allow_truncate = 'on'")

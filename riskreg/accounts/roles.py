@@ -37,7 +37,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "decisions.delete_gapacknowledgement",
     ],
     APPROVER: _VIEW + ["decisions.sign_releasedecision", "decisions.add_signoff"],
-    AUDITOR: _VIEW,
+    AUDITOR: _VIEW + ["audit.view_auditevent", "audit.export_auditevent"],
 }
 
 

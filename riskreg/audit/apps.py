@@ -1,6 +1,43 @@
 from django.apps import AppConfig
+from django.db import connection, transaction
+from django.db.models.signals import post_migrate, pre_delete, pre_save
+from simple_history.signals import post_create_historical_record
+
+
+def _is_tracked(model) -> bool:
+    return hasattr(model._meta, "simple_history_manager_attribute")
+
+
+def _require_transaction(sender, **kwargs):
+    """A tracked row, its history row and its audit event commit together or not at all.
+
+    Outside a transaction Django would commit the row before its history exists; refuse that.
+    Requests are atomic, and commands wrap their writes in transaction.atomic().
+    """
+    if _is_tracked(sender) and not connection.in_atomic_block:
+        raise transaction.TransactionManagementError(
+            f"{sender._meta.label} is written only inside a transaction (wrap the write in transaction.atomic())."
+        )
+
+
+def _append_audit_event(sender, history_instance, **kwargs):
+    from .chain import append_events
+
+    append_events([history_instance])
 
 
 class AuditConfig(AppConfig):
     name = "riskreg.audit"
     label = "audit"
+
+    def ready(self):
+        pre_save.connect(_require_transaction, dispatch_uid="riskreg.audit.require_transaction.save")
+        pre_delete.connect(_require_transaction, dispatch_uid="riskreg.audit.require_transaction.delete")
+        post_create_historical_record.connect(_append_audit_event, dispatch_uid="riskreg.audit.append")
+        post_migrate.connect(_install_append_only_triggers, sender=self, dispatch_uid="riskreg.audit.triggers")
+
+
+def _install_append_only_triggers(using="default", **kwargs):
+    from .triggers import install_append_only_triggers
+
+    install_append_only_triggers(using)

@@ -1,0 +1,229 @@
+"""Appending to the audit chain, and checking the chain in the database.
+
+Every history record that django-simple-history writes is followed, in the same transaction, by
+one AuditEvent (see apps.py for the signal). Bulk writes go through `bulk_create_with_history`
+below, which appends the events of the whole batch under one lock.
+
+A data migration that writes tracked rows must do it through the real models (or the bulk helper
+here), never through `apps.get_model()`, which has no history: the trail would have a hole.
+"""
+
+import datetime
+import decimal
+import hashlib
+import uuid
+from collections.abc import Iterable
+
+from django.db import connection, transaction
+from django.db.models import Model
+from django.db.models.fields.files import FieldFile
+from simple_history import utils as history_utils
+
+from .models import GENESIS_HASH, Action, AuditEvent, AuditHead
+from .verify import canonical_json, event_hash
+
+
+def jsonable(value):
+    """A field value as plain JSON (dates as ISO text, decimals as text, files as their name)."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if value == value and value not in (float("inf"), float("-inf")) else str(value)
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, (decimal.Decimal, uuid.UUID)):
+        return str(value)
+    if isinstance(value, FieldFile):
+        return value.name or ""
+    if isinstance(value, (list, tuple)):
+        return [jsonable(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    return str(value)
+
+
+def model_label(history_instance) -> str:
+    return history_instance.instance_type._meta.label
+
+
+def _m2m_ids(history_instance) -> dict[str, list]:
+    values = {}
+    for field in history_instance._history_m2m_fields:
+        target = history_utils.get_m2m_reverse_field_name(field)
+        rows = getattr(history_instance, field.name).values_list(f"{target}_id", flat=True)
+        values[field.name] = sorted(rows)
+    return values
+
+
+def record_snapshot(history_instance) -> dict:
+    """Everything a history row says, as JSON: what the event's record_sha256 covers."""
+    values = {
+        field.attname: jsonable(getattr(history_instance, field.attname)) for field in history_instance.tracked_fields
+    }
+    values.update(_m2m_ids(history_instance))
+    values["history_type"] = history_instance.history_type
+    values["history_date"] = jsonable(history_instance.history_date)
+    values["history_user_id"] = history_instance.history_user_id
+    values["history_change_reason"] = history_instance.history_change_reason or ""
+    return values
+
+
+def record_sha256(history_instance) -> str:
+    return hashlib.sha256(canonical_json(record_snapshot(history_instance))).hexdigest()
+
+
+def _previous(history_instance):
+    pk_name = history_instance.instance_type._meta.pk.attname
+    return (
+        type(history_instance)
+        .objects.filter(**{pk_name: getattr(history_instance, pk_name)}, history_id__lt=history_instance.history_id)
+        .order_by("-history_id")
+        .first()
+    )
+
+
+def field_changes(history_instance) -> dict:
+    """{field: {"old": …, "new": …}} for what this history record changed."""
+    new = {f.attname: jsonable(getattr(history_instance, f.attname)) for f in history_instance.tracked_fields}
+    new.update(_m2m_ids(history_instance))
+    if history_instance.history_type == Action.CREATED:
+        return {name: {"old": None, "new": value} for name, value in new.items() if value not in (None, "", [], {})}
+    previous = _previous(history_instance)
+    if previous is None:
+        old = {}
+    else:
+        old = {f.attname: jsonable(getattr(previous, f.attname)) for f in previous.tracked_fields}
+        old.update(_m2m_ids(previous))
+    if history_instance.history_type == Action.DELETED:
+        return {name: {"old": value, "new": None} for name, value in new.items() if value not in (None, "", [], {})}
+    return {name: {"old": old.get(name), "new": value} for name, value in new.items() if old.get(name) != value}
+
+
+def _lock_head() -> AuditHead:
+    head = AuditHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:  # a freshly flushed database (tests); migrations create it otherwise
+        head = AuditHead.objects.create(pk=1, seq=0, hash=GENESIS_HASH)
+    return head
+
+
+def append_events(history_instances: Iterable) -> list[AuditEvent]:
+    """Append one event per history record, in order, under the chain head's lock."""
+    if not connection.in_atomic_block:
+        raise transaction.TransactionManagementError("Audit events are appended inside the writing transaction only.")
+    head = _lock_head()
+    events = []
+    for history_instance in history_instances:
+        user = history_instance.history_user
+        event = AuditEvent(
+            seq=head.seq + 1,
+            at=history_instance.history_date,
+            user_id=history_instance.history_user_id,
+            username=user.get_username() if user is not None else "",
+            action=history_instance.history_type,
+            model=model_label(history_instance),
+            object_id=str(getattr(history_instance, history_instance.instance_type._meta.pk.attname)),
+            object_repr=str(history_instance.instance)[:200] if history_instance.history_type != "-" else "",
+            history_id=history_instance.history_id,
+            reason=(history_instance.history_change_reason or "")[:200],
+            changes=field_changes(history_instance),
+            record_sha256=record_sha256(history_instance),
+            prev_hash=head.hash,
+        )
+        event.hash = event_hash(event.prev_hash, event.as_document())
+        events.append(event)
+        head.seq, head.hash = event.seq, event.hash
+    # Plain bulk_create is right here: AuditEvent is the trail itself, not a tracked model.
+    AuditEvent.objects.bulk_create(events)
+    head.save(update_fields=["seq", "hash"])
+    return events
+
+
+def bulk_create_with_history(objs: list[Model], model: type[Model], *, user, reason: str = "", batch_size=500):
+    """simple-history's bulk_create_with_history, plus the audit events of each batch."""
+    history_model = model.history.model
+    pk_name = model._meta.pk.attname
+    created = []
+    with transaction.atomic():
+        for start in range(0, len(objs), batch_size):
+            batch = history_utils.bulk_create_with_history(
+                objs[start : start + batch_size],
+                model,
+                batch_size=batch_size,
+                default_user=user,
+                default_change_reason=reason,
+            )
+            records = history_model.objects.filter(
+                **{f"{pk_name}__in": [obj.pk for obj in batch]}, history_type=Action.CREATED
+            )
+            append_events(records.select_related("history_user").order_by("history_id"))
+            created.extend(batch)
+    return created
+
+
+class ChainReport:
+    def __init__(self):
+        self.count = 0
+        self.problems: list[str] = []
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify_database(limit_problems: int = 20) -> ChainReport:
+    """Check the chain in the database and that every history row still matches its event.
+
+    Finds: an edited event (hash), a removed, inserted or reordered one (sequence and links),
+    a head that does not match the last event, an edited or removed history row (record hash),
+    and history rows with no event (written around the audit trail).
+    """
+    from django.apps import apps
+
+    report = ChainReport()
+
+    def problem(text):
+        if len(report.problems) < limit_problems:
+            report.problems.append(text)
+
+    previous_seq, previous_hash = 0, GENESIS_HASH
+    for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=2000):
+        report.count += 1
+        if event.seq != previous_seq + 1:
+            problem(f"event {previous_seq + 1} is missing (next is {event.seq})")
+        elif event.prev_hash != previous_hash:
+            problem(f"event {event.seq} does not link to event {previous_seq}")
+        if event_hash(event.prev_hash, event.as_document()) != event.hash:
+            problem(f"event {event.seq} was altered: its hash does not match its content")
+        previous_seq, previous_hash = event.seq, event.hash
+
+    head = AuditHead.objects.filter(pk=1).first()
+    head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS_HASH)
+    if (head_seq, head_hash) != (previous_seq, previous_hash):
+        problem(f"the chain head says {head_seq}:{head_hash[:12]}… but the last event is {previous_seq}")
+
+    # Each tracked model's history rows against its events, both in history_id order: a merge,
+    # so memory stays flat however long the trail.
+    for model in apps.get_models():
+        if not hasattr(model._meta, "simple_history_manager_attribute"):
+            continue
+        label = model._meta.label
+        events = (
+            AuditEvent.objects.filter(model=label)
+            .order_by("history_id")
+            .values_list("history_id", "seq", "record_sha256")
+            .iterator(chunk_size=2000)
+        )
+        rows = model.history.order_by("history_id").iterator(chunk_size=2000)
+        event, row = next(events, None), next(rows, None)
+        while event is not None or row is not None:
+            if row is None or (event is not None and event[0] < row.history_id):
+                problem(f"history row {label} #{event[0]} (event {event[1]}) was deleted")
+                event = next(events, None)
+            elif event is None or row.history_id < event[0]:
+                problem(f"history row {label} #{row.history_id} has no audit event")
+                row = next(rows, None)
+            else:
+                if record_sha256(row) != event[2]:
+                    problem(f"history row {label} #{row.history_id} (event {event[1]}) was altered")
+                event, row = next(events, None), next(rows, None)
+    return report

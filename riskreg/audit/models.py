@@ -1,0 +1,79 @@
+"""The audit trail: one append-only, hash-chained event per history record of any tracked model.
+
+Each event stores what changed, field by field, and the SHA-256 of the history row it stands for;
+its `hash` is SHA-256(prev_hash ‖ canonical JSON of the event). Editing, removing, inserting or
+reordering any event breaks the chain, which `verify.py` checks offline and `verify_audit` checks
+in the database.
+"""
+
+from django.conf import settings
+from django.db import models
+
+GENESIS_HASH = "0" * 64
+
+
+class Action(models.TextChoices):
+    CREATED = "+", "Created"
+    CHANGED = "~", "Changed"
+    DELETED = "-", "Deleted"
+
+
+class AuditEvent(models.Model):
+    seq = models.PositiveBigIntegerField("sequence", primary_key=True)
+    at = models.DateTimeField(db_index=True)  # filter by time range
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    username = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=1, choices=Action.choices)
+    model = models.CharField(max_length=100)
+    object_id = models.CharField(max_length=64)
+    object_repr = models.CharField(max_length=200, blank=True)
+    history_id = models.PositiveBigIntegerField()
+    reason = models.CharField(max_length=200, blank=True)
+    changes = models.JSONField(default=dict)
+    record_sha256 = models.CharField(max_length=64)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["-seq"]
+        permissions = [("export_auditevent", "Can export and verify the audit trail")]
+        indexes = [
+            # The record page's history, and the audit page filtered by model and object.
+            models.Index(fields=["model", "object_id", "seq"], name="audit_model_object_seq"),
+            # The audit page filtered by user, newest first.
+            models.Index(fields=["user", "seq"], name="audit_user_seq"),
+            # verify_audit: each model's events in history-row order, merged with the history table.
+            models.Index(fields=["model", "history_id"], name="audit_model_history"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.get_action_display()} {self.model} {self.object_id}"
+
+    def as_document(self) -> dict:
+        """The event's content as it is hashed and exported (without prev_hash and hash)."""
+        return {
+            "seq": self.seq,
+            "at": self.at.isoformat(),
+            "user_id": self.user_id,
+            "username": self.username,
+            "action": self.action,
+            "model": self.model,
+            "object_id": self.object_id,
+            "object_repr": self.object_repr,
+            "history_id": self.history_id,
+            "reason": self.reason,
+            "changes": self.changes,
+            "record_sha256": self.record_sha256,
+        }
+
+
+class AuditHead(models.Model):
+    """The chain's head: one row, locked while an event is appended, so the chain has one order."""
+
+    seq = models.PositiveBigIntegerField(default=0)
+    hash = models.CharField(max_length=64, default=GENESIS_HASH)
+
+    def __str__(self) -> str:
+        return f"{self.seq}:{self.hash}"

@@ -1,0 +1,84 @@
+"""Every tracked model, through the write paths the app has, leaves exactly one history row and one
+audit event per write, with the acting user."""
+
+import pytest
+from django.apps import apps
+
+import factories as make
+from riskreg.audit.chain import verify_database
+from riskreg.audit.models import AuditEvent
+from riskreg.decisions.models import DecisionStatus, GapAcknowledgement, ReleaseDecision, SignOff
+from riskreg.evaluations.models import Evidence
+from riskreg.frameworks.models import GovernanceTitle
+from test_demo_data import tracked_models
+
+pytestmark = pytest.mark.django_db
+
+
+def _draft():
+    return ReleaseDecision.objects.get(reference="GA-DRAFT")
+
+
+def _resave(model):
+    """Change an editable record of `model` through save()."""
+
+    def write(user):
+        queryset = model.objects.all()
+        if model is ReleaseDecision:
+            queryset = queryset.filter(status=DecisionStatus.DRAFT)
+        elif hasattr(model, "decision"):
+            queryset = queryset.filter(decision__status=DecisionStatus.DRAFT)
+        obj = queryset.first()
+        obj._history_user = user
+        obj.save()
+        return obj
+
+    return write
+
+
+# Records that are never edited are written by adding a new one.
+NEW_RECORD = {
+    Evidence: lambda user: _new(Evidence(
+        evaluation=_draft().determinations.first().cited_evaluations.first(),
+        kind="note", title="A correction", note="Corrected figure.", added_by=user,
+    ), user),
+    SignOff: lambda user: _new(SignOff(
+        decision=_draft(), signer=user, title=GovernanceTitle.objects.get(name="CEO"), verdict="reject",
+        comment="Not yet.", digest="a" * 64,
+    ), user),
+    GapAcknowledgement: lambda user: _new(GapAcknowledgement(
+        decision=_draft(), category=_draft().determinations.get(category__slug="cyber").category,
+        rationale="Covered by access limits.", acknowledged_by=user,
+    ), user),
+}  # fmt: skip
+
+
+def _new(obj, user):
+    obj._history_user = user
+    obj.save()
+    return obj
+
+
+@pytest.mark.parametrize("model", tracked_models(), ids=lambda model: model._meta.label)
+def test_one_write_leaves_one_history_row_and_one_event_with_the_user(demo, model):
+    user = make.user("writer")
+    history_before = model.history.count()
+    events_before = AuditEvent.objects.count()
+    write = NEW_RECORD.get(model) or _resave(model)
+
+    obj = write(user)
+
+    assert model.history.count() == history_before + 1
+    assert AuditEvent.objects.count() == events_before + 1
+    event = AuditEvent.objects.order_by("-seq").first()
+    assert (event.model, event.object_id, event.username) == (model._meta.label, str(obj.pk), "writer")
+    assert obj.history.first().history_user == user
+    assert verify_database().ok
+
+
+def test_the_list_of_tracked_models_is_the_whole_domain():
+    labels = {model._meta.label for model in tracked_models()}
+    assert labels == {
+        model._meta.label for model in apps.get_models() if hasattr(model._meta, "simple_history_manager_attribute")
+    }
+    assert len(labels) == 15
