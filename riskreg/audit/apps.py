@@ -20,10 +20,10 @@ def _require_transaction(sender, **kwargs):
         )
 
 
-def _append_audit_event(sender, history_instance, **kwargs):
+def _append_audit_event(sender, instance, history_instance, **kwargs):
     from .chain import append_events
 
-    append_events([history_instance])
+    append_events([history_instance], live_instances=[instance])
 
 
 class AuditConfig(AppConfig):

@@ -106,14 +106,21 @@ def _lock_head() -> AuditHead:
     return head
 
 
-def append_events(history_instances: Iterable) -> list[AuditEvent]:
-    """Append one event per history record, in order, under the chain head's lock."""
+def append_events(history_instances: Iterable, live_instances: Iterable | None = None) -> list[AuditEvent]:
+    """Append one event per history record, in order, under the chain head's lock.
+
+    `live_instances`, where the caller has them, name the records without rebuilding each from
+    its history row (which may cost a query per related object in __str__).
+    """
+    history_instances = list(history_instances)
+    names = [None] * len(history_instances) if live_instances is None else list(live_instances)
     if not connection.in_atomic_block:
         raise transaction.TransactionManagementError("Audit events are appended inside the writing transaction only.")
     head = _lock_head()
     events = []
-    for history_instance in history_instances:
+    for history_instance, live in zip(history_instances, names, strict=True):
         user = history_instance.history_user
+        deleted = history_instance.history_type == Action.DELETED
         event = AuditEvent(
             seq=head.seq + 1,
             at=history_instance.history_date,
@@ -122,7 +129,7 @@ def append_events(history_instances: Iterable) -> list[AuditEvent]:
             action=history_instance.history_type,
             model=model_label(history_instance),
             object_id=str(getattr(history_instance, history_instance.instance_type._meta.pk.attname)),
-            object_repr=str(history_instance.instance)[:200] if history_instance.history_type != "-" else "",
+            object_repr="" if deleted else str(live if live is not None else history_instance.instance)[:200],
             history_id=history_instance.history_id,
             reason=(history_instance.history_change_reason or "")[:200],
             changes=field_changes(history_instance),
