@@ -2,12 +2,18 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from riskreg.evaluations.views import ModelDetailView
+
 from . import views
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("models/<slug:slug>/", ModelDetailView.as_view(), name="model-detail"),
+    path("evaluations/", include("riskreg.evaluations.urls")),
+    path("risks/", include("riskreg.risks.urls")),
+    path("decisions/", include("riskreg.decisions.urls")),
     path("audit/", include("riskreg.audit.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -18,6 +18,12 @@ class Action(models.TextChoices):
     DELETED = "-", "Deleted"
 
 
+class AuditEventQuerySet(models.QuerySet):
+    def for_record(self, obj):
+        """The events of one record, newest first: its history with field-level changes."""
+        return self.filter(model=obj._meta.label, object_id=str(obj.pk)).order_by("-seq")
+
+
 class AuditEvent(models.Model):
     seq = models.PositiveBigIntegerField("sequence", primary_key=True)
     at = models.DateTimeField(db_index=True)  # filter by time range
@@ -35,6 +41,8 @@ class AuditEvent(models.Model):
     record_sha256 = models.CharField(max_length=64)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+
+    objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-seq"]

@@ -1,9 +1,10 @@
-from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
+
+from riskreg.accounts.access import RoleRequiredMixin
 
 from .export import csv_lines, jsonl_lines
 from .filters import AuditEventFilter
@@ -12,15 +13,10 @@ from .models import AuditEvent, AuditHead
 PAGE_SIZE = 50
 
 
-class AuditAccessMixin(LoginRequiredMixin, PermissionRequiredMixin):
-    """Auditors and admins only; anyone else logged in gets 403, not a login loop."""
+class AuditAccessMixin(RoleRequiredMixin):
+    """Auditors and admins only."""
 
     permission_required = "audit.view_auditevent"
-    raise_exception = False
-
-    def handle_no_permission(self):
-        self.raise_exception = self.request.user.is_authenticated
-        return super().handle_no_permission()
 
 
 def _record_url(user, event) -> str:

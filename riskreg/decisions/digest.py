@@ -67,10 +67,15 @@ def _fields(obj, names):
 
 def signed_content(decision) -> dict:
     """The document a sign-off of `decision` covers, in a form that serialises canonically."""
+    from .models import Determination, GapAcknowledgement
+
     evidence = Prefetch("evidence", queryset=Evidence.objects.order_by("id"))
     cited = Prefetch("cited_evaluations", queryset=Evaluation.objects.order_by("id").prefetch_related(evidence))
-    determinations = decision.determinations.order_by("category_id").prefetch_related(cited)
-    gaps = decision.gap_acknowledgements.order_by("category_id")
+    # Read fresh from the database, never from a page's prefetched (possibly reordered) caches.
+    determinations = (
+        Determination.objects.filter(decision_id=decision.pk).order_by("category_id").prefetch_related(cited)
+    )
+    gaps = GapAcknowledgement.objects.filter(decision_id=decision.pk).order_by("category_id")
     return {
         "decision": _fields(decision, DECISION_FIELDS),
         "determinations": [

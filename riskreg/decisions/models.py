@@ -6,11 +6,12 @@ decision is to be superseded by a later one.
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Length
 from django.db.models.lookups import Exact
 from django.db.models.signals import m2m_changed
 from django.dispatch import receiver
+from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from riskreg.evaluations.models import Confidence, Evaluation, Snapshot
@@ -36,6 +37,12 @@ class DecisionStatus(models.TextChoices):
 
 
 FROZEN_STATUSES = (DecisionStatus.APPROVED, DecisionStatus.SUPERSEDED)
+
+
+class DecisionError(ValidationError):
+    """A lifecycle step that is not allowed; the message says why, for the person who tried."""
+
+
 FROZEN_MESSAGE = "An approved decision never changes: supersede it with a new decision instead."
 
 
@@ -90,6 +97,116 @@ class ReleaseDecision(Sourced):
     def __str__(self) -> str:
         label = f"{self.reference} " if self.reference else ""
         return f"{label}{self.title}"
+
+    def get_absolute_url(self):
+        return reverse("decisions:detail", args=[self.pk])
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == DecisionStatus.DRAFT
+
+    # -- the lifecycle: draft → in review → approved | rejected; approved → superseded -------------
+
+    def _locked(self) -> "ReleaseDecision":
+        """This decision's row, locked until the transaction ends: two requests cannot both move it."""
+        return type(self).objects.select_for_update().get(pk=self.pk)
+
+    def _save_as(self, user, reason: str):
+        self._history_user = user
+        self._change_reason = reason
+        self.save()
+
+    def submit(self, by) -> None:
+        with transaction.atomic():
+            current = self._locked()
+            if current.status != DecisionStatus.DRAFT:
+                raise DecisionError(
+                    f"Only a draft can be submitted; this decision is {current.get_status_display().lower()}."
+                )
+            current.status = DecisionStatus.IN_REVIEW
+            current._save_as(by, "submitted for review")
+            self.status = current.status
+
+    def sign(self, by, title, verdict: str, comment: str = "") -> "SignOff":
+        """Record `by`'s sign-off for `title`; approve or reject the decision when that settles it.
+
+        Separation of duties holds for everyone, superusers included: nobody signs a decision they
+        authored, and each required title is signed by a different person.
+        """
+        from .digest import decision_digest
+
+        with transaction.atomic():
+            current = self._locked()
+            if current.status != DecisionStatus.IN_REVIEW:
+                raise DecisionError("Only a decision in review can be signed off.")
+            if current.author_id == by.pk:
+                raise DecisionError("You authored this decision, so you cannot sign it off.")
+            required = set(current.framework_version.required_titles.values_list("pk", flat=True))
+            if title.pk not in required:
+                raise DecisionError(f"{current.framework_version} does not ask for a sign-off by “{title}”.")
+            if not title.holders.filter(pk=by.pk).exists():
+                raise DecisionError(f"You do not hold the title “{title}”.")
+            digest = decision_digest(current)
+            current_sign_offs = [s for s in current.sign_offs.all() if s.digest == digest]
+            if any(s.signer_id == by.pk for s in current_sign_offs):
+                raise DecisionError("You have already signed this decision; each title needs a different person.")
+            if any(s.title_id == title.pk for s in current_sign_offs):
+                raise DecisionError(f"“{title}” has already signed this decision.")
+            sign_off = SignOff(
+                decision=current, signer=by, title=title, verdict=verdict, comment=comment, digest=digest
+            )
+            sign_off._history_user = by
+            sign_off.save()
+
+            if verdict == SignOffVerdict.REJECT:
+                current.status = DecisionStatus.REJECTED
+                current._save_as(by, f"rejected by {title}")
+            elif {s.title_id for s in current_sign_offs if s.verdict == SignOffVerdict.APPROVE} | {
+                title.pk
+            } >= required:
+                current._approve(by)
+            self.status = current.status
+            return sign_off
+
+    def _approve(self, by) -> None:
+        self.status = DecisionStatus.APPROVED
+        self._save_as(by, "approved: every required title signed")
+        if self.supersedes_id:
+            earlier = type(self).objects.select_for_update().get(pk=self.supersedes_id)
+            if earlier.status == DecisionStatus.APPROVED:
+                earlier.status = DecisionStatus.SUPERSEDED
+                earlier._save_as(by, f"superseded by decision {self.pk}")
+
+    def supersede(self, by) -> "ReleaseDecision":
+        """Start a new draft that will replace this approved decision, with its content copied."""
+        with transaction.atomic():
+            current = self._locked()
+            if current.status != DecisionStatus.APPROVED:
+                raise DecisionError("Only an approved decision can be superseded.")
+            if type(self).objects.filter(supersedes=current).exists():
+                raise DecisionError("A decision superseding this one already exists.")
+            draft = ReleaseDecision(
+                snapshot=current.snapshot, framework_version=current.framework_version, reference="",
+                title=current.title, scope=current.scope, scope_details=current.scope_details,
+                conditions=current.conditions, rationale=current.rationale, basis=current.basis,
+                decided_by=current.decided_by, supersedes=current, author=by, status=DecisionStatus.DRAFT,
+            )  # fmt: skip
+            draft._save_as(by, f"drafted to supersede decision {current.pk}")
+            for old in current.determinations.prefetch_related("cited_evaluations"):
+                determination = Determination(
+                    decision=draft, category_id=old.category_id, threshold_id=old.threshold_id, verdict=old.verdict,
+                    confidence=old.confidence, residual_risk=old.residual_risk, reasoning=old.reasoning,
+                    safeguards=old.safeguards,
+                )  # fmt: skip
+                determination._history_user = by
+                determination.save()
+                determination.cited_evaluations.set(old.cited_evaluations.all())
+            for gap in current.gap_acknowledgements.all():
+                copy = GapAcknowledgement(decision=draft, category_id=gap.category_id, rationale=gap.rationale,
+                                          acknowledged_by=by)  # fmt: skip
+                copy._history_user = by
+                copy.save()
+            return draft
 
     @property
     def is_frozen(self) -> bool:

@@ -1,12 +1,16 @@
 """Models, their snapshots, what each evaluation of a snapshot found, and the evidence behind it."""
 
 import hashlib
+import uuid
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import SuspiciousFileOperation, ValidationError
 from django.db import models
 from django.db.models.functions import Length
 from django.db.models.lookups import Exact
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import get_valid_filename
 from simple_history.models import HistoricalRecords
 
 from riskreg.frameworks.models import ThreatCategory, Threshold
@@ -29,6 +33,9 @@ class AIModel(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self):
+        return reverse("model-detail", args=[self.slug])
 
 
 class SnapshotKind(models.TextChoices):
@@ -157,6 +164,9 @@ class Evaluation(Sourced):
     def __str__(self) -> str:
         return self.title
 
+    def get_absolute_url(self):
+        return reverse("evaluations:detail", args=[self.pk])
+
     def clean(self):
         super().clean()
         if self.threshold_id and self.category_id and self.threshold.category_id != self.category_id:
@@ -167,6 +177,15 @@ class Evaluation(Sourced):
 
 
 THRESHOLD_CATEGORY_MESSAGE = "The threshold belongs to another threat category than the evaluation."
+
+
+def evidence_path(instance, filename: str) -> str:
+    """A stored name nobody can steer: a random prefix and a sanitised, shortened original name."""
+    try:
+        safe = get_valid_filename(filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1])[-100:]
+    except SuspiciousFileOperation:  # nothing usable left of the name, e.g. ".."
+        safe = "file"
+    return f"evidence/{timezone.now():%Y/%m}/{uuid.uuid4().hex}-{safe}"
 
 
 class EvidenceKind(models.TextChoices):
@@ -181,7 +200,7 @@ class Evidence(models.Model):
     evaluation = models.ForeignKey(Evaluation, on_delete=models.PROTECT, related_name="evidence")
     kind = models.CharField(max_length=4, choices=EvidenceKind.choices)
     title = models.CharField(max_length=300)
-    file = models.FileField(upload_to="evidence/%Y/%m/", blank=True, max_length=300)
+    file = models.FileField(upload_to=evidence_path, blank=True, max_length=300)
     original_name = models.CharField(max_length=255, blank=True)
     content_type = models.CharField(max_length=100, blank=True)
     size = models.PositiveBigIntegerField(null=True, blank=True)

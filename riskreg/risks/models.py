@@ -1,6 +1,7 @@
 """The risk register: what could go wrong, how likely and how bad, before and after treatment."""
 
 from django.db import models
+from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from riskreg.evaluations.models import Confidence, Evaluation
@@ -72,6 +73,9 @@ class Risk(Sourced):
 
     def __str__(self) -> str:
         return f"{self.code} {self.title}"
+
+    def get_absolute_url(self):
+        return reverse("risks:detail", args=[self.pk])
 
     @property
     def inherent_score(self) -> int:

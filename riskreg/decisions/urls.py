@@ -1,0 +1,20 @@
+from django.urls import path
+
+from . import views
+
+app_name = "decisions"
+
+urlpatterns = [
+    path("", views.ReleaseDecisionListView.as_view(), name="list"),
+    path("new/", views.ReleaseDecisionCreateView.as_view(), name="create"),
+    path("<int:pk>/", views.ReleaseDecisionDetailView.as_view(), name="detail"),
+    path("<int:pk>/edit/", views.ReleaseDecisionUpdateView.as_view(), name="edit"),
+    path("<int:pk>/submit/", views.SubmitView.as_view(), name="submit"),
+    path("<int:pk>/sign/", views.SignView.as_view(), name="sign"),
+    path("<int:pk>/supersede/", views.SupersedeView.as_view(), name="supersede"),
+    path("<int:decision_pk>/determinations/new/", views.DeterminationCreateView.as_view(), name="determination-add"),
+    path(
+        "<int:decision_pk>/determinations/<int:pk>/", views.DeterminationUpdateView.as_view(), name="determination-edit"
+    ),
+    path("<int:decision_pk>/gaps/new/", views.GapAcknowledgementCreateView.as_view(), name="gap-add"),
+]

@@ -1,0 +1,204 @@
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404, redirect
+from django.views.generic import CreateView, DetailView, UpdateView, View
+from django_filters.views import FilterView
+from django_tables2 import SingleTableMixin
+
+from riskreg.accounts.access import RoleRequiredMixin
+from riskreg.audit.models import AuditEvent
+from riskreg.evaluations.models import Evaluation
+from riskreg.exports import stream_table_csv
+
+from .digest import decision_digest
+from .filters import ReleaseDecisionFilter
+from .forms import DeterminationForm, GapAcknowledgementForm, ReleaseDecisionForm, SignOffForm
+from .models import DecisionError, Determination, GapAcknowledgement, ReleaseDecision, SignOff
+from .tables import ReleaseDecisionTable
+
+DECISIONS = ReleaseDecision.objects.select_related("snapshot__model", "framework_version__framework", "author")
+
+
+def get_draft(pk) -> ReleaseDecision:
+    """The decision, if it is still a draft: approved, in-review and rejected ones are not edited."""
+    decision = get_object_or_404(DECISIONS, pk=pk)
+    if not decision.is_draft:
+        raise PermissionDenied(f"This decision is {decision.get_status_display().lower()}; only a draft can be edited.")
+    return decision
+
+
+class ReleaseDecisionListView(RoleRequiredMixin, SingleTableMixin, FilterView):
+    permission_required = "decisions.view_releasedecision"
+    model = ReleaseDecision
+    table_class = ReleaseDecisionTable
+    filterset_class = ReleaseDecisionFilter
+    template_name = "decisions/releasedecision_list.html"
+    paginate_by = 25
+
+    def get_queryset(self):
+        return DECISIONS
+
+    def render_to_response(self, context, **kwargs):
+        if self.request.GET.get("export") == "csv":
+            return stream_table_csv(self.table_class(self.object_list), "decisions")
+        return super().render_to_response(context, **kwargs)
+
+
+class ReleaseDecisionDetailView(RoleRequiredMixin, DetailView):
+    permission_required = "decisions.view_releasedecision"
+    template_name = "decisions/releasedecision_detail.html"
+
+    def get_queryset(self):
+        cited = Prefetch("cited_evaluations", queryset=Evaluation.objects.order_by("source_section"))
+        return DECISIONS.select_related("supersedes").prefetch_related(
+            Prefetch(
+                "determinations",
+                queryset=Determination.objects.select_related("category", "threshold").prefetch_related(cited),
+            ),
+            Prefetch(
+                "gap_acknowledgements",
+                queryset=GapAcknowledgement.objects.select_related("category", "acknowledged_by"),
+            ),
+            Prefetch("sign_offs", queryset=SignOff.objects.select_related("signer", "title")),
+            "framework_version__required_titles",
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        decision = self.object
+        digest = decision_digest(decision)
+        sign_offs = list(decision.sign_offs.all())
+        for sign_off in sign_offs:
+            sign_off.is_stale = sign_off.digest != digest
+        user = self.request.user
+        context.update(
+            sign_offs=sign_offs,
+            events=AuditEvent.objects.for_record(decision),
+            can_edit=decision.is_draft and user.has_perm("decisions.change_releasedecision"),
+            can_sign=decision.status == "in_review" and user.has_perm("decisions.sign_releasedecision"),
+            can_supersede=decision.status == "approved" and user.has_perm("decisions.add_releasedecision"),
+            superseded_by=ReleaseDecision.objects.filter(supersedes=decision).first(),
+        )
+        if context["can_sign"]:
+            context["sign_form"] = kwargs.get("sign_form") or SignOffForm(decision=decision, user=user)
+        return context
+
+
+class ReleaseDecisionCreateView(RoleRequiredMixin, CreateView):
+    permission_required = "decisions.add_releasedecision"
+    form_class = ReleaseDecisionForm
+    template_name = "decisions/releasedecision_form.html"
+
+    def form_valid(self, form):
+        form.instance.author = self.request.user
+        messages.success(self.request, "Draft decision created. Add its determinations, then submit it for review.")
+        return super().form_valid(form)
+
+
+class ReleaseDecisionUpdateView(RoleRequiredMixin, UpdateView):
+    permission_required = "decisions.change_releasedecision"
+    form_class = ReleaseDecisionForm
+    template_name = "decisions/releasedecision_form.html"
+
+    def get_object(self, queryset=None):
+        return get_draft(self.kwargs["pk"])
+
+    def form_valid(self, form):
+        messages.success(self.request, "Draft saved.")
+        return super().form_valid(form)
+
+
+class DecisionPartMixin(RoleRequiredMixin):
+    """Determinations and gap acknowledgements of a draft decision."""
+
+    template_name = "decisions/part_form.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated or not self.has_permission():
+            return self.handle_no_permission()
+        self.decision = get_draft(kwargs["decision_pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "decision": self.decision}
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "decision": self.decision, "heading": self.heading}
+
+    def get_success_url(self):
+        return self.decision.get_absolute_url()
+
+
+class DeterminationCreateView(DecisionPartMixin, CreateView):
+    permission_required = "decisions.add_determination"
+    heading = "Add a determination"
+    form_class = DeterminationForm
+
+
+class DeterminationUpdateView(DecisionPartMixin, UpdateView):
+    permission_required = "decisions.change_determination"
+    heading = "Edit the determination"
+    form_class = DeterminationForm
+
+    def get_object(self, queryset=None):
+        return get_object_or_404(Determination, pk=self.kwargs["pk"], decision=self.decision)
+
+
+class GapAcknowledgementCreateView(DecisionPartMixin, CreateView):
+    permission_required = "decisions.add_gapacknowledgement"
+    heading = "Acknowledge a coverage gap"
+    form_class = GapAcknowledgementForm
+
+    def form_valid(self, form):
+        form.instance.acknowledged_by = self.request.user
+        return super().form_valid(form)
+
+
+class DecisionActionView(RoleRequiredMixin, View):
+    """A POST that moves a decision through its lifecycle via one domain method, then redirects."""
+
+    def post(self, request, pk):
+        decision = get_object_or_404(DECISIONS, pk=pk)
+        try:
+            return self.act(decision)
+        except DecisionError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect(decision)
+
+
+class SubmitView(DecisionActionView):
+    permission_required = "decisions.change_releasedecision"
+
+    def act(self, decision):
+        decision.submit(by=self.request.user)
+        messages.success(self.request, "Submitted for review.")
+        return redirect(decision)
+
+
+class SignView(DecisionActionView):
+    permission_required = "decisions.sign_releasedecision"
+
+    def act(self, decision):
+        form = SignOffForm(self.request.POST, decision=decision, user=self.request.user)
+        if not form.is_valid():
+            view = ReleaseDecisionDetailView(request=self.request, kwargs={"pk": decision.pk})
+            view.object = view.get_queryset().get(pk=decision.pk)
+            response = view.render_to_response(view.get_context_data(object=view.object, sign_form=form))
+            response.status_code = 400
+            return response
+        data = form.cleaned_data
+        decision.sign(by=self.request.user, title=data["title"], verdict=data["verdict"], comment=data["comment"])
+        messages.success(
+            self.request, f"Signed as {data['title']}. The decision is now {decision.get_status_display().lower()}."
+        )
+        return redirect(decision)
+
+
+class SupersedeView(DecisionActionView):
+    permission_required = "decisions.add_releasedecision"
+
+    def act(self, decision):
+        draft = decision.supersede(by=self.request.user)
+        messages.success(self.request, "A new draft supersedes the approved decision once it is approved itself.")
+        return redirect("decisions:edit", pk=draft.pk)

@@ -1,0 +1,31 @@
+import django_filters
+from django import forms
+
+from riskreg.frameworks.models import ThreatCategory
+
+from .models import AIModel, Evaluation, EvaluationKind, Outcome, Snapshot
+
+
+class EvaluationFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(field_name="title", lookup_expr="icontains", label="Title contains")
+    model = django_filters.ModelChoiceFilter(
+        field_name="snapshot__model", queryset=AIModel.objects.all(), label="Model"
+    )
+    snapshot = django_filters.ModelChoiceFilter(queryset=Snapshot.objects.select_related("model"))
+    category = django_filters.ModelChoiceFilter(queryset=ThreatCategory.objects.all())
+    kind = django_filters.ChoiceFilter(choices=EvaluationKind.choices)
+    outcome = django_filters.ChoiceFilter(choices=Outcome.choices)
+    is_external = django_filters.BooleanFilter(label="External", widget=forms.Select(
+        choices=[("", "Any"), ("true", "External"), ("false", "Internal")]))  # fmt: skip
+    recorded_after = django_filters.DateFilter(
+        field_name="recorded_at", lookup_expr="date__gte", label="Recorded from",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )  # fmt: skip
+    recorded_before = django_filters.DateFilter(
+        field_name="recorded_at", lookup_expr="date__lte", label="Recorded until",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )  # fmt: skip
+
+    class Meta:
+        model = Evaluation
+        fields = ["q", "model", "snapshot", "category", "kind", "outcome", "is_external"]

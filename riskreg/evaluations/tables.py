@@ -1,0 +1,34 @@
+import django_tables2 as tables
+from django.utils.html import format_html
+
+from .models import Evaluation
+
+
+class EvaluationTable(tables.Table):
+    title = tables.Column(linkify=True)
+    snapshot = tables.Column(verbose_name="Model / snapshot", order_by=("snapshot__model__name", "snapshot__name"))
+    category = tables.Column(order_by=("category__order",))
+    kind = tables.Column()
+    outcome = tables.Column()
+    score = tables.Column()
+    is_external = tables.BooleanColumn(verbose_name="External")
+    source_section = tables.Column(verbose_name="§")
+
+    class Meta:
+        model = Evaluation
+        fields = ["title", "snapshot", "category", "kind", "outcome", "score", "is_external", "source_section"]
+        order_by = ("snapshot", "category")
+        attrs = {"class": "list"}
+
+    def render_outcome(self, record, value):
+        return format_html('<span class="badge outcome-{}">{}</span>', record.outcome, value)
+
+    def render_score(self, record):
+        unit = f" {record.score_unit}" if record.score_unit else ""
+        return f"{record.score:g}{unit}"
+
+    def value_score(self, record):
+        return record.score
+
+    def value_snapshot(self, record):
+        return str(record.snapshot)

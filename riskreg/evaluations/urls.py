@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views
+
+app_name = "evaluations"
+
+urlpatterns = [
+    path("", views.EvaluationListView.as_view(), name="list"),
+    path("new/", views.EvaluationCreateView.as_view(), name="create"),
+    path("<int:pk>/", views.EvaluationDetailView.as_view(), name="detail"),
+    path("<int:pk>/edit/", views.EvaluationUpdateView.as_view(), name="edit"),
+    path("<int:pk>/evidence/", views.EvidenceCreateView.as_view(), name="evidence-add"),
+    path("evidence/<int:pk>/download/", views.EvidenceDownloadView.as_view(), name="evidence-download"),
+]

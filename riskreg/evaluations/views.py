@@ -1,0 +1,161 @@
+from django.contrib import messages
+from django.db.models import Count, Prefetch, Q
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.views.generic import CreateView, DetailView, UpdateView, View
+from django_filters.views import FilterView
+from django_tables2 import SingleTableMixin
+
+from riskreg.accounts.access import RoleRequiredMixin
+from riskreg.audit.models import AuditEvent
+from riskreg.decisions.models import ReleaseDecision
+from riskreg.exports import stream_table_csv
+from riskreg.frameworks.models import Coverage, FrameworkVersion, ThreatCategory
+
+from .filters import EvaluationFilter
+from .forms import EvaluationForm, EvidenceForm
+from .models import AIModel, Evaluation, Evidence, Outcome, Snapshot
+from .tables import EvaluationTable
+
+LIST_QUERYSET = Evaluation.objects.select_related("snapshot__model", "category", "threshold")
+
+
+class EvaluationListView(RoleRequiredMixin, SingleTableMixin, FilterView):
+    permission_required = "evaluations.view_evaluation"
+    model = Evaluation
+    table_class = EvaluationTable
+    filterset_class = EvaluationFilter
+    template_name = "evaluations/evaluation_list.html"
+    paginate_by = 25
+
+    def get_queryset(self):
+        return LIST_QUERYSET
+
+    def render_to_response(self, context, **kwargs):
+        if self.request.GET.get("export") == "csv":
+            table = self.table_class(self.object_list)
+            return stream_table_csv(table, "evaluations")
+        return super().render_to_response(context, **kwargs)
+
+
+class EvaluationDetailView(RoleRequiredMixin, DetailView):
+    permission_required = "evaluations.view_evaluation"
+    template_name = "evaluations/evaluation_detail.html"
+
+    def get_queryset(self):
+        evidence = Prefetch("evidence", queryset=Evidence.objects.select_related("added_by", "replaces"))
+        return LIST_QUERYSET.select_related("recorded_by").prefetch_related(evidence)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["events"] = AuditEvent.objects.for_record(self.object)
+        context["evidence_form"] = EvidenceForm(evaluation=self.object)
+        return context
+
+
+class EvaluationCreateView(RoleRequiredMixin, CreateView):
+    permission_required = "evaluations.add_evaluation"
+    form_class = EvaluationForm
+    template_name = "evaluations/evaluation_form.html"
+
+    def get_initial(self):
+        return {"snapshot": self.request.GET.get("snapshot"), "category": self.request.GET.get("category")}
+
+    def form_valid(self, form):
+        form.instance.recorded_by = self.request.user
+        messages.success(self.request, "Evaluation recorded.")
+        return super().form_valid(form)
+
+
+class EvaluationUpdateView(RoleRequiredMixin, UpdateView):
+    permission_required = "evaluations.change_evaluation"
+    model = Evaluation
+    form_class = EvaluationForm
+    template_name = "evaluations/evaluation_form.html"
+
+    def form_valid(self, form):
+        messages.success(self.request, "Evaluation saved.")
+        return super().form_valid(form)
+
+
+class EvidenceCreateView(RoleRequiredMixin, View):
+    """Attach a piece of evidence to an evaluation (POST only; the form is on the evaluation page)."""
+
+    permission_required = "evaluations.add_evidence"
+
+    def post(self, request, pk):
+        evaluation = get_object_or_404(LIST_QUERYSET, pk=pk)
+        form = EvidenceForm(request.POST, request.FILES, evaluation=evaluation)
+        if not form.is_valid():
+            view = EvaluationDetailView(request=request, kwargs={"pk": pk}, object=evaluation)
+            context = view.get_context_data(object=evaluation)
+            context["evidence_form"] = form
+            response = view.render_to_response(context)
+            response.status_code = 400
+            return response
+        form.instance.evaluation = evaluation
+        form.instance.added_by = request.user
+        piece = form.save()
+        messages.success(request, f"Evidence “{piece.title}” attached.")
+        return redirect(reverse("evaluations:detail", args=[pk]) + "#evidence")
+
+
+class EvidenceDownloadView(RoleRequiredMixin, View):
+    """Evidence files are served to logged-in users only, always as a download."""
+
+    permission_required = "evaluations.view_evidence"
+
+    def get(self, request, pk):
+        piece = get_object_or_404(Evidence, pk=pk, kind="file")
+        try:
+            handle = piece.file.open("rb")
+        except FileNotFoundError:
+            raise Http404("The stored file is missing.") from None
+        response = FileResponse(
+            handle, as_attachment=True, filename=piece.original_name or "evidence",
+            content_type=piece.content_type or "application/octet-stream",
+        )  # fmt: skip
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+class ModelDetailView(RoleRequiredMixin, DetailView):
+    """A model's timeline of decisions and evaluations, and its coverage matrix."""
+
+    permission_required = "evaluations.view_aimodel"
+    model = AIModel
+    template_name = "evaluations/aimodel_detail.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        model = self.object
+        snapshots = list(
+            Snapshot.objects.filter(model=model)
+            .annotate(
+                evaluation_count=Count("evaluations"),
+                concerning_count=Count("evaluations", filter=Q(evaluations__outcome__in=Outcome.concerning())),
+            )
+            .order_by("available_from", "id")
+        )
+        decisions = list(
+            ReleaseDecision.objects.filter(snapshot__model=model)
+            .select_related("snapshot", "framework_version__framework", "supersedes")
+            .order_by("effective_date", "id")
+        )
+        categories = list(ThreatCategory.objects.all())
+        versions = list(FrameworkVersion.objects.select_related("framework"))
+        levels = {(c.framework_version_id, c.category_id): c for c in Coverage.objects.all()}
+        concerning = set(
+            Evaluation.objects.filter(snapshot__model=model, outcome__in=Outcome.concerning())
+            .values_list("category_id", flat=True)
+            .distinct()
+        )
+        matrix = [
+            (version, [(category, levels.get((version.pk, category.pk)), category.pk in concerning)
+                       for category in categories])
+            for version in versions
+        ]  # fmt: skip
+        context.update(snapshots=snapshots, decisions=decisions, categories=categories, matrix=matrix,
+                       concerning=concerning)  # fmt: skip
+        return context

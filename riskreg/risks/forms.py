@@ -1,0 +1,35 @@
+from django import forms
+
+from .models import SCALE, Risk
+
+SCALE_CHOICES = [(n, str(n)) for n in SCALE]
+
+
+class RiskForm(forms.ModelForm):
+    inherent_likelihood = forms.TypedChoiceField(
+        choices=SCALE_CHOICES, coerce=int, help_text="1 (rare) to 5 (almost certain)"
+    )
+    inherent_impact = forms.TypedChoiceField(
+        choices=SCALE_CHOICES, coerce=int, help_text="1 (minor) to 5 (catastrophic)"
+    )
+    residual_likelihood = forms.TypedChoiceField(choices=SCALE_CHOICES, coerce=int, help_text="After mitigation.")
+    residual_impact = forms.TypedChoiceField(choices=SCALE_CHOICES, coerce=int, help_text="After mitigation.")
+
+    class Meta:
+        model = Risk
+        fields = [
+            "code", "title", "category", "description", "inherent_likelihood", "inherent_impact",
+            "residual_likelihood", "residual_impact", "treatment", "mitigations", "owner", "status", "next_review",
+            "confidence", "evaluations", "source_section", "source_mark", "source_note",
+        ]  # fmt: skip
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 4}),
+            "mitigations": forms.Textarea(attrs={"rows": 3}),
+            "source_note": forms.Textarea(attrs={"rows": 2}),
+            "next_review": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "evaluations": forms.SelectMultiple(attrs={"size": 8}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["evaluations"].queryset = self.fields["evaluations"].queryset.select_related("snapshot__model")

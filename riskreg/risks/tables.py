@@ -1,0 +1,30 @@
+import django_tables2 as tables
+
+from .models import Risk
+
+
+class RiskTable(tables.Table):
+    code = tables.Column(linkify=True)
+    title = tables.Column(linkify=True)
+    category = tables.Column(order_by=("category__order",), default="Cross-cutting")
+    inherent = tables.Column(empty_values=(), verbose_name="Inherent L×I",
+                             order_by=("inherent_likelihood", "inherent_impact"))  # fmt: skip
+    residual = tables.Column(empty_values=(), verbose_name="Residual L×I",
+                             order_by=("residual_likelihood", "residual_impact"))  # fmt: skip
+
+    class Meta:
+        model = Risk
+        fields = ["code", "title", "category", "inherent", "residual", "treatment", "status", "owner", "next_review"]
+        attrs = {"class": "list"}
+
+    def render_inherent(self, record):
+        return f"{record.inherent_likelihood}×{record.inherent_impact} = {record.inherent_score}"
+
+    def render_residual(self, record):
+        return f"{record.residual_likelihood}×{record.residual_impact} = {record.residual_score}"
+
+    def value_inherent(self, record):
+        return record.inherent_score
+
+    def value_residual(self, record):
+        return record.residual_score

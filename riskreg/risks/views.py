@@ -1,0 +1,76 @@
+from django.contrib import messages
+from django.utils.safestring import mark_safe
+from django.views.generic import CreateView, DetailView, UpdateView
+from django_filters.views import FilterView
+from django_tables2 import SingleTableMixin
+
+from riskreg.accounts.access import RoleRequiredMixin
+from riskreg.audit.models import AuditEvent
+from riskreg.exports import stream_table_csv
+
+from .filters import RiskFilter
+from .forms import RiskForm
+from .heatmap import heatmap_svg
+from .models import Risk
+from .tables import RiskTable
+
+
+class RiskListView(RoleRequiredMixin, SingleTableMixin, FilterView):
+    permission_required = "risks.view_risk"
+    model = Risk
+    table_class = RiskTable
+    filterset_class = RiskFilter
+    template_name = "risks/risk_list.html"
+    paginate_by = 25
+
+    def get_queryset(self):
+        return Risk.objects.select_related("category")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        risks = self.object_list
+        # Built here from escaped numbers and URLs only; see heatmap.py.
+        context["heatmaps"] = [
+            ("Inherent", mark_safe(heatmap_svg(risks, "inherent"))),
+            ("Residual", mark_safe(heatmap_svg(risks, "residual"))),
+        ]
+        return context
+
+    def render_to_response(self, context, **kwargs):
+        if self.request.GET.get("export") == "csv":
+            return stream_table_csv(self.table_class(self.object_list), "risks")
+        return super().render_to_response(context, **kwargs)
+
+
+class RiskDetailView(RoleRequiredMixin, DetailView):
+    permission_required = "risks.view_risk"
+    template_name = "risks/risk_detail.html"
+
+    def get_queryset(self):
+        return Risk.objects.select_related("category").prefetch_related("evaluations__snapshot__model")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["events"] = AuditEvent.objects.for_record(self.object)
+        return context
+
+
+class RiskCreateView(RoleRequiredMixin, CreateView):
+    permission_required = "risks.add_risk"
+    form_class = RiskForm
+    template_name = "risks/risk_form.html"
+
+    def form_valid(self, form):
+        messages.success(self.request, "Risk added to the register.")
+        return super().form_valid(form)
+
+
+class RiskUpdateView(RoleRequiredMixin, UpdateView):
+    permission_required = "risks.change_risk"
+    model = Risk
+    form_class = RiskForm
+    template_name = "risks/risk_form.html"
+
+    def form_valid(self, form):
+        messages.success(self.request, "Risk saved.")
+        return super().form_valid(form)
