@@ -68,8 +68,14 @@ def committed_db(transactional_db):
     """Real commits (no wrapping test transaction), for concurrency and transaction tests.
 
     The tables are emptied afterwards with TRUNCATE; on PostgreSQL the audit and history tables
-    refuse that unless this session says it is the test runner.
+    refuse that unless this session says it is the test runner. An earlier such test has emptied
+    the tables the migrations filled, so the role groups are put back first.
     """
+    from django.apps import apps
+
+    from riskreg.accounts.roles import apply_roles
+
+    apply_roles(apps)
     yield
     from django.db import connection
 

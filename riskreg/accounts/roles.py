@@ -48,9 +48,10 @@ def apply_roles(apps, schema_editor=None):
     # Permissions are normally created after migrate finishes; create them now so the groups
     # can hold them on a fresh database.
     for app_config in apps.get_app_configs():
-        app_config.models_module = True
+        original = getattr(app_config, "models_module", None)
+        app_config.models_module = original or True  # create_permissions skips apps without models
         create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+        app_config.models_module = original
 
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")

@@ -188,6 +188,13 @@ def evidence_path(instance, filename: str) -> str:
     return f"evidence/{timezone.now():%Y/%m}/{uuid.uuid4().hex}-{safe}"
 
 
+class HttpsURLField(models.URLField):
+    """A URL field whose form assumes https:// for an address typed without a scheme."""
+
+    def formfield(self, **kwargs):
+        return super().formfield(**{"assume_scheme": "https", **kwargs})
+
+
 class EvidenceKind(models.TextChoices):
     FILE = "file", "File"
     LINK = "link", "Link"
@@ -205,7 +212,7 @@ class Evidence(models.Model):
     content_type = models.CharField(max_length=100, blank=True)
     size = models.PositiveBigIntegerField(null=True, blank=True)
     sha256 = models.CharField("SHA-256", max_length=64, blank=True)
-    url = models.URLField(max_length=2000, blank=True)
+    url = HttpsURLField(max_length=2000, blank=True)
     note = models.TextField(blank=True)
     replaces = models.OneToOneField(
         "self",

@@ -1,5 +1,5 @@
 import django_tables2 as tables
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from .models import Evaluation
 
@@ -13,10 +13,12 @@ class EvaluationTable(tables.Table):
     score = tables.Column()
     is_external = tables.BooleanColumn(verbose_name="External")
     source_section = tables.Column(verbose_name="§")
+    evidence = tables.Column(empty_values=(), orderable=False, verbose_name="Evidence (SHA-256)")
 
     class Meta:
         model = Evaluation
-        fields = ["title", "snapshot", "category", "kind", "outcome", "score", "is_external", "source_section"]
+        fields = ["title", "snapshot", "category", "kind", "outcome", "score", "is_external", "source_section",
+                  "evidence"]
         order_by = ("snapshot", "category")
         attrs = {"class": "list"}
 
@@ -29,6 +31,18 @@ class EvaluationTable(tables.Table):
 
     def value_score(self, record):
         return record.score
+
+    def render_evidence(self, record):
+        files = [piece for piece in record.evidence.all() if piece.sha256]
+        if not files:
+            return f"{len(record.evidence.all())} link/note" if record.evidence.all() else "—"
+        return format_html_join(
+            ", ", '<code class="hash" title="{} — SHA-256 {}">{}…</code>',
+            ((piece.original_name, piece.sha256, piece.sha256[:12]) for piece in files),
+        )  # fmt: skip
+
+    def value_evidence(self, record):
+        return " ".join(piece.sha256 for piece in record.evidence.all() if piece.sha256)
 
     def value_snapshot(self, record):
         return str(record.snapshot)

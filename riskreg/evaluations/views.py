@@ -19,6 +19,7 @@ from .models import AIModel, Evaluation, Evidence, Outcome, Snapshot
 from .tables import EvaluationTable
 
 LIST_QUERYSET = Evaluation.objects.select_related("snapshot__model", "category", "threshold")
+EVIDENCE = Prefetch("evidence", queryset=Evidence.objects.order_by("id"))
 
 
 class EvaluationListView(RoleRequiredMixin, SingleTableMixin, FilterView):
@@ -30,7 +31,7 @@ class EvaluationListView(RoleRequiredMixin, SingleTableMixin, FilterView):
     paginate_by = 25
 
     def get_queryset(self):
-        return LIST_QUERYSET
+        return LIST_QUERYSET.prefetch_related(EVIDENCE)
 
     def render_to_response(self, context, **kwargs):
         if self.request.GET.get("export") == "csv":
@@ -44,7 +45,7 @@ class EvaluationDetailView(RoleRequiredMixin, DetailView):
     template_name = "evaluations/evaluation_detail.html"
 
     def get_queryset(self):
-        evidence = Prefetch("evidence", queryset=Evidence.objects.select_related("added_by", "replaces"))
+        evidence = Prefetch("evidence", queryset=Evidence.objects.select_related("added_by", "replaces", "replaced_by"))
         return LIST_QUERYSET.select_related("recorded_by").prefetch_related(evidence)
 
     def get_context_data(self, **kwargs):

@@ -1,0 +1,153 @@
+"""A new user's path through riskreg in a real browser: record an evaluation with a file, draft
+and submit a decision, and have two approvers sign it while the author's own sign-off is refused."""
+
+import hashlib
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from riskreg.decisions.models import DecisionStatus, ReleaseDecision
+from riskreg.demo import DemoSeeder
+from riskreg.evaluations.models import Evaluation
+from riskreg.frameworks.models import GovernanceTitle
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "browser-test-pw"
+PDF = b"%PDF-1.7\n% riskreg browser test\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+@pytest.fixture
+def people(committed_db, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    DemoSeeder().run(with_accounts=False)
+    User = get_user_model()
+    rso = GovernanceTitle.objects.get(name="Responsible Scaling Officer")
+    ceo = GovernanceTitle.objects.get(name="CEO")
+
+    def person(username, groups, titles=()):
+        user = User.objects.create_user(username, password=PASSWORD)
+        user.groups.add(*Group.objects.filter(name__in=groups))
+        for title in titles:
+            title.holders.add(user)
+        return user
+
+    return {
+        # drafts decisions and also holds a signing title: the one sign-off the app must refuse
+        "dana": person("dana", ["evaluator", "approver"], [rso]),
+        "rosa": person("rosa", ["approver"], [rso]),
+        "carl": person("carl", ["approver"], [ceo]),
+    }
+
+
+def log_in(page, username):
+    page.context.clear_cookies()
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/")
+
+
+def shot(page, screenshots, name):
+    page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
+
+
+def test_record_evaluate_draft_submit_and_sign(page, people, screenshots, tmp_path):
+    log_in(page, "dana")
+    assert page.get_by_role("heading", name="Models and their release decisions").is_visible()
+    assert page.locator("td.gap").first.inner_text().startswith("Not covered")
+    shot(page, screenshots, "01-overview")
+
+    # Record an evaluation.
+    page.get_by_role("link", name="Evaluations", exact=True).click()
+    page.get_by_role("link", name="Record an evaluation").click()
+    page.get_by_label("Snapshot").select_option(label="Claude Mythos Preview — Final snapshot")
+    page.get_by_label("Category").select_option(label="Cyber operations")
+    page.get_by_label("Title").fill("Browser-recorded exploit benchmark")
+    page.get_by_label("Kind").select_option(label="Automated benchmark")
+    page.get_by_label("Run by").fill("Frontier Red Team")
+    page.get_by_label("Finding").fill("Working exploits for most of the sampled crashes.")
+    page.get_by_label("Score", exact=True).fill("0.72")
+    page.get_by_label("Outcome").select_option(label="Alert / signal met")
+    page.get_by_label("Source section").fill("3.3.3")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url("**/evaluations/*/")
+    assert page.get_by_role("heading", name="Browser-recorded exploit benchmark").is_visible()
+
+    # Attach a file; its SHA-256 appears on the page and in the list.
+    pdf = tmp_path / "exploit-report.pdf"
+    pdf.write_bytes(PDF)
+    page.get_by_text("Attach evidence").click()
+    page.get_by_role("radio", name="File").check()
+    page.get_by_label("Title").fill("Exploit report")
+    page.locator("input[type=file]").set_input_files(str(pdf))
+    page.get_by_role("button", name="Attach").click()
+    digest = hashlib.sha256(PDF).hexdigest()
+    assert page.locator("[data-sha256]").first.inner_text() == digest
+    shot(page, screenshots, "02-evaluation")
+    page.goto("/evaluations/?q=Browser-recorded")
+    row = page.locator("table tbody tr", has_text="Browser-recorded exploit benchmark")
+    assert row.count() == 1
+    assert digest[:12] in row.inner_text()
+    shot(page, screenshots, "03-evaluation-list")
+    assert Evaluation.objects.get(title="Browser-recorded exploit benchmark").evidence.get().sha256 == digest
+
+    # Draft a decision and submit it.
+    page.get_by_role("link", name="Decisions", exact=True).click()
+    page.get_by_role("link", name="Draft a decision").click()
+    page.get_by_label("Snapshot").select_option(label="Claude Mythos Preview — Final snapshot")
+    page.get_by_label("Framework version").select_option(label="Responsible Scaling Policy v3.0")
+    page.get_by_label("Title").fill("Extend Glasswing access to more maintainers")
+    page.locator("#id_scope").select_option(label="Limited-access programme")
+    page.get_by_label("Rationale").fill("More critical-software maintainers asked for defensive access.")
+    page.get_by_role("button", name="Save draft").click()
+    page.wait_for_url("**/decisions/*/")
+    page.get_by_role("button", name="Submit for review").click()
+    assert page.locator(".badge.status-in_review").first.is_visible()
+    decision = ReleaseDecision.objects.get(title="Extend Glasswing access to more maintainers")
+    assert decision.status == DecisionStatus.IN_REVIEW
+
+    # The author holds a signing title, yet may not sign what she drafted.
+    page.get_by_label("Approve").check()
+    page.get_by_role("button", name="Sign").click()
+    assert page.get_by_text("You authored this decision, so you cannot sign it off.").is_visible()
+    assert not decision.sign_offs.exists()
+
+    # Two approvers, each holding one of the required titles, sign.
+    for username, title in (("rosa", "Responsible Scaling Officer"), ("carl", "CEO")):
+        log_in(page, username)
+        page.goto(decision.get_absolute_url())
+        page.get_by_label("Signing as").select_option(label=title)
+        page.get_by_label("Approve").check()
+        page.get_by_label("Comment").fill(f"Signed in the browser as {title}.")
+        page.get_by_role("button", name="Sign").click()
+        assert page.get_by_text(f"Signed as {title}.").is_visible()
+    assert page.locator(".badge.status-approved").first.is_visible()
+    shot(page, screenshots, "04-decision-approved")
+    decision.refresh_from_db()
+    assert decision.status == DecisionStatus.APPROVED
+    assert set(decision.sign_offs.values_list("signer__username", flat=True)) == {"rosa", "carl"}
+
+
+def test_the_main_pages_render_for_a_viewer(page, people, screenshots):
+    get_user_model().objects.create_user("vic", password=PASSWORD).groups.add(Group.objects.get(name="viewer"))
+    log_in(page, "vic")
+    page.goto("/models/claude-mythos-preview/")
+    gap = page.locator("td.gap")
+    assert gap.count() >= 1 and "gap" in gap.first.inner_text()
+    shot(page, screenshots, "05-model")
+    page.goto("/risks/")
+    assert page.locator("svg.heatmap").count() == 2
+    shot(page, screenshots, "06-risks")
+    page.goto("/decisions/")
+    shot(page, screenshots, "07-decisions")
+    # a viewer sees no recording buttons, and the server refuses the page anyway
+    assert page.get_by_role("link", name="Draft a decision").count() == 0
+    response = page.goto("/decisions/new/")
+    assert response.status == 403
+    # keyboard: the skip link is the first stop
+    page.goto("/")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
