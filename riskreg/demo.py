@@ -18,13 +18,11 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from riskreg.accounts.roles import APPROVER, AUDITOR, EVALUATOR, VIEWER
-from riskreg.decisions.digest import decision_digest
 from riskreg.decisions.models import (
     DecisionStatus,
     Determination,
     GapAcknowledgement,
     ReleaseDecision,
-    SignOff,
     SignOffVerdict,
 )
 from riskreg.evaluations.models import AIModel, Evaluation, Evidence, EvidenceKind, Snapshot
@@ -349,21 +347,24 @@ class DemoSeeder:
         final_status = entry["status"]
         if final_status == DecisionStatus.DRAFT:
             return decision
-        decision.status = DecisionStatus.IN_REVIEW
-        self._save(decision)
         if entry.get("signed"):
-            digest = decision_digest(decision)
+            # Through the same doors as in the app: submitted, then signed by the holders of the
+            # titles RSP v3.0 requires; the last sign-off approves it once the gate passes.
+            decision.submit(by=self.user)
             for title_name in (RSO, CEO):
-                self._save(
-                    SignOff(
-                        decision=decision,
-                        signer=self.signers[title_name],
-                        title=self.titles[title_name],
-                        verdict=SignOffVerdict.APPROVE,
-                        comment="Demo record: the system card names no individual signer.",
-                        digest=digest,
-                    )
+                decision.sign(
+                    by=self.signers[title_name],
+                    title=self.titles[title_name],
+                    verdict=SignOffVerdict.APPROVE,
+                    comment="Demo record: the system card names no individual signer.",
                 )
+                self.report.created["SignOff"] += 1
+            decision.refresh_from_db()
+            if decision.status != DecisionStatus.APPROVED:
+                raise RuntimeError(f"Demo decision {decision} did not pass the release gate.")
+            return decision
+        # Earlier decisions of the card, recorded as the card reports them: approved without the
+        # RSP sign-offs (the gate shows what they lack).
         decision.status = DecisionStatus.APPROVED
         self._save(decision)
         # A decision marked superseded in the file is superseded by a later one that names it.

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from riskreg.accounts.views import RevokeTokenView, SettingsView
+from riskreg.decisions.api import GateApiView
 from riskreg.evaluations.views import ModelDetailView
 
 from . import views
@@ -10,6 +12,9 @@ urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/settings/", SettingsView.as_view(), name="settings"),
+    path("accounts/tokens/<int:pk>/revoke/", RevokeTokenView.as_view(), name="token-revoke"),
+    path("api/decisions/<int:pk>/gate/", GateApiView.as_view(), name="api-gate"),
     path("models/<slug:slug>/", ModelDetailView.as_view(), name="model-detail"),
     path("evaluations/", include("riskreg.evaluations.urls")),
     path("risks/", include("riskreg.risks.urls")),

@@ -17,7 +17,9 @@ def user(username=None, **extra):
 
 def category(slug=None):
     n = next(_n)
-    return ThreatCategory.objects.create(slug=slug or f"cat-{n}", name=f"Category {n}")
+    return ThreatCategory.objects.create(
+        slug=slug or f"cat-{n}", name=f"{slug.title()} {n}" if slug else f"Category {n}"
+    )
 
 
 def framework_version(version="1.0"):

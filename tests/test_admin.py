@@ -29,10 +29,13 @@ def test_the_admin_lists_and_shows_history_for_every_model(client, superuser, de
         changelist = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
         assert client.get(changelist).status_code == 200, changelist
         obj = model.objects.first()
+        if obj is None:  # the demo makes no API tokens
+            continue
         history = reverse(f"admin:{opts.app_label}_{opts.model_name}_history", args=[obj.pk])
         response = client.get(history)
         assert response.status_code == 200, history
-        assert "riskreg-seed" in response.content.decode(), history
+        author = obj.history.earliest().history_user.username
+        assert author in response.content.decode(), history
 
 
 def test_the_admin_offers_no_edit_of_an_approved_decision(client, superuser, demo):

@@ -7,7 +7,7 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from riskreg.decisions.models import DecisionStatus, ReleaseDecision, Scope, Verdict
+from riskreg.decisions.models import DecisionStatus, ReleaseDecision, Scope, SignOff, Verdict
 from riskreg.demo import SEED_USERNAME
 from riskreg.evaluations.models import Evaluation, EvaluationKind, Outcome, Snapshot, SnapshotKind
 from riskreg.frameworks.models import Coverage, CoverageLevel, FrameworkVersion, Threshold
@@ -28,7 +28,7 @@ def tracked_models():
     return [
         model
         for model in apps.get_models()
-        if model._meta.app_label in {"frameworks", "evaluations", "risks", "decisions"}
+        if model._meta.app_label in {"frameworks", "evaluations", "risks", "decisions", "accounts"}
         and not model.__name__.startswith("Historical")
     ]
 
@@ -156,8 +156,11 @@ def test_every_created_record_has_a_history_row_with_the_seed_user(demo):
         for obj in model.objects.all():
             first = obj.history.earliest()
             assert first.history_type == "+", obj
-            assert first.history_user_id == seed_user.pk, obj
-            assert first.history_change_reason.startswith("seed_demo"), obj
+            if model is SignOff:  # signed through decision.sign(), by the signer
+                assert first.history_user_id == obj.signer_id, obj
+            else:
+                assert first.history_user_id == seed_user.pk, obj
+                assert first.history_change_reason.startswith("seed_demo"), obj
             checked += 1
     assert checked >= 150
 

@@ -43,6 +43,19 @@ class DecisionError(ValidationError):
     """A lifecycle step that is not allowed; the message says why, for the person who tried."""
 
 
+# The checks that sign-offs settle: everything else must pass before a decision goes to review.
+SIGN_OFF_CHECKS = {"sign_offs", "stale_sign_offs"}
+
+
+def _refuse_if_gate_blocks(decision, doing: str) -> None:
+    from .gate import gate
+
+    blocking = [check for check in gate(decision).blocking if check.code not in SIGN_OFF_CHECKS]
+    if blocking:
+        reasons = " ".join(check.reason for check in blocking)
+        raise DecisionError(f"The release gate blocks this decision, so you cannot {doing}: {reasons}")
+
+
 FROZEN_MESSAGE = "An approved decision never changes: supersede it with a new decision instead."
 
 
@@ -123,6 +136,7 @@ class ReleaseDecision(Sourced):
                 raise DecisionError(
                     f"Only a draft can be submitted; this decision is {current.get_status_display().lower()}."
                 )
+            _refuse_if_gate_blocks(current, "submit it")
             current.status = DecisionStatus.IN_REVIEW
             current._save_as(by, "submitted for review")
             self.status = current.status
@@ -133,7 +147,8 @@ class ReleaseDecision(Sourced):
         Separation of duties holds for everyone, superusers included: nobody signs a decision they
         authored, and each required title is signed by a different person.
         """
-        from .digest import decision_digest
+        from .digest import current_content, digest_of
+        from .gate import gate
 
         with transaction.atomic():
             current = self._locked()
@@ -146,31 +161,44 @@ class ReleaseDecision(Sourced):
                 raise DecisionError(f"{current.framework_version} does not ask for a sign-off by “{title}”.")
             if not title.holders.filter(pk=by.pk).exists():
                 raise DecisionError(f"You do not hold the title “{title}”.")
-            digest = decision_digest(current)
+            if verdict == SignOffVerdict.APPROVE:
+                _refuse_if_gate_blocks(current, "approve it")
+            content = current_content(current)
+            digest = digest_of(content)
             current_sign_offs = [s for s in current.sign_offs.all() if s.digest == digest]
             if any(s.signer_id == by.pk for s in current_sign_offs):
                 raise DecisionError("You have already signed this decision; each title needs a different person.")
             if any(s.title_id == title.pk for s in current_sign_offs):
                 raise DecisionError(f"“{title}” has already signed this decision.")
             sign_off = SignOff(
-                decision=current, signer=by, title=title, verdict=verdict, comment=comment, digest=digest
-            )
+                decision=current, signer=by, title=title, verdict=verdict, comment=comment, digest=digest,
+                signed_content=content,
+            )  # fmt: skip
             sign_off._history_user = by
             sign_off.save()
 
             if verdict == SignOffVerdict.REJECT:
                 current.status = DecisionStatus.REJECTED
                 current._save_as(by, f"rejected by {title}")
-            elif {s.title_id for s in current_sign_offs if s.verdict == SignOffVerdict.APPROVE} | {
-                title.pk
-            } >= required:
+            elif gate(current).passed:
+                # The approve transition: the gate, re-run on the locked row inside this transaction.
                 current._approve(by)
             self.status = current.status
             return sign_off
 
+    def withdraw(self, by) -> None:
+        """Back from review to draft, to change it; sign-offs on content that then changes go stale."""
+        with transaction.atomic():
+            current = self._locked()
+            if current.status != DecisionStatus.IN_REVIEW:
+                raise DecisionError("Only a decision in review can be withdrawn to a draft.")
+            current.status = DecisionStatus.DRAFT
+            current._save_as(by, "withdrawn from review")
+            self.status = current.status
+
     def _approve(self, by) -> None:
         self.status = DecisionStatus.APPROVED
-        self._save_as(by, "approved: every required title signed")
+        self._save_as(by, "approved: the gate passed with every required title signed")
         if self.supersedes_id:
             earlier = type(self).objects.select_for_update().get(pk=self.supersedes_id)
             if earlier.status == DecisionStatus.APPROVED:
@@ -370,6 +398,9 @@ class SignOff(models.Model):
     verdict = models.CharField(max_length=8, choices=SignOffVerdict.choices)
     comment = models.TextField(blank=True)
     digest = models.CharField(max_length=64)
+    signed_content = models.JSONField(
+        default=dict, help_text="The document signed (see digest.py); shows what changed when the sign-off is stale."
+    )
     signed_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords()

@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:pk>/edit/", views.ReleaseDecisionUpdateView.as_view(), name="edit"),
     path("<int:pk>/submit/", views.SubmitView.as_view(), name="submit"),
     path("<int:pk>/sign/", views.SignView.as_view(), name="sign"),
+    path("<int:pk>/withdraw/", views.WithdrawView.as_view(), name="withdraw"),
     path("<int:pk>/supersede/", views.SupersedeView.as_view(), name="supersede"),
     path("<int:decision_pk>/determinations/new/", views.DeterminationCreateView.as_view(), name="determination-add"),
     path(

@@ -11,9 +11,9 @@ from riskreg.audit.models import AuditEvent
 from riskreg.evaluations.models import Evaluation
 from riskreg.exports import stream_table_csv
 
-from .digest import decision_digest
 from .filters import ReleaseDecisionFilter
 from .forms import DeterminationForm, GapAcknowledgementForm, ReleaseDecisionForm, SignOffForm
+from .gate import gate
 from .models import DecisionError, Determination, GapAcknowledgement, ReleaseDecision, SignOff
 from .tables import ReleaseDecisionTable
 
@@ -67,16 +67,18 @@ class ReleaseDecisionDetailView(RoleRequiredMixin, DetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         decision = self.object
-        digest = decision_digest(decision)
+        report = gate(decision)
         sign_offs = list(decision.sign_offs.all())
         for sign_off in sign_offs:
-            sign_off.is_stale = sign_off.digest != digest
+            sign_off.is_stale = sign_off.digest != report.digest
         user = self.request.user
         context.update(
+            report=report,
             sign_offs=sign_offs,
             events=AuditEvent.objects.for_record(decision),
             can_edit=decision.is_draft and user.has_perm("decisions.change_releasedecision"),
             can_sign=decision.status == "in_review" and user.has_perm("decisions.sign_releasedecision"),
+            can_withdraw=decision.status == "in_review" and user.has_perm("decisions.change_releasedecision"),
             can_supersede=decision.status == "approved" and user.has_perm("decisions.add_releasedecision"),
             superseded_by=ReleaseDecision.objects.filter(supersedes=decision).first(),
         )
@@ -173,6 +175,15 @@ class SubmitView(DecisionActionView):
     def act(self, decision):
         decision.submit(by=self.request.user)
         messages.success(self.request, "Submitted for review.")
+        return redirect(decision)
+
+
+class WithdrawView(DecisionActionView):
+    permission_required = "decisions.change_releasedecision"
+
+    def act(self, decision):
+        decision.withdraw(by=self.request.user)
+        messages.success(self.request, "Withdrawn to a draft.")
         return redirect(decision)
 
 

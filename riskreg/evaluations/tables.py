@@ -17,8 +17,17 @@ class EvaluationTable(tables.Table):
 
     class Meta:
         model = Evaluation
-        fields = ["title", "snapshot", "category", "kind", "outcome", "score", "is_external", "source_section",
-                  "evidence"]
+        fields = [
+            "title",
+            "snapshot",
+            "category",
+            "kind",
+            "outcome",
+            "score",
+            "is_external",
+            "source_section",
+            "evidence",
+        ]
         order_by = ("snapshot", "category")
         attrs = {"class": "list"}
 

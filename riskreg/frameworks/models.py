@@ -6,7 +6,10 @@ makes a coverage gap (cyber under RSP v3.0) visible.
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.signals import m2m_changed
+from django.dispatch import receiver
 from simple_history.models import HistoricalRecords
 
 from riskreg.sources import Sourced, choices_check
@@ -89,8 +92,55 @@ class FrameworkVersion(Sourced):
     def __str__(self) -> str:
         return f"{self.framework.name} v{self.version}"
 
+    @property
+    def is_frozen(self) -> bool:
+        """In force for a decision beyond a draft: its thresholds, coverage and titles keep their meaning."""
+        return self.pk is not None and self.decisions.exclude(status="draft").exists()
 
-class Threshold(Sourced):
+    def refuse_if_frozen(self):
+        if self.is_frozen:
+            raise ValidationError(FROZEN_VERSION_MESSAGE.format(version=self))
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            type(self).objects.get(pk=self.pk).refuse_if_frozen()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        self.refuse_if_frozen()
+        return super().delete(*args, **kwargs)
+
+
+FROZEN_VERSION_MESSAGE = (
+    "{version} is in force for a submitted or approved decision, so it no longer changes: "
+    "record a changed policy as a new version."
+)
+
+
+class VersionPart(models.Model):
+    """A row of a framework version that freezes with it."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            FrameworkVersion.objects.get(pk=type(self).objects.get(pk=self.pk).framework_version_id).refuse_if_frozen()
+        self.framework_version.refuse_if_frozen()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        self.framework_version.refuse_if_frozen()
+        return super().delete(*args, **kwargs)
+
+
+@receiver(m2m_changed, sender=FrameworkVersion.required_titles.through)
+def _refuse_title_change_on_frozen_version(sender, instance, action, reverse, **kwargs):
+    if action in {"pre_add", "pre_remove", "pre_clear"} and not reverse:
+        instance.refuse_if_frozen()
+
+
+class Threshold(Sourced, VersionPart):
     """A capability or risk level the framework version defines for one category."""
 
     framework_version = models.ForeignKey(FrameworkVersion, on_delete=models.PROTECT, related_name="thresholds")
@@ -122,7 +172,7 @@ class CoverageLevel(models.TextChoices):
     NONE = "none", "Not covered"
 
 
-class Coverage(Sourced):
+class Coverage(Sourced, VersionPart):
     """Whether one framework version covers one threat category, and how."""
 
     framework_version = models.ForeignKey(FrameworkVersion, on_delete=models.PROTECT, related_name="coverage")

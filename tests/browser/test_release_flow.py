@@ -50,6 +50,17 @@ def log_in(page, username):
     page.wait_for_url("**/")
 
 
+def determine(page, category, verdict, evaluation, safeguards=""):
+    page.get_by_role("link", name="Add a determination").click()
+    page.get_by_label("Category").select_option(label=category)
+    page.get_by_label("Verdict").select_option(label=verdict)
+    page.get_by_label(evaluation, exact=True).check()
+    if safeguards:
+        page.get_by_label("Safeguards").fill(safeguards)
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url("**/decisions/*/")
+
+
 def shot(page, screenshots, name):
     page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
 
@@ -104,6 +115,26 @@ def test_record_evaluate_draft_submit_and_sign(page, people, screenshots, tmp_pa
     page.get_by_label("Rationale").fill("More critical-software maintainers asked for defensive access.")
     page.get_by_role("button", name="Save draft").click()
     page.wait_for_url("**/decisions/*/")
+    # The gate blocks a submission until every formally covered category is determined and the
+    # cyber gap is acknowledged.
+    assert page.get_by_role("heading", name="Release gate: blocked").is_visible()
+    determine(
+        page,
+        "Chemical and biological weapons",
+        "Cannot rule out",
+        "Sequence-to-function modelling and design",
+        safeguards="Classifier guards stay on.",
+    )
+    determine(
+        page, "Automated AI R&D", "Not crossed", "Staff survey: drop-in replacement for an entry-level researcher?"
+    )
+    determine(page, "Misalignment and sabotage", "Not crossed", "Automated offline monitoring of internal use")
+    page.get_by_role("link", name="Acknowledge a coverage gap").click()
+    page.get_by_label("Category").select_option(label="Cyber operations")
+    page.get_by_label("Rationale").fill("No RSP cyber threshold; access stays limited to vetted defenders.")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url("**/decisions/*/")
+    shot(page, screenshots, "04-decision-draft")
     page.get_by_role("button", name="Submit for review").click()
     assert page.locator(".badge.status-in_review").first.is_visible()
     decision = ReleaseDecision.objects.get(title="Extend Glasswing access to more maintainers")
@@ -125,7 +156,7 @@ def test_record_evaluate_draft_submit_and_sign(page, people, screenshots, tmp_pa
         page.get_by_role("button", name="Sign").click()
         assert page.get_by_text(f"Signed as {title}.").is_visible()
     assert page.locator(".badge.status-approved").first.is_visible()
-    shot(page, screenshots, "04-decision-approved")
+    shot(page, screenshots, "05-decision-approved")
     decision.refresh_from_db()
     assert decision.status == DecisionStatus.APPROVED
     assert set(decision.sign_offs.values_list("signer__username", flat=True)) == {"rosa", "carl"}
@@ -137,12 +168,12 @@ def test_the_main_pages_render_for_a_viewer(page, people, screenshots):
     page.goto("/models/claude-mythos-preview/")
     gap = page.locator("td.gap")
     assert gap.count() >= 1 and "gap" in gap.first.inner_text()
-    shot(page, screenshots, "05-model")
+    shot(page, screenshots, "06-model")
     page.goto("/risks/")
     assert page.locator("svg.heatmap").count() == 2
-    shot(page, screenshots, "06-risks")
+    shot(page, screenshots, "07-risks")
     page.goto("/decisions/")
-    shot(page, screenshots, "07-decisions")
+    shot(page, screenshots, "08-decisions")
     # a viewer sees no recording buttons, and the server refuses the page anyway
     assert page.get_by_role("link", name="Draft a decision").count() == 0
     response = page.goto("/decisions/new/")

@@ -45,7 +45,9 @@ def test_a_draft_is_submitted_then_approved_when_every_title_has_signed(decision
     assert decision.status == DecisionStatus.APPROVED
     assert decision.sign_offs.count() == 2
     assert {s.digest for s in decision.sign_offs.all()} == {decision_digest(decision)}
-    assert decision.history.first().history_change_reason == "approved: every required title signed"
+    assert (
+        decision.history.first().history_change_reason == "approved: the gate passed with every required title signed"
+    )
 
 
 def test_the_author_cannot_sign_even_as_a_superuser_holding_the_title(decision, titles):
