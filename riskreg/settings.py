@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "riskreg.risks",
     "riskreg.decisions",
     "riskreg.audit",
+    "riskreg.importers",
     "riskreg.accounts",
 ]
 
@@ -188,6 +189,9 @@ STORAGES = {
 
 # Largest evidence file accepted, in bytes (25 MB by default).
 EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 25 * 1024 * 1024)
+# Largest Inspect log imported, in bytes (200 MB by default); each part of an .eval zip is
+# further limited to 64 MB unpacked, so a zip bomb is refused before it is inflated.
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 200 * 1024 * 1024)
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/table.html"
 

@@ -20,5 +20,6 @@ urlpatterns = [
     path("risks/", include("riskreg.risks.urls")),
     path("decisions/", include("riskreg.decisions.urls")),
     path("audit/", include("riskreg.audit.urls")),
+    path("import/", include("riskreg.importers.urls")),
     path("admin/", admin.site.urls),
 ]

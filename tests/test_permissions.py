@@ -60,6 +60,8 @@ def pages(ids):
         (reverse("decisions:determination-add", args=[ids["draft"]]), EVALUATORS),
         (reverse("decisions:determination-edit", args=[ids["draft"], ids["determination"]]), EVALUATORS),
         (reverse("decisions:gap-add", args=[ids["draft"]]), EVALUATORS),
+        (reverse("importers:upload"), EVALUATORS),
+        (reverse("settings"), EVERYONE),
         (reverse("audit:list"), AUDITORS),
         (reverse("audit:export", args=["csv"]), AUDITORS),
         (reverse("audit:export", args=["jsonl"]), AUDITORS),
@@ -115,6 +117,8 @@ def posts(ids):
         (reverse("decisions:determination-add", args=[ids["draft"]]), {"verdict": "crossed"}, EVALUATORS),
         (reverse("decisions:gap-add", args=[ids["draft"]]), {"rationale": "x"}, EVALUATORS),
         (reverse("decisions:sign", args=[ids["draft"]]), {"verdict": "approve"}, {"approver", "superuser"}),
+        (reverse("decisions:withdraw", args=[ids["draft"]]), {}, EVALUATORS),
+        (reverse("importers:upload"), {"snapshot": "1"}, EVALUATORS),
     ]  # fmt: skip
 
 

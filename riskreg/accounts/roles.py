@@ -9,7 +9,7 @@ VIEWER, EVALUATOR, APPROVER, AUDITOR = "viewer", "evaluator", "approver", "audit
 # Every model a viewer may read.
 _DOMAIN_MODELS = {
     "frameworks": ["threatcategory", "governancetitle", "framework", "frameworkversion", "threshold", "coverage"],
-    "evaluations": ["aimodel", "snapshot", "evaluation", "evidence"],
+    "evaluations": ["aimodel", "snapshot", "evaluation", "evidence", "importedrun"],
     "risks": ["risk"],
     "decisions": ["releasedecision", "determination", "gapacknowledgement", "signoff"],
 }

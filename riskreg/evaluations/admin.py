@@ -1,7 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import AIModel, Evaluation, Evidence, Snapshot
+from .models import AIModel, Evaluation, Evidence, ImportedRun, Snapshot
 
 
 @admin.register(AIModel)
@@ -23,6 +23,21 @@ class EvaluationAdmin(SimpleHistoryAdmin):
     search_fields = ["title", "finding", "run_by"]
     list_select_related = ["snapshot__model", "category"]
     raw_id_fields = ["snapshot", "threshold", "recorded_by"]
+
+
+@admin.register(ImportedRun)
+class ImportedRunAdmin(SimpleHistoryAdmin):
+    """Written by the importer only."""
+
+    list_display = ["task", "model", "status", "eval_id", "imported_at"]
+    list_filter = ["status"]
+    readonly_fields = [field.name for field in ImportedRun._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Evidence)

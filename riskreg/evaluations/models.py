@@ -188,6 +188,47 @@ def evidence_path(instance, filename: str) -> str:
     return f"evidence/{timezone.now():%Y/%m}/{uuid.uuid4().hex}-{safe}"
 
 
+class RunStatus(models.TextChoices):
+    SUCCESS = "success", "Success"
+    ERROR = "error", "Error"
+    CANCELLED = "cancelled", "Cancelled"
+    STARTED = "started", "Started (crashed or still running)"
+
+
+class ImportedRun(models.Model):
+    """Where an imported evaluation came from: the harness run and the log file it was read from."""
+
+    evaluation = models.OneToOneField(Evaluation, on_delete=models.PROTECT, related_name="imported_run")
+    eval_id = models.CharField(
+        max_length=100, unique=True, help_text="Inspect's id of the run; importing it again changes nothing."
+    )
+    run_id = models.CharField(max_length=100, blank=True)
+    task = models.CharField(max_length=200)
+    task_version = models.CharField(max_length=50, blank=True)
+    model = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=10, choices=RunStatus.choices)
+    log_version = models.PositiveSmallIntegerField()
+    producer_version = models.CharField(max_length=50, blank=True)
+    file_name = models.CharField(max_length=255)
+    file_sha256 = models.CharField("file SHA-256", max_length=64)
+    metrics = models.JSONField(default=list, blank=True, help_text="Every scorer's metrics, as in the log.")
+    total_samples = models.PositiveIntegerField(null=True, blank=True)
+    completed_samples = models.PositiveIntegerField(null=True, blank=True)
+    sample_errors = models.PositiveIntegerField(default=0)
+    error_message = models.TextField(blank=True)
+    imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    imported_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-imported_at"]
+        constraints = [choices_check("status", RunStatus, "importedrun_status_valid")]
+
+    def __str__(self) -> str:
+        return f"{self.task} · {self.model} · {self.eval_id}"
+
+
 class HttpsURLField(models.URLField):
     """A URL field whose form assumes https:// for an address typed without a scheme."""
 

@@ -46,7 +46,7 @@ class EvaluationDetailView(RoleRequiredMixin, DetailView):
 
     def get_queryset(self):
         evidence = Prefetch("evidence", queryset=Evidence.objects.select_related("added_by", "replaces", "replaced_by"))
-        return LIST_QUERYSET.select_related("recorded_by").prefetch_related(evidence)
+        return LIST_QUERYSET.select_related("recorded_by", "imported_run").prefetch_related(evidence)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -9,7 +9,7 @@ from riskreg.accounts.models import ApiToken
 from riskreg.audit.chain import verify_database
 from riskreg.audit.models import AuditEvent
 from riskreg.decisions.models import DecisionStatus, GapAcknowledgement, ReleaseDecision, SignOff
-from riskreg.evaluations.models import Evidence
+from riskreg.evaluations.models import Evaluation, Evidence, ImportedRun
 from riskreg.frameworks.models import GovernanceTitle
 from test_demo_data import tracked_models
 
@@ -39,6 +39,10 @@ def _resave(model):
 
 # Records that are never edited are written by adding a new one.
 NEW_RECORD = {
+    ImportedRun: lambda user: _new(ImportedRun(
+        evaluation=Evaluation.objects.filter(imported_run__isnull=True).first(), eval_id="e1", task="t",
+        status="success", log_version=2, file_name="log.json", file_sha256="0" * 64, imported_by=user,
+    ), user),
     ApiToken: lambda user: ApiToken.issue(user, "release pipeline")[0],
     Evidence: lambda user: _new(Evidence(
         evaluation=_draft().determinations.first().cited_evaluations.first(),
@@ -83,4 +87,4 @@ def test_the_list_of_tracked_models_is_the_whole_domain():
     assert labels == {
         model._meta.label for model in apps.get_models() if hasattr(model._meta, "simple_history_manager_attribute")
     }
-    assert len(labels) == 16
+    assert len(labels) == 17

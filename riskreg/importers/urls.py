@@ -1,0 +1,7 @@
+from django.urls import path
+
+from . import views
+
+app_name = "importers"
+
+urlpatterns = [path("inspect/", views.ImportView.as_view(), name="upload")]
