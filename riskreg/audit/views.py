@@ -19,7 +19,17 @@ class AuditAccessMixin(RoleRequiredMixin):
     permission_required = "audit.view_auditevent"
 
 
+# Records whose page is found from their id alone; the others link to the admin for staff.
+PAGES = {
+    "evaluations.Evaluation": "evaluations:detail",
+    "risks.Risk": "risks:detail",
+    "decisions.ReleaseDecision": "decisions:detail",
+}
+
+
 def _record_url(user, event) -> str:
+    if event.action != "-" and event.model in PAGES:
+        return reverse(PAGES[event.model], args=[event.object_id])
     if not user.is_staff:
         return ""
     app_label, model_name = event.model.lower().split(".")

@@ -31,6 +31,12 @@ def test_it_shows_each_events_field_level_changes(client, auditor, demo):
     assert events and {event.model for event in events} == {"decisions.ReleaseDecision"}
 
 
+def test_events_link_to_their_record(client, auditor, demo):
+    client.force_login(auditor)
+    response = client.get(reverse("audit:list"), {"model": "decisions.ReleaseDecision", "object_id": "5"})
+    assert 'href="/decisions/5/"' in response.content.decode()
+
+
 def test_it_filters_by_user_and_by_record(client, auditor, demo):
     client.force_login(auditor)
     decision_events = AuditEvent.objects.filter(model="decisions.ReleaseDecision", object_id="1")

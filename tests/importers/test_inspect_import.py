@@ -215,6 +215,14 @@ def test_without_a_headline_the_first_scorers_accuracy_is_the_score(target):
     assert result.evaluation.score_unit == "includes/accuracy" and result.evaluation.score == 0.75
 
 
+def test_a_non_numeric_metric_is_kept_as_empty(target):
+    log = log_dict()
+    log["results"]["scores"][1]["metrics"]["accuracy"]["value"] = "n/a"
+    result = run(target, as_json(log), "text-metric.json")
+    assert result.status == "imported" and result.evaluation.score == 0.75
+    assert {"scorer": "match", "metrics": {"accuracy": None}} in result.evaluation.imported_run.metrics
+
+
 def test_a_nan_stderr_is_kept_as_empty_with_a_note(target):
     result = run(target, as_json(log_dict(stderr=float("nan"))), "nan.json")
     evaluation = result.evaluation
