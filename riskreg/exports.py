@@ -5,17 +5,12 @@ import csv
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from riskreg.audit.export import escape_formula
-
-
-class _Echo:
-    def write(self, value):
-        return value
+from riskreg.audit.export import Echo, escape_formula
 
 
 def stream_table_csv(table, name: str) -> StreamingHttpResponse:
     """Every row of `table` (unpaginated), using its value_* methods, formula cells escaped."""
-    writer = csv.writer(_Echo())
+    writer = csv.writer(Echo())
 
     def lines():
         for row in table.as_values():

@@ -29,13 +29,15 @@ def _rows(queryset, chunk_size=5000):
     return queryset.order_by("seq").values_list(*FIELDS).iterator(chunk_size=chunk_size)
 
 
-class _Echo:
+class Echo:
+    """A file-like object that hands back what csv.writer writes, so rows can be streamed."""
+
     def write(self, value):
         return value
 
 
 def csv_lines(queryset):
-    writer = csv.writer(_Echo())
+    writer = csv.writer(Echo())
     yield writer.writerow(CSV_HEADER)
     for (
         seq,

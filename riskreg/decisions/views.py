@@ -1,4 +1,5 @@
 from django.contrib import messages
+from django.contrib.messages.views import SuccessMessageMixin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect
@@ -87,28 +88,25 @@ class ReleaseDecisionDetailView(RoleRequiredMixin, DetailView):
         return context
 
 
-class ReleaseDecisionCreateView(RoleRequiredMixin, CreateView):
+class ReleaseDecisionCreateView(RoleRequiredMixin, SuccessMessageMixin, CreateView):
     permission_required = "decisions.add_releasedecision"
     form_class = ReleaseDecisionForm
     template_name = "decisions/releasedecision_form.html"
+    success_message = "Draft decision created. Add its determinations, then submit it for review."
 
     def form_valid(self, form):
         form.instance.author = self.request.user
-        messages.success(self.request, "Draft decision created. Add its determinations, then submit it for review.")
         return super().form_valid(form)
 
 
-class ReleaseDecisionUpdateView(RoleRequiredMixin, UpdateView):
+class ReleaseDecisionUpdateView(RoleRequiredMixin, SuccessMessageMixin, UpdateView):
     permission_required = "decisions.change_releasedecision"
     form_class = ReleaseDecisionForm
     template_name = "decisions/releasedecision_form.html"
+    success_message = "Draft saved."
 
     def get_object(self, queryset=None):
         return get_draft(self.kwargs["pk"])
-
-    def form_valid(self, form):
-        messages.success(self.request, "Draft saved.")
-        return super().form_valid(form)
 
 
 class DecisionPartMixin(RoleRequiredMixin):

@@ -1,4 +1,5 @@
 from django.contrib import messages
+from django.contrib.messages.views import SuccessMessageMixin
 from django.db.models import Count, Prefetch, Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
@@ -55,29 +56,26 @@ class EvaluationDetailView(RoleRequiredMixin, DetailView):
         return context
 
 
-class EvaluationCreateView(RoleRequiredMixin, CreateView):
+class EvaluationCreateView(RoleRequiredMixin, SuccessMessageMixin, CreateView):
     permission_required = "evaluations.add_evaluation"
     form_class = EvaluationForm
     template_name = "evaluations/evaluation_form.html"
+    success_message = "Evaluation recorded."
 
     def get_initial(self):
         return {"snapshot": self.request.GET.get("snapshot"), "category": self.request.GET.get("category")}
 
     def form_valid(self, form):
         form.instance.recorded_by = self.request.user
-        messages.success(self.request, "Evaluation recorded.")
         return super().form_valid(form)
 
 
-class EvaluationUpdateView(RoleRequiredMixin, UpdateView):
+class EvaluationUpdateView(RoleRequiredMixin, SuccessMessageMixin, UpdateView):
     permission_required = "evaluations.change_evaluation"
     model = Evaluation
     form_class = EvaluationForm
     template_name = "evaluations/evaluation_form.html"
-
-    def form_valid(self, form):
-        messages.success(self.request, "Evaluation saved.")
-        return super().form_valid(form)
+    success_message = "Evaluation saved."
 
 
 class EvidenceCreateView(RoleRequiredMixin, View):

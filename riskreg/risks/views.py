@@ -1,4 +1,4 @@
-from django.contrib import messages
+from django.contrib.messages.views import SuccessMessageMixin
 from django.utils.safestring import mark_safe
 from django.views.generic import CreateView, DetailView, UpdateView
 from django_filters.views import FilterView
@@ -55,22 +55,16 @@ class RiskDetailView(RoleRequiredMixin, DetailView):
         return context
 
 
-class RiskCreateView(RoleRequiredMixin, CreateView):
+class RiskCreateView(RoleRequiredMixin, SuccessMessageMixin, CreateView):
     permission_required = "risks.add_risk"
     form_class = RiskForm
     template_name = "risks/risk_form.html"
-
-    def form_valid(self, form):
-        messages.success(self.request, "Risk added to the register.")
-        return super().form_valid(form)
+    success_message = "Risk added to the register."
 
 
-class RiskUpdateView(RoleRequiredMixin, UpdateView):
+class RiskUpdateView(RoleRequiredMixin, SuccessMessageMixin, UpdateView):
     permission_required = "risks.change_risk"
     model = Risk
     form_class = RiskForm
     template_name = "risks/risk_form.html"
-
-    def form_valid(self, form):
-        messages.success(self.request, "Risk saved.")
-        return super().form_valid(form)
+    success_message = "Risk saved."
