@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from riskreg.audit.models import AuditEvent
+from riskreg.decisions.models import ReleaseDecision
 
 pytestmark = pytest.mark.django_db
 
@@ -33,14 +34,17 @@ def test_it_shows_each_events_field_level_changes(client, auditor, demo):
 
 def test_events_link_to_their_record(client, auditor, demo):
     client.force_login(auditor)
-    response = client.get(reverse("audit:list"), {"model": "decisions.ReleaseDecision", "object_id": "5"})
-    assert 'href="/decisions/5/"' in response.content.decode()
+    decision = ReleaseDecision.objects.get(reference="D8")
+    response = client.get(reverse("audit:list"), {"model": "decisions.ReleaseDecision", "object_id": decision.pk})
+    assert f'href="{decision.get_absolute_url()}"' in response.content.decode()
 
 
 def test_it_filters_by_user_and_by_record(client, auditor, demo):
     client.force_login(auditor)
-    decision_events = AuditEvent.objects.filter(model="decisions.ReleaseDecision", object_id="1")
-    response = client.get(reverse("audit:list"), {"model": "decisions.ReleaseDecision", "object_id": "1"})
+    pk = str(ReleaseDecision.objects.get(reference="D8").pk)
+    decision_events = AuditEvent.objects.filter(model="decisions.ReleaseDecision", object_id=pk)
+    response = client.get(reverse("audit:list"), {"model": "decisions.ReleaseDecision", "object_id": pk})
+    assert len(decision_events) >= 3  # created, submitted, approved
     assert [e.seq for e in response.context["events"]] == list(decision_events.values_list("seq", flat=True))
     response = client.get(reverse("audit:list"), {"user": "nobody"})
     assert response.context["events"] == []
