@@ -48,3 +48,17 @@ def test_the_admin_offers_no_edit_of_an_approved_decision(client, superuser, dem
     assert response.status_code == 403
     decision.refresh_from_db()
     assert decision.title == "Limited access for Project Glasswing partners"
+
+
+def test_the_admin_offers_no_bulk_delete_of_decisions(client, superuser):
+    import factories as make
+    from riskreg.decisions.models import ReleaseDecision
+
+    client.force_login(superuser)
+    # approved, and with nothing protecting it from a queryset delete
+    decision = make.decision(status="approved")
+    url = reverse("admin:decisions_releasedecision_changelist")
+    response = client.post(url, {"action": "delete_selected", "_selected_action": [decision.pk], "post": "yes"})
+    assert response.status_code in (200, 302)
+    assert ReleaseDecision.objects.filter(pk=decision.pk).exists()
+    assert "delete_selected" not in client.get(url).content.decode()

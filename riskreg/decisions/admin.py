@@ -22,6 +22,13 @@ class FrozenWhenApprovedMixin:
             return False
         return super().has_delete_permission(request, obj)
 
+    def get_actions(self, request):
+        # "Delete selected" deletes through the queryset, around each record's own refusal to go
+        # while its decision is approved: records are deleted one at a time, from their own page.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
 
 @admin.register(ReleaseDecision)
 class ReleaseDecisionAdmin(FrozenWhenApprovedMixin, SimpleHistoryAdmin):
