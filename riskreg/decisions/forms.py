@@ -79,9 +79,10 @@ class SignOffForm(forms.Form):
     def __init__(self, *args, decision, user, **kwargs):
         super().__init__(*args, **kwargs)
         # Titles this decision needs; the domain method checks again who may sign for which.
-        self.fields["title"].queryset = decision.framework_version.required_titles.all()
-        held = set(user.governance_titles.values_list("pk", flat=True))
-        self.fields["title"].initial = next((pk for pk in held), None)
+        required = decision.framework_version.required_titles.all()
+        self.fields["title"].queryset = required
+        # Preselect a required title the signer holds, if any.
+        self.fields["title"].initial = required.filter(holders=user).values_list("pk", flat=True).first()
 
     def clean(self):
         cleaned = super().clean()
