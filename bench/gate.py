@@ -68,6 +68,12 @@ def main() -> int:
         determination._history_user = user
         determination.cited_evaluations.add(*evaluations)
 
+    if os.environ.get("PROFILE"):
+        import cProfile
+        import pstats
+
+        cProfile.runctx("for _ in range(20): gate(decision)", globals(), locals(), "/tmp/gate.prof")
+        pstats.Stats("/tmp/gate.prof").sort_stats("tottime").print_stats(14)
     gate(decision)  # warm up
     with CaptureQueriesContext(connection) as captured:
         report = gate(decision)

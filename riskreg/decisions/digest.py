@@ -27,11 +27,13 @@ EVIDENCE_FIELDS = ["id", "kind", "sha256", "url", "note", "replaces_id"]
 
 
 def _fields(obj, names) -> dict:
+    if isinstance(obj, dict):  # the rows gate.load reads with values()
+        return {name: jsonable(obj[name]) for name in names}
     return {name: jsonable(getattr(obj, name)) for name in names}
 
 
 def signed_content(decision, determinations, gaps) -> dict:
-    """The document a sign-off covers, from already loaded records (see gate.load)."""
+    """The document a sign-off covers, from already loaded records (see gate.load: `determination.cited`)."""
     return {
         "decision": _fields(decision, DECISION_FIELDS),
         "determinations": [
@@ -40,9 +42,9 @@ def signed_content(decision, determinations, gaps) -> dict:
                 "cited_evaluations": [
                     {
                         **_fields(evaluation, EVALUATION_FIELDS),
-                        "evidence": [_fields(piece, EVIDENCE_FIELDS) for piece in evaluation.evidence.all()],
+                        "evidence": [_fields(piece, EVIDENCE_FIELDS) for piece in evaluation["evidence"]],
                     }
-                    for evaluation in determination.cited_evaluations.all()
+                    for evaluation in determination.cited
                 ],
             }
             for determination in determinations

@@ -7,12 +7,10 @@ report drives the decision page, the approve transition, `manage.py gate` and th
 
 from dataclasses import asdict, dataclass, field
 
-from django.db.models import Prefetch
-
 from riskreg.evaluations.models import Evaluation, Evidence, Outcome
-from riskreg.frameworks.models import Coverage, CoverageLevel
+from riskreg.frameworks.models import Coverage, CoverageLevel, ThreatCategory
 
-from .digest import diff_paths, digest_of, signed_content
+from .digest import EVALUATION_FIELDS, EVIDENCE_FIELDS, diff_paths, digest_of, signed_content
 from .models import (
     Determination,
     GapAcknowledgement,
@@ -73,24 +71,39 @@ class GateReport:
         }
 
 
-def _evaluation(evaluation) -> Record:
-    return Record("evaluation", evaluation.pk, f"{evaluation.title} (§{evaluation.source_section})")
+def _evaluation(evaluation: dict) -> Record:
+    return Record("evaluation", evaluation["id"], f"{evaluation['title']} (§{evaluation['source_section']})")
 
 
 def load(decision_id: int) -> tuple:
-    """The decision and what its digest covers, in five queries; gate() adds four more (nine in all)."""
+    """The decision and what its digest covers, in five queries; gate() adds four more (nine in all).
+
+    Cited evaluations and their evidence are read as plain dicts (`determination.cited`), not model
+    instances: a decision may cite thousands, and building instances was most of the gate's time.
+    """
     decision = ReleaseDecision.objects.select_related("framework_version__framework", "snapshot__model").get(
         pk=decision_id
     )
-    evidence = Prefetch("evidence", queryset=Evidence.objects.order_by("id"))
-    cited = Prefetch("cited_evaluations", queryset=Evaluation.objects.order_by("id").prefetch_related(evidence))
     determinations = list(
-        Determination.objects.filter(decision=decision)
-        .select_related("category")
-        .order_by("category_id")
-        .prefetch_related(cited)
+        Determination.objects.filter(decision=decision).select_related("category").order_by("category_id")
     )
     gaps = list(GapAcknowledgement.objects.filter(decision=decision).select_related("category").order_by("category_id"))
+    citations = Determination.cited_evaluations.through.objects.filter(determination__decision_id=decision.pk)
+    evidence: dict[int, list] = {}
+    for piece in (
+        Evidence.objects.filter(evaluation_id__in=citations.values("evaluation_id"))
+        .order_by("id")
+        .values("evaluation_id", *EVIDENCE_FIELDS)
+    ):
+        evidence.setdefault(piece.pop("evaluation_id"), []).append(piece)
+    cited: dict[int, list] = {determination.pk: [] for determination in determinations}
+    columns = [f"evaluation__{name}" for name in EVALUATION_FIELDS]
+    for row in citations.order_by("evaluation_id").values_list("determination_id", *columns):
+        evaluation = dict(zip(EVALUATION_FIELDS, row[1:], strict=True))
+        evaluation["evidence"] = evidence.get(evaluation["id"], [])
+        cited[row[0]].append(evaluation)
+    for determination in determinations:
+        determination.cited = cited[determination.pk]
     return decision, determinations, gaps
 
 
@@ -101,13 +114,13 @@ def gate(decision: ReleaseDecision) -> GateReport:
     coverage = {
         row.category_id: row for row in Coverage.objects.filter(framework_version=version).select_related("category")
     }
-    concerning: dict[int, list[Evaluation]] = {}
+    concerning: dict[int, list[dict]] = {}
     for evaluation in (
         Evaluation.objects.filter(snapshot_id=decision.snapshot_id, outcome__in=Outcome.concerning())
-        .select_related("category")
         .order_by("category_id", "id")
+        .values("id", "title", "source_section", "category_id", "category__name")
     ):
-        concerning.setdefault(evaluation.category_id, []).append(evaluation)
+        concerning.setdefault(evaluation["category_id"], []).append(evaluation)
     sign_offs = list(
         SignOff.objects.filter(decision=decision).select_related("signer", "title").order_by("signed_at", "id")
     )
@@ -146,8 +159,8 @@ def _check_citations(decision, determinations) -> Check:
     bad = []
     for determination in determinations:
         fitting = [
-            e for e in determination.cited_evaluations.all()
-            if e.snapshot_id == decision.snapshot_id and e.category_id == determination.category_id
+            e for e in determination.cited
+            if e["snapshot_id"] == decision.snapshot_id and e["category_id"] == determination.category_id
         ]  # fmt: skip
         if not fitting:
             bad.append(determination)
@@ -179,7 +192,7 @@ def _check_coverage_gaps(coverage, concerning, gaps) -> Check:
         row = coverage.get(category_id)
         if row is not None and row.level == CoverageLevel.FORMAL:
             continue
-        category = evaluations[0].category
+        category = ThreatCategory(pk=category_id, name=evaluations[0]["category__name"])
         level = row.get_level_display().lower() if row else "not stated"
         (known if category_id in acknowledged else open_gaps).append((category, level, evaluations))
     records = [

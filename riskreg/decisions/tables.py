@@ -13,7 +13,6 @@ class ReleaseDecisionTable(tables.Table):
     class Meta:
         model = ReleaseDecision
         fields = ["reference", "title", "snapshot", "scope", "status", "framework_version", "effective_date"]
-        order_by = ("-effective_date",)
         attrs = {"class": "list"}
 
     def render_status(self, record, value):

@@ -11,6 +11,7 @@ from riskreg.accounts.access import RoleRequiredMixin
 from riskreg.audit.models import AuditEvent
 from riskreg.evaluations.models import Evaluation
 from riskreg.exports import stream_table_csv
+from riskreg.pagination import KeysetTableMixin
 
 from .filters import ReleaseDecisionFilter
 from .forms import DeterminationForm, GapAcknowledgementForm, ReleaseDecisionForm, SignOffForm
@@ -29,14 +30,13 @@ def get_draft(pk) -> ReleaseDecision:
     return decision
 
 
-class ReleaseDecisionListView(RoleRequiredMixin, SingleTableMixin, FilterView):
+class ReleaseDecisionListView(RoleRequiredMixin, KeysetTableMixin, SingleTableMixin, FilterView):
     permission_required = "decisions.view_releasedecision"
     model = ReleaseDecision
     table_class = ReleaseDecisionTable
     filterset_class = ReleaseDecisionFilter
     template_name = "decisions/releasedecision_list.html"
-    paginate_by = 25
-
+    
     def get_queryset(self):
         return DECISIONS
 

@@ -28,7 +28,6 @@ class EvaluationTable(tables.Table):
             "source_section",
             "evidence",
         ]
-        order_by = ("snapshot", "category")
         attrs = {"class": "list"}
 
     def render_outcome(self, record, value):

@@ -12,6 +12,7 @@ from riskreg.accounts.access import RoleRequiredMixin
 from riskreg.audit.models import AuditEvent
 from riskreg.decisions.models import ReleaseDecision
 from riskreg.exports import stream_table_csv
+from riskreg.pagination import KeysetTableMixin
 from riskreg.frameworks.models import Coverage, FrameworkVersion, ThreatCategory
 
 from .filters import EvaluationFilter
@@ -23,14 +24,13 @@ LIST_QUERYSET = Evaluation.objects.select_related("snapshot__model", "category",
 EVIDENCE = Prefetch("evidence", queryset=Evidence.objects.order_by("id"))
 
 
-class EvaluationListView(RoleRequiredMixin, SingleTableMixin, FilterView):
+class EvaluationListView(RoleRequiredMixin, KeysetTableMixin, SingleTableMixin, FilterView):
     permission_required = "evaluations.view_evaluation"
     model = Evaluation
     table_class = EvaluationTable
     filterset_class = EvaluationFilter
     template_name = "evaluations/evaluation_list.html"
-    paginate_by = 25
-
+    
     def get_queryset(self):
         return LIST_QUERYSET.prefetch_related(EVIDENCE)
 

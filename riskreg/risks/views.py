@@ -7,6 +7,7 @@ from django_tables2 import SingleTableMixin
 from riskreg.accounts.access import RoleRequiredMixin
 from riskreg.audit.models import AuditEvent
 from riskreg.exports import stream_table_csv
+from riskreg.pagination import KeysetTableMixin
 
 from .filters import RiskFilter
 from .forms import RiskForm
@@ -15,13 +16,13 @@ from .models import Risk
 from .tables import RiskTable
 
 
-class RiskListView(RoleRequiredMixin, SingleTableMixin, FilterView):
+class RiskListView(RoleRequiredMixin, KeysetTableMixin, SingleTableMixin, FilterView):
     permission_required = "risks.view_risk"
     model = Risk
     table_class = RiskTable
     filterset_class = RiskFilter
     template_name = "risks/risk_list.html"
-    paginate_by = 25
+    keyset_order = "code"  # the register's own order, on the unique index of code
 
     def get_queryset(self):
         return Risk.objects.select_related("category")
