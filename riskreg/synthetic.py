@@ -26,11 +26,11 @@ REASON = "synthetic data (generate_data)"
 BATCH = 1000
 
 # Outcomes as a long-running programme sees them: mostly below threshold, a few concerning.
-OUTCOMES = [Outcome.BELOW_THRESHOLD] * 12 + [Outcome.INCONCLUSIVE] * 2 + [Outcome.NOT_ASSESSED] + [
-    Outcome.SIGNAL_MET, Outcome.SATURATED, Outcome.CROSSED,
-]  # fmt: skip
-TASKS = ["capture-the-flag", "protocol troubleshooting", "agentic coding", "long-horizon research", "sabotage probe",
-         "persuasion study", "refusal suite", "exploit development", "kernel optimisation", "wet-lab planning"]  # fmt: skip
+OUTCOMES = [Outcome.BELOW_THRESHOLD] * 12 + [Outcome.INCONCLUSIVE] * 2 + [Outcome.NOT_ASSESSED]
+OUTCOMES += [Outcome.SIGNAL_MET, Outcome.SATURATED, Outcome.CROSSED]
+TASKS = ["capture-the-flag", "protocol troubleshooting", "agentic coding", "long-horizon research",
+         "sabotage probe", "persuasion study", "refusal suite", "exploit development", "kernel optimisation",
+         "wet-lab planning"]  # fmt: skip
 TEAMS = ["Frontier red team", "Alignment science", "External evaluator A", "External evaluator B", "Safeguards"]
 
 
@@ -163,9 +163,10 @@ class _Maker:
             objs.append(Evaluation(
                 snapshot=rng.choice(snapshots), category=rng.choice(self.categories),
                 title=f"{rng.choice(TASKS).capitalize()} #{i}", kind=rng.choice(kinds), run_by=rng.choice(TEAMS),
-                is_external=rng.random() < 0.2, started_on=started, finished_on=started + timedelta(days=rng.randrange(0, 30)),
-                finding=f"Synthetic finding {i}: the model {'met' if outcome in Outcome.concerning() else 'did not meet'} "
-                        "the evaluation's signal.",
+                is_external=rng.random() < 0.2, started_on=started,
+                finished_on=started + timedelta(days=rng.randrange(0, 30)),
+                finding=f"Synthetic finding {i}: the evaluation's signal was "
+                        f"{'met' if outcome in Outcome.concerning() else 'not met'}.",
                 score=None if outcome == Outcome.NOT_ASSESSED else round(rng.random() * 100, 1), score_unit="%",
                 outcome=outcome, confidence=rng.choice(Confidence.values), recorded_by=self.user, **self._sourced(),
             ))  # fmt: skip

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterable
 
 from django.db import connection, transaction
-from django.db.models import Max, Model, Subquery
+from django.db.models import Max, Model
 from django.db.models.fields.files import FieldFile
 from simple_history import utils as history_utils
 
@@ -129,12 +129,14 @@ def _attach_previous(history_instances: list, mark: int) -> None:
     history_model = type(changed[0])
     pk_name = changed[0].instance_type._meta.pk.attname
     newest = (
-        history_model.objects.filter(**{f"{pk_name}__in": {getattr(h, pk_name) for h in changed}}, history_id__lte=mark)
+        history_model.objects.filter(**{f"{pk_name}__in": {getattr(h, pk_name) for h in changed}})
+        .filter(history_id__lte=mark)
         .values(pk_name)
         .annotate(last=Max("history_id"))
-        .values("last")
+        .values_list("last", flat=True)
     )
-    rows = list(history_model.objects.filter(history_id__in=Subquery(newest)))
+    # Two index lookups; as one IN (subquery), PostgreSQL chose to scan the whole history table.
+    rows = list(history_model.objects.filter(history_id__in=list(newest)))
     _attach_m2m(rows)
     previous = {getattr(row, pk_name): row for row in rows}
     for history_instance in changed:
@@ -222,7 +224,7 @@ def bulk_update_with_history(objs: list[Model], model: type[Model], fields: list
         for start in range(0, len(objs), batch_size):
             batch = objs[start : start + batch_size]
             if len({obj.pk for obj in batch}) != len(batch):
-                raise ValueError("Each record at most once per batch: its events are found by the batch's history rows.")
+                raise ValueError("Each record at most once per batch: its events are found by its new history rows.")
             mark = history_model.objects.order_by("-history_id").values_list("history_id", flat=True).first() or 0
             history_utils.bulk_update_with_history(
                 # Django's CASE … WHEN update grows slow on larger batches.

@@ -12,8 +12,8 @@ from riskreg.accounts.access import RoleRequiredMixin
 from riskreg.audit.models import AuditEvent
 from riskreg.decisions.models import ReleaseDecision
 from riskreg.exports import stream_table_csv
-from riskreg.pagination import KeysetTableMixin
 from riskreg.frameworks.models import Coverage, FrameworkVersion, ThreatCategory
+from riskreg.pagination import KeysetTableMixin
 
 from .filters import EvaluationFilter
 from .forms import EvaluationForm, EvidenceForm

@@ -1,5 +1,6 @@
 """Exports stream, escape formulas, keep filters, and verify offline; tampering is named."""
 
+import csv
 import hashlib
 import io
 import json
@@ -11,11 +12,13 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from conftest import postgres_only
 from riskreg.audit import verify
-from riskreg.audit.export import csv_lines, escape_formula, jsonl_lines
+from riskreg.audit.export import Export, csv_lines, escape_formula, jsonl_lines
 from riskreg.audit.models import GENESIS_HASH, AuditEvent, AuditHead
 
 pytestmark = pytest.mark.django_db
@@ -225,3 +228,48 @@ def test_a_bad_filter_on_the_export_is_a_400_not_a_500(client, auditor):
     response = client.get(reverse("audit:export", args=["csv"]), {"since": "soon"})
     assert response.status_code == 400
     assert b"Enter a valid date/time" in response.content
+
+
+def _cells(text: str) -> list[list[str]]:
+    rows = list(csv.reader(io.StringIO(text)))
+    for row in rows[1:]:
+        row[8] = json.loads(row[8])  # changes: the same JSON, whichever serialiser wrote it
+    return rows
+
+
+@postgres_only
+def test_the_copy_csv_on_postgresql_has_the_cells_of_the_python_csv(demo):
+    """COPY … TO STDOUT does the escaping and formatting in SQL: it must match the Python writer exactly."""
+    from riskreg.audit.export import _copy_csv, _python_csv
+    from riskreg.frameworks.models import ThreatCategory
+
+    with transaction.atomic():
+        for name in ['=HYPERLINK("http://evil")', "+1", "-x", "@SUM(A1)", "\tTab", "\rCR", "multi\nline, “quoted” ✓"]:
+            category = ThreatCategory(slug=f"c{len(name)}{ord(name[0])}", name=name)
+            category._change_reason = name
+            category.save()
+    events = AuditEvent.objects.all()
+    copy_export, python_export = Export(_copy_csv, events), Export(_python_csv, events)
+    copied, written = "".join(copy_export), "".join(python_export)
+    assert _cells(copied) == _cells(written)
+    assert copy_export.rows == python_export.rows == events.count() > 50
+    filtered = AuditEvent.objects.filter(model="decisions.SignOff")
+    assert _cells("".join(Export(_copy_csv, filtered))) == _cells("".join(Export(_python_csv, filtered)))
+    assert "'=HYPERLINK" in copied and "'\tTab" in copied
+
+
+def test_export_audit_says_how_many_events_it_wrote(demo, tmp_path, capsys):
+    target = tmp_path / "trail.csv"
+    err = io.StringIO()
+    call_command("export_audit", "--format", "csv", "--output", str(target), stderr=err)
+    count = AuditEvent.objects.count()
+    assert f"Wrote {count} events" in err.getvalue()
+    assert len(list(csv.reader(target.open(newline="", encoding="utf-8")))) == count + 1
+
+
+def test_exporting_100k_events_as_csv_keeps_memory_flat(db):
+    prev = _synthetic_events(10_000)
+    peak_10k = _peak_while_exporting(csv_lines(AuditEvent.objects.all()))
+    _synthetic_events(90_000, start=10_001, prev=prev)
+    peak_100k = _peak_while_exporting(csv_lines(AuditEvent.objects.all()))
+    assert peak_100k < 2 * peak_10k, (peak_10k, peak_100k)

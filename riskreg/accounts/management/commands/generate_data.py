@@ -33,7 +33,8 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=_count, default=1)
 
     def handle(self, *args, **options):
-        plan = Plan(**{name: options[name] for name in ("models", "evaluations", "risks", "decisions", "events", "seed")})
+        names = ("models", "evaluations", "risks", "decisions", "events", "seed")
+        plan = Plan(**{name: options[name] for name in names})
         try:
             result = generate(plan, stream=self.stderr._out)
         except GenerateError as error:

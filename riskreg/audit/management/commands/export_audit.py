@@ -40,8 +40,8 @@ class Command(BaseCommand):
             return
         try:
             with open(options["output"], "w", encoding="utf-8", newline="") as out:
-                count = sum(out.write(line) > 0 for line in lines)
+                for line in lines:
+                    out.write(line)
         except OSError as error:
             raise CommandError(f"cannot write {options['output']}: {error.strerror}") from None
-        rows = count - 1 if options["format"] == "csv" else count
-        self.stderr.write(f"Wrote {rows} events to {options['output']}.")
+        self.stderr.write(f"Wrote {lines.rows} events to {options['output']}.")
