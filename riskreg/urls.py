@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from riskreg.accounts.views import RevokeTokenView, SettingsView
+from riskreg.accounts.views import RevokeTokenView, SettingsView, ThrottledLoginView
 from riskreg.decisions.api import GateApiView
 from riskreg.evaluations.views import ModelDetailView
 
@@ -10,7 +10,7 @@ from . import views
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/settings/", SettingsView.as_view(), name="settings"),
     path("accounts/tokens/<int:pk>/revoke/", RevokeTokenView.as_view(), name="token-revoke"),
@@ -21,5 +21,6 @@ urlpatterns = [
     path("decisions/", include("riskreg.decisions.urls")),
     path("audit/", include("riskreg.audit.urls")),
     path("import/", include("riskreg.importers.urls")),
+    path("admin/login/", ThrottledLoginView.as_view()),  # the admin's log-in is throttled too
     path("admin/", admin.site.urls),
 ]

@@ -33,6 +33,11 @@ def evaluator(db):
 
 
 @pytest.fixture
+def evaluator2(db):
+    return _user("t-evaluator2", EVALUATOR)
+
+
+@pytest.fixture
 def approver(db):
     return _user("t-approver", APPROVER)
 

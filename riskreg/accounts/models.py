@@ -63,3 +63,23 @@ class ApiToken(models.Model):
             self._history_user = by
             with transaction.atomic():
                 self.save()
+
+
+class LoginFailure(models.Model):
+    """A failed log-in, kept only to limit the rate of guesses (accounts/views.ThrottledLoginView).
+
+    Not a record of the domain: no history, and rows older than the window are deleted as new ones come.
+    """
+
+    username = models.CharField(max_length=150)
+    address = models.GenericIPAddressField(null=True, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["username", "at"], name="loginfailure_user_at"),  # failures for a username
+            models.Index(fields=["address", "at"], name="loginfailure_addr_at"),  # failures from an address
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username or '—'} from {self.address or 'unknown'} at {self.at:%Y-%m-%d %H:%M}"

@@ -1,10 +1,15 @@
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.shortcuts import get_object_or_404, redirect
+from django.utils import timezone
 from django.views.generic import TemplateView, View
 
 from .forms import ApiTokenForm
-from .models import ApiToken
+from .models import ApiToken, LoginFailure
 
 
 class SettingsView(LoginRequiredMixin, TemplateView):
@@ -33,3 +38,34 @@ class RevokeTokenView(LoginRequiredMixin, View):
         token.revoke(by=request.user)
         messages.success(request, f"Token “{token.name}” revoked.")
         return redirect("settings")
+
+
+class ThrottledLoginView(auth_views.LoginView):
+    """Django's log-in, refusing attempts (HTTP 429) once a username or an address has failed too often."""
+
+    def post(self, request, *args, **kwargs):
+        username = request.POST.get("username", "")[:150]
+        address = request.META.get("REMOTE_ADDR") or None
+        since = timezone.now() - timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
+        LoginFailure.objects.filter(at__lt=since).delete()
+        failures = LoginFailure.objects.filter(at__gte=since)
+        limit = settings.LOGIN_FAILURE_LIMIT
+        if (
+            failures.filter(username=username).count() >= limit
+            or (address and failures.filter(address=address).count() >= 4 * limit)
+        ):
+            minutes = settings.LOGIN_FAILURE_WINDOW_SECONDS // 60
+            context = self.get_context_data(
+                form=self.get_form_class()(request),  # unbound: the password is not even checked
+                throttled=f"Too many failed attempts to log in. Try again in {minutes} minutes.",
+            )
+            response = self.render_to_response(context)
+            response.status_code = 429
+            return response
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        LoginFailure.objects.create(
+            username=self.request.POST.get("username", "")[:150], address=self.request.META.get("REMOTE_ADDR") or None
+        )
+        return super().form_invalid(form)

@@ -9,6 +9,7 @@ from django_tables2 import SingleTableMixin
 
 from riskreg.accounts.access import RoleRequiredMixin
 from riskreg.audit.models import AuditEvent
+from riskreg.concurrency import VersionedUpdateMixin
 from riskreg.evaluations.models import Evaluation
 from riskreg.exports import stream_table_csv
 from riskreg.pagination import KeysetTableMixin
@@ -99,7 +100,7 @@ class ReleaseDecisionCreateView(RoleRequiredMixin, SuccessMessageMixin, CreateVi
         return super().form_valid(form)
 
 
-class ReleaseDecisionUpdateView(RoleRequiredMixin, SuccessMessageMixin, UpdateView):
+class ReleaseDecisionUpdateView(RoleRequiredMixin, VersionedUpdateMixin, SuccessMessageMixin, UpdateView):
     permission_required = "decisions.change_releasedecision"
     form_class = ReleaseDecisionForm
     template_name = "decisions/releasedecision_form.html"
@@ -136,7 +137,7 @@ class DeterminationCreateView(DecisionPartMixin, CreateView):
     form_class = DeterminationForm
 
 
-class DeterminationUpdateView(DecisionPartMixin, UpdateView):
+class DeterminationUpdateView(DecisionPartMixin, VersionedUpdateMixin, UpdateView):
     permission_required = "decisions.change_determination"
     heading = "Edit the determination"
     form_class = DeterminationForm

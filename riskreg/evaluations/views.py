@@ -10,6 +10,7 @@ from django_tables2 import SingleTableMixin
 
 from riskreg.accounts.access import RoleRequiredMixin
 from riskreg.audit.models import AuditEvent
+from riskreg.concurrency import VersionedUpdateMixin
 from riskreg.decisions.models import ReleaseDecision
 from riskreg.exports import stream_table_csv
 from riskreg.frameworks.models import Coverage, FrameworkVersion, ThreatCategory
@@ -70,7 +71,7 @@ class EvaluationCreateView(RoleRequiredMixin, SuccessMessageMixin, CreateView):
         return super().form_valid(form)
 
 
-class EvaluationUpdateView(RoleRequiredMixin, SuccessMessageMixin, UpdateView):
+class EvaluationUpdateView(RoleRequiredMixin, VersionedUpdateMixin, SuccessMessageMixin, UpdateView):
     permission_required = "evaluations.change_evaluation"
     model = Evaluation
     form_class = EvaluationForm

@@ -6,6 +6,7 @@ from django_tables2 import SingleTableMixin
 
 from riskreg.accounts.access import RoleRequiredMixin
 from riskreg.audit.models import AuditEvent
+from riskreg.concurrency import VersionedUpdateMixin
 from riskreg.exports import stream_table_csv
 from riskreg.pagination import KeysetTableMixin
 
@@ -63,7 +64,7 @@ class RiskCreateView(RoleRequiredMixin, SuccessMessageMixin, CreateView):
     success_message = "Risk added to the register."
 
 
-class RiskUpdateView(RoleRequiredMixin, SuccessMessageMixin, UpdateView):
+class RiskUpdateView(RoleRequiredMixin, VersionedUpdateMixin, SuccessMessageMixin, UpdateView):
     permission_required = "risks.change_risk"
     model = Risk
     form_class = RiskForm

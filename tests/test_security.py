@@ -1,0 +1,167 @@
+"""Production settings, content security policy, session lifetimes, log-in throttling, upload size, faults."""
+
+import logging
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.urls import reverse
+
+import factories as make
+from riskreg.accounts.models import LoginFailure
+from riskreg.audit.models import AuditEvent
+from riskreg.evaluations.models import Evaluation, Evidence
+from riskreg.security import CONTENT_SECURITY_POLICY, LOGIN_AT, SEEN_AT
+
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCTION = {  # the documented production environment (.env.example), without a database
+    "DEBUG": "0", "SECRET_KEY": "a-production-secret-" + "x" * 40, "ALLOWED_HOSTS": "riskreg.example.org",
+    "CSRF_TRUSTED_ORIGINS": "https://riskreg.example.org", "SECURE_PROXY_SSL_HEADER": "1",
+}  # fmt: skip
+
+
+def manage(*args, **env):
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}}
+    clean.update(env)
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True)
+
+
+def test_check_deploy_passes_with_the_documented_production_environment():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_check_deploy_fails_when_a_protection_is_turned_off():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION, SESSION_COOKIE_SECURE="0")
+    assert result.returncode != 0 and "SESSION_COOKIE_SECURE" in result.stdout + result.stderr
+
+
+def test_seed_demo_makes_no_logins_with_debug_off(tmp_path):
+    env = dict(PRODUCTION, DATABASE_URL=f"sqlite:///{tmp_path}/prod.sqlite3")
+    assert manage("migrate", "-v0", **env).returncode == 0
+    result = manage("seed_demo", **env)
+    assert result.returncode == 0, result.stderr
+    assert "no demo logins were created" in result.stdout
+    users = manage("shell", "--no-imports", "-c",
+                   "from django.contrib.auth.models import User; print(User.objects.filter(is_active=True).count())",
+                   **env)  # fmt: skip
+    assert users.stdout.strip() == "0"
+
+
+@pytest.mark.django_db
+def test_every_page_carries_a_strict_content_security_policy(client, viewer):
+    client.force_login(viewer)
+    for url in ["/", reverse("evaluations:list"), reverse("risks:list"), reverse("login")]:
+        policy = client.get(url)["Content-Security-Policy"]
+        assert policy == CONTENT_SECURITY_POLICY
+        assert "'unsafe-inline'" not in policy and "script-src 'self'" in policy
+
+
+def test_no_template_holds_inline_script_or_style():
+    for template in (ROOT / "templates").rglob("*.html"):
+        text = template.read_text()
+        assert "<script>" not in text and "<script " not in text.replace('<script src="', ""), template
+        assert " style=" not in text and "<style" not in text, template
+        assert "javascript:" not in text and " onclick=" not in text, template
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("age, key", [(31 * 60, SEEN_AT), (12 * 3600 + 60, LOGIN_AT)])
+def test_a_session_ends_after_idling_or_at_its_absolute_lifetime(client, viewer, age, key):
+    client.force_login(viewer)
+    assert client.get("/").status_code == 200
+    session = client.session
+    session[key] = time.time() - age
+    if key == LOGIN_AT:
+        session[SEEN_AT] = time.time()
+    session.save()
+    response = client.get(reverse("evaluations:list"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+    assert client.get("/").status_code == 302  # logged out for good, not just redirected once
+
+
+@pytest.mark.django_db
+def test_an_active_session_stays(client, viewer):
+    client.force_login(viewer)
+    session = client.session
+    session[SEEN_AT] = time.time() - 29 * 60
+    session.save()
+    assert client.get("/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_log_in_is_refused_after_five_failures_even_with_the_right_password(client, viewer, settings):
+    viewer.set_password("the-right-password-1")
+    viewer.save()
+    url = reverse("login")
+    for _ in range(settings.LOGIN_FAILURE_LIMIT):
+        assert client.post(url, {"username": viewer.username, "password": "wrong"}).status_code == 200
+    response = client.post(url, {"username": viewer.username, "password": "the-right-password-1"})
+    assert response.status_code == 429
+    assert "Too many failed attempts" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    LoginFailure.objects.update(at="2000-01-01T00:00:00Z")  # the window has passed
+    response = client.post(url, {"username": viewer.username, "password": "the-right-password-1"})
+    assert response.status_code == 302 and client.session["_auth_user_id"] == str(viewer.pk)
+
+
+@pytest.mark.django_db
+def test_the_admin_log_in_is_throttled_too(client, settings):
+    for _ in range(settings.LOGIN_FAILURE_LIMIT):
+        client.post("/admin/login/", {"username": "root", "password": "guess"})
+    assert client.post("/admin/login/", {"username": "root", "password": "guess"}).status_code == 429
+
+
+@pytest.mark.django_db
+def test_an_oversized_upload_is_refused_before_it_is_read(client, evaluator, demo, settings, tmp_path):
+    settings.EVIDENCE_MAX_BYTES = 1024 * 1024
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1024  # anything read would be spooled to tmp_path
+    client.force_login(evaluator)
+    evaluation = Evaluation.objects.first()
+    events = AuditEvent.objects.count()
+    big = tmp_path / "big.pdf"
+    big.write_bytes(b"%PDF-1.7\n" + b"0" * (2 * 1024 * 1024))
+    with big.open("rb") as handle:
+        response = client.post(reverse("evaluations:evidence-add", args=[evaluation.pk]),
+                               {"kind": "file", "title": "Too big", "file": handle})  # fmt: skip
+    assert response.status_code == 413
+    assert "up to 1 MB" in response.content.decode()
+    assert [p.name for p in tmp_path.iterdir()] == ["big.pdf"]  # no spooled upload
+    assert not Evidence.objects.filter(title="Too big").exists() and AuditEvent.objects.count() == events
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_error_after_the_history_row_commits_nothing_and_shows_a_friendly_500(
+    committed_db, client, evaluator, caplog
+):
+    client.raise_request_exception = False
+    client.force_login(evaluator)
+    with transaction.atomic():
+        snapshot, category = make.snapshot(), make.category()
+    form = {
+        "snapshot": snapshot.pk, "category": category.pk, "title": "Fault injected",
+        "kind": "survey", "run_by": "lab", "finding": "f", "outcome": "below_threshold", "confidence": "not_stated",
+        "source_section": "9.9", "source_mark": "verified", "comparisons": "[]",
+    }  # fmt: skip
+    history_rows = Evaluation.history.count()
+    events = AuditEvent.objects.count()
+
+    def fail_after_history(execute, sql, params, many, context):
+        if sql.lstrip().upper().startswith('INSERT INTO "AUDIT_AUDITEVENT"'):
+            raise DatabaseError("injected fault: the audit insert failed")
+        return execute(sql, params, many, context)
+
+    with caplog.at_level(logging.ERROR, logger="django.request"), connection.execute_wrapper(fail_after_history):
+        response = client.post(reverse("evaluations:create"), form)
+    assert response.status_code == 500
+    assert "Nothing from it was saved" in response.content.decode()
+    assert "injected fault" not in response.content.decode()  # no internals shown
+    assert any("injected fault" in str(record.exc_info[1]) for record in caplog.records if record.exc_info)
+    assert not Evaluation.objects.filter(title="Fault injected").exists()
+    assert Evaluation.history.count() == history_rows and AuditEvent.objects.count() == events
