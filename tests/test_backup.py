@@ -1,6 +1,7 @@
 """Backup and restore with PostgreSQL's own tools (the recipe in README.md): everything comes back."""
 
 import glob
+import io
 import os
 import shutil
 import subprocess
@@ -40,8 +41,9 @@ def test_a_dump_restored_into_an_empty_database_brings_back_every_record_history
     committed_db, tmp_path
 ):
     DemoSeeder().run(with_accounts=False)
+    quiet = {"stdout": io.StringIO(), "stderr": io.StringIO()}
     call_command("generate_data", "--models", "3", "--evaluations", "300", "--risks", "50", "--decisions", "10",
-                 "--events", "2000", "--seed", "11", stdout=open(os.devnull, "w"), stderr=open(os.devnull, "w"))  # fmt: skip
+                 "--events", "2000", "--seed", "11", **quiet)  # fmt: skip
     settings_dict = connection.settings_dict
     env = dict(os.environ, PGPASSWORD=settings_dict["PASSWORD"] or "")
     where = ["-h", settings_dict["HOST"], "-p", str(settings_dict["PORT"]), "-U", settings_dict["USER"]]
@@ -52,11 +54,12 @@ def test_a_dump_restored_into_an_empty_database_brings_back_every_record_history
     subprocess.run([pg_tool("dropdb"), *where, "--if-exists", restored], check=True, env=env)
     subprocess.run([pg_tool("createdb"), *where, restored], check=True, env=env)
     try:
-        subprocess.run([pg_tool("pg_restore"), *where, "--no-owner", "--exit-on-error", "--dbname", restored, str(dump)],
-                       check=True, env=env)  # fmt: skip
+        restore = [pg_tool("pg_restore"), *where, "--no-owner", "--exit-on-error", "--dbname", restored, str(dump)]
+        subprocess.run(restore, check=True, env=env)
         url = (f"postgres://{settings_dict['USER']}:{settings_dict['PASSWORD'] or ''}@{settings_dict['HOST']}:"
                f"{settings_dict['PORT']}")  # fmt: skip
-        with psycopg.connect(f"{url}/{settings_dict['NAME']}") as original, psycopg.connect(f"{url}/{restored}") as copy:
+        original_url, restored_url = f"{url}/{settings_dict['NAME']}", f"{url}/{restored}"
+        with psycopg.connect(original_url) as original, psycopg.connect(restored_url) as copy:
             before, after = table_counts(original), table_counts(copy)
             assert after == before
             assert before["audit_auditevent"] >= 2000 and before["evaluations_historicalevaluation"] > 300
