@@ -9,6 +9,8 @@ back to tables2's LazyPaginator: OFFSET pages that still never COUNT the whole l
 from django.core.exceptions import ValidationError
 from django_tables2.paginators import LazyPaginator
 
+from riskreg.forms import id_in_range
+
 PAGE_SIZE = 25
 
 
@@ -26,9 +28,10 @@ class KeysetTableMixin:
             return None
         field = self.model._meta.get_field(self.keyset_order.lstrip("-").replace("pk", self.model._meta.pk.name))
         try:
-            return field.to_python(raw)
+            value = field.to_python(raw)
         except ValidationError:
             return None  # a mangled link shows the first page
+        return value if not isinstance(value, int) or id_in_range(value) else None
 
     def get_table_data(self):
         data = super().get_table_data()

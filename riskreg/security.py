@@ -8,7 +8,9 @@ import time
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.contrib.auth.signals import user_logged_in
 from django.contrib.auth.views import redirect_to_login
+from django.dispatch import receiver
 from django.shortcuts import render
 
 # No inline script or style anywhere (templates hold none; the heat maps are SVG attributes).
@@ -30,6 +32,12 @@ class ContentSecurityPolicyMiddleware:
 
 
 LOGIN_AT, SEEN_AT = "riskreg_login_at", "riskreg_seen_at"
+
+
+@receiver(user_logged_in)
+def _start_session_clock(sender, request, user, **kwargs):
+    if request is not None and hasattr(request, "session"):
+        request.session[LOGIN_AT] = request.session[SEEN_AT] = time.time()
 
 
 class SessionLifetimeMiddleware:

@@ -4,6 +4,8 @@ import django_filters
 from django import forms
 from django.apps import apps
 
+from riskreg.forms import FilterForm
+
 from .models import Action, AuditEvent
 
 
@@ -29,4 +31,5 @@ class AuditEventFilter(django_filters.FilterSet):
 
     class Meta:
         model = AuditEvent
+        form = FilterForm
         fields = ["since", "until", "user", "model", "object_id", "action"]

@@ -5,6 +5,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from riskreg.accounts.access import RoleRequiredMixin
+from riskreg.forms import id_in_range
 
 from .export import csv_lines, jsonl_lines
 from .filters import AuditEventFilter
@@ -51,7 +52,7 @@ class AuditEventListView(AuditAccessMixin, TemplateView):
         if not filterset.is_bound:
             events = AuditEvent.objects.all()
         before = self.request.GET.get("before", "")
-        if before.isdigit():
+        if before.isdigit() and id_in_range(before):
             events = events.filter(seq__lt=int(before))
         page = list(events.order_by("-seq")[: PAGE_SIZE + 1])
         has_more = len(page) > PAGE_SIZE

@@ -1,6 +1,7 @@
 import django_filters
 
 from riskreg.evaluations.models import AIModel
+from riskreg.forms import FilterForm
 from riskreg.frameworks.models import FrameworkVersion
 
 from .models import DecisionStatus, ReleaseDecision, Scope
@@ -17,4 +18,5 @@ class ReleaseDecisionFilter(django_filters.FilterSet):
 
     class Meta:
         model = ReleaseDecision
+        form = FilterForm
         fields = ["q", "model", "status", "scope", "framework_version"]

@@ -1,12 +1,13 @@
 from django import forms
 
 from riskreg.evaluations.models import Evaluation
+from riskreg.forms import BoundedChoicesMixin
 from riskreg.frameworks.models import GovernanceTitle
 
 from .models import Determination, GapAcknowledgement, ReleaseDecision, SignOffVerdict
 
 
-class ReleaseDecisionForm(forms.ModelForm):
+class ReleaseDecisionForm(BoundedChoicesMixin, forms.ModelForm):
     class Meta:
         model = ReleaseDecision
         fields = [
@@ -29,7 +30,7 @@ class ReleaseDecisionForm(forms.ModelForm):
         )
 
 
-class DeterminationForm(forms.ModelForm):
+class DeterminationForm(BoundedChoicesMixin, forms.ModelForm):
     class Meta:
         model = Determination
         fields = ["category", "threshold", "verdict", "confidence", "residual_risk", "reasoning", "safeguards",
@@ -60,7 +61,7 @@ class DeterminationForm(forms.ModelForm):
         return cleaned
 
 
-class GapAcknowledgementForm(forms.ModelForm):
+class GapAcknowledgementForm(BoundedChoicesMixin, forms.ModelForm):
     class Meta:
         model = GapAcknowledgement
         fields = ["category", "rationale"]
@@ -71,7 +72,7 @@ class GapAcknowledgementForm(forms.ModelForm):
         self.instance.decision = decision
 
 
-class SignOffForm(forms.Form):
+class SignOffForm(BoundedChoicesMixin, forms.Form):
     title = forms.ModelChoiceField(queryset=GovernanceTitle.objects.none(), empty_label=None, label="Signing as")
     verdict = forms.ChoiceField(choices=SignOffVerdict.choices, widget=forms.RadioSelect)
     comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)

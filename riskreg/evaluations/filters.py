@@ -1,6 +1,7 @@
 import django_filters
 from django import forms
 
+from riskreg.forms import FilterForm
 from riskreg.frameworks.models import ThreatCategory
 
 from .models import AIModel, Evaluation, EvaluationKind, Outcome, Snapshot
@@ -28,4 +29,5 @@ class EvaluationFilter(django_filters.FilterSet):
 
     class Meta:
         model = Evaluation
+        form = FilterForm
         fields = ["q", "model", "snapshot", "category", "kind", "outcome", "is_external"]

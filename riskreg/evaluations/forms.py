@@ -4,13 +4,15 @@ from django.core.exceptions import SuspiciousFileOperation
 from django.core.validators import URLValidator
 from django.utils.text import get_valid_filename
 
+from riskreg.forms import BoundedChoicesMixin
+
 from .models import Evaluation, Evidence, EvidenceKind
 from .validators import check_upload
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class EvaluationForm(forms.ModelForm):
+class EvaluationForm(BoundedChoicesMixin, forms.ModelForm):
     comparisons = forms.JSONField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -51,7 +53,7 @@ def safe_display_name(name: str) -> str:
         return "file"
 
 
-class EvidenceForm(forms.ModelForm):
+class EvidenceForm(BoundedChoicesMixin, forms.ModelForm):
     """Attach a file, a link or a note. A correction names the piece it replaces; both stay."""
 
     kind = forms.ChoiceField(choices=EvidenceKind.choices, widget=forms.RadioSelect, initial=EvidenceKind.FILE)

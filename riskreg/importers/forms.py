@@ -1,13 +1,14 @@
 from django import forms
 
 from riskreg.evaluations.models import Snapshot
+from riskreg.forms import BoundedChoicesMixin
 from riskreg.frameworks.models import ThreatCategory
 
 from .inspect import InspectLogError
 from .service import OutcomeRule
 
 
-class ImportForm(forms.Form):
+class ImportForm(BoundedChoicesMixin, forms.Form):
     log = forms.FileField(label="Inspect log", help_text="A .json or .eval log written by inspect-ai.")
     snapshot = forms.ModelChoiceField(queryset=Snapshot.objects.select_related("model"))
     category = forms.ModelChoiceField(queryset=ThreatCategory.objects.all())
@@ -23,7 +24,7 @@ class ImportForm(forms.Form):
             raise forms.ValidationError(str(error)) from None
 
 
-class ConfirmForm(forms.Form):
+class ConfirmForm(BoundedChoicesMixin, forms.Form):
     token = forms.RegexField(regex=r"^[0-9a-f]{32}$", widget=forms.HiddenInput)
     snapshot = forms.ModelChoiceField(queryset=Snapshot.objects.all(), widget=forms.HiddenInput)
     category = forms.ModelChoiceField(queryset=ThreatCategory.objects.all(), widget=forms.HiddenInput)

@@ -1,5 +1,6 @@
 import django_filters
 
+from riskreg.forms import FilterForm
 from riskreg.frameworks.models import ThreatCategory
 
 from .models import SCALE, Risk, RiskStatus, Treatment
@@ -20,4 +21,5 @@ class RiskFilter(django_filters.FilterSet):
 
     class Meta:
         model = Risk
+        form = FilterForm
         fields = ["q", "category", "status", "treatment", "owner"]

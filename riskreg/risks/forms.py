@@ -1,11 +1,13 @@
 from django import forms
 
+from riskreg.forms import BoundedChoicesMixin
+
 from .models import SCALE, Risk
 
 SCALE_CHOICES = [(n, str(n)) for n in SCALE]
 
 
-class RiskForm(forms.ModelForm):
+class RiskForm(BoundedChoicesMixin, forms.ModelForm):
     inherent_likelihood = forms.TypedChoiceField(
         choices=SCALE_CHOICES, coerce=int, help_text="1 (rare) to 5 (almost certain)"
     )

@@ -1,0 +1,46 @@
+"""Form helpers shared by every app."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+ID_MAX = 2**63 - 1  # the largest id a bigint column holds
+
+
+def id_in_range(text) -> bool:
+    """False for a whole number no id column can hold (the database would raise instead of finding nothing)."""
+    text = str(text).strip()
+    try:
+        return abs(int(text)) <= ID_MAX
+    except ValueError:
+        return True  # not a number: the field's own validation answers it
+
+
+def bound_choice_fields(form: forms.BaseForm) -> None:
+    """Make each model-choice field refuse an out-of-range id as an invalid choice, not a server error."""
+    for field in form.fields.values():
+        if isinstance(field, forms.ModelChoiceField):
+            field.clean = _bounded(field, field.clean)
+
+
+def _bounded(field, clean):
+    def bounded_clean(value):
+        values = value if isinstance(value, (list, tuple)) else [value]
+        for item in values:
+            if item not in (None, "") and not id_in_range(item):
+                raise ValidationError(field.error_messages["invalid_choice"], code="invalid_choice",
+                                      params={"value": str(item)[:40]})  # fmt: skip
+        return clean(value)
+
+    return bounded_clean
+
+
+class BoundedChoicesMixin:
+    """For forms and filter forms: see bound_choice_fields."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        bound_choice_fields(self)
+
+
+class FilterForm(BoundedChoicesMixin, forms.Form):
+    """The form class of every FilterSet (Meta.form)."""
