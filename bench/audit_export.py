@@ -24,6 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "riskreg.settings")
 
 import django  # noqa: E402
@@ -32,6 +33,7 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
+from record import record  # noqa: E402
 
 from riskreg.audit.models import GENESIS_HASH, AuditEvent, AuditHead  # noqa: E402
 from riskreg.audit.verify import canonical_json, event_hash  # noqa: E402
@@ -100,18 +102,22 @@ def startup_seconds() -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000, help="events to export (default 1,000,000)")
+    parser.add_argument("--existing", action="store_true",
+                        help="export the events already in the database (e.g. from generate_data) instead of filling")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         print("This benchmark compares against PostgreSQL's COPY: run it under scripts/with_postgres.py.")
         return 2
     call_command("migrate", verbosity=0)
-    if AuditEvent.objects.exists():
-        print("The audit table is not empty: run this against a throwaway database.")
+    if args.existing:
+        args.events = AuditEvent.objects.count()
+    elif AuditEvent.objects.exists():
+        print("The audit table is not empty: run this against a throwaway database, or give --existing.")
         return 2
-
-    t = time.perf_counter()
-    fill(args.events)
-    print(f"filled {args.events:,} events in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+    else:
+        t = time.perf_counter()
+        fill(args.events)
+        print(f"filled {args.events:,} events in {time.perf_counter() - t:.1f} s", file=sys.stderr)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE audit_auditevent")
 
@@ -136,6 +142,11 @@ def main() -> int:
             f"= {copy_seconds / work:5.1%} of COPY  peak RSS {peak:6.0f} MB"
         )
     print(f"(process start-up {startup:.2f} s, subtracted from the export times)")
+    csv_work = csv_seconds - startup
+    record("bench/audit_export.py", f"PostgreSQL {connection.pg_version // 10000}", f"{n:,} audit events",
+           f"COPY {n / copy_seconds:,.0f} rows/s; export_audit CSV {n / csv_work:,.0f} rows/s "
+           f"({copy_seconds / csv_work:.0%} of COPY), peak {csv_peak:.0f} MB; "
+           f"JSONL {n / (jsonl_seconds - startup):,.0f} rows/s, peak {jsonl_peak:.0f} MB")  # fmt: skip
     return 0
 
 

@@ -88,6 +88,12 @@ def main() -> int:
     print(f"machine: {os.cpu_count()} cores; database: {connection.vendor}; cited evaluations: {cited:,}")
     print(f"gate(): p50 {statistics.median(times):.1f} ms, p95 {p95:.1f} ms over {args.runs} calls; "
           f"{len(captured.captured_queries)} queries per call; result {report.status}")  # fmt: skip
+    sys.path.insert(0, str(ROOT / "bench"))
+    from record import record
+
+    record("bench/gate.py", connection.vendor, f"a decision citing {cited:,} evaluations",
+           f"p50 {statistics.median(times):.1f} ms, p95 {p95:.1f} ms, "
+           f"{len(captured.captured_queries)} queries")  # fmt: skip
     return 0
 
 
