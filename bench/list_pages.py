@@ -97,7 +97,7 @@ def main() -> int:
     client.force_login(user)
     sizes = (f"{Evaluation.objects.count():,} evaluations, {Risk.objects.count():,} risks, "
              f"{ReleaseDecision.objects.count():,} decisions, {AuditEvent.objects.count():,} audit events")  # fmt: skip
-    with override_settings(ROOT_URLCONF=__name__, DEBUG=False):
+    with override_settings(ROOT_URLCONF=__name__, DEBUG=False, ALLOWED_HOSTS=["testserver"]):
         targets = pages()
         queries = {}
         for label, url in targets:  # warm up, check, and count queries

@@ -28,8 +28,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 # The server and this script must agree on the key that signs the session.
+# Plain HTTP on loopback: no TLS redirect; static files collected into a temporary folder.
 os.environ.update(DEBUG="0", SECRET_KEY=os.environ.get("BENCH_SECRET_KEY", "bench-load-run-only"),
-                  ALLOWED_HOSTS="127.0.0.1", DJANGO_SETTINGS_MODULE="riskreg.settings")  # fmt: skip
+                  ALLOWED_HOSTS="127.0.0.1", SECURE_SSL_REDIRECT="0", DJANGO_SETTINGS_MODULE="riskreg.settings",
+                  STATIC_ROOT=tempfile.mkdtemp(prefix="riskreg-static-"))  # fmt: skip
 
 import django  # noqa: E402
 
@@ -37,6 +39,7 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from record import record  # noqa: E402
@@ -93,6 +96,7 @@ def main() -> int:
     if not wrk:
         print("wrk is not installed: apt-get install -y wrk")
         return 2
+    call_command("collectstatic", "--noinput", verbosity=0)
     User = get_user_model()
     user, _ = User.objects.get_or_create(username="bench-reader", defaults={"is_superuser": True, "is_staff": True})
     client = Client()
@@ -105,7 +109,7 @@ def main() -> int:
     workers = os.cpu_count() or 1
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "riskreg.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--access-logfile", "-", "--log-level", "warning"],
+         "--access-logfile", "-", "--access-logformat", "%(M)s %(s)s %(U)s?%(q)s", "--log-level", "warning"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
@@ -129,7 +133,7 @@ def main() -> int:
         os.unlink(script.name)
     finally:
         server.send_signal(signal.SIGTERM)
-        _, server_errors = server.communicate(timeout=30)
+        access_log, server_errors = server.communicate(timeout=30)
     found = dict(re.findall(r"(\w+)=([\d.]+)", run.stdout.split("RESULT", 1)[1]))
     requests, seconds = int(found["requests"]), float(found["seconds"])
     errors = sum(int(found[k]) for k in ("connect", "read", "write", "status", "timeout"))
@@ -142,6 +146,14 @@ def main() -> int:
     print(f"gunicorn, {workers} sync workers; wrk -t2 -c{args.connections} -d{args.seconds}s; {database}; {sizes}")
     print(f"requests/s {requests / seconds:.1f}; p50 {ms['p50']:.0f} ms, p90 {ms['p90']:.0f} ms, "
           f"p99 {ms['p99']:.0f} ms, max {ms['max']:.0f} ms; errors {errors} ({requests:,} requests)")  # fmt: skip
+    slowest: dict[str, list[int]] = {}
+    for line in access_log.splitlines():
+        parts = line.split(" ", 2)
+        if len(parts) == 3 and parts[0].isdigit():
+            slowest.setdefault(parts[2], []).append(int(parts[0]))
+    print("server time by path (ms): " + "; ".join(
+        f"{path} p50 {sorted(t)[len(t) // 2]} max {max(t)}"
+        for path, t in sorted(slowest.items(), key=lambda item: -max(item[1]))[:6]))  # fmt: skip
     if server_errors.strip():
         print("server log:\n" + server_errors[-2000:])
     record("bench/load.py", database, sizes,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from django.db.models import F
 
 from riskreg.decisions.models import DecisionStatus, ReleaseDecision
-from riskreg.evaluations.models import AIModel, Evaluation, Outcome
+from riskreg.evaluations.models import AIModel, Evaluation, Outcome, Snapshot
 from riskreg.frameworks.models import Coverage, CoverageLevel, ThreatCategory
 
 
@@ -61,11 +61,14 @@ def model_overview() -> tuple[list[ThreatCategory], list[ModelRow]]:
             "framework_version_id", "category_id", "level"
         )
     }
-    concerning = set(
-        Evaluation.objects.filter(outcome__in=Outcome.concerning())
-        .values_list("snapshot__model_id", "category_id")
+    model_of = dict(Snapshot.objects.values_list("id", "model_id"))
+    concerning = {
+        (model_of[snapshot_id], category_id)
+        for snapshot_id, category_id in Evaluation.objects.filter(outcome__in=Outcome.concerning())
+        .order_by()  # the default ordering would join models and widen the DISTINCT
+        .values_list("snapshot_id", "category_id")
         .distinct()
-    )
+    }
 
     rows = []
     for model in models:

@@ -98,7 +98,10 @@ def load(decision_id: int) -> tuple:
         evidence.setdefault(piece.pop("evaluation_id"), []).append(piece)
     cited: dict[int, list] = {determination.pk: [] for determination in determinations}
     columns = [f"evaluation__{name}" for name in EVALUATION_FIELDS]
-    for row in citations.order_by("evaluation_id").values_list("determination_id", *columns):
+    # Sorted here, not by the database: ORDER BY evaluation_id tempted PostgreSQL into walking the whole
+    # evaluation table in id order to merge-join a few citations.
+    rows = sorted(citations.order_by().values_list("determination_id", *columns), key=lambda row: row[1])
+    for row in rows:
         evaluation = dict(zip(EVALUATION_FIELDS, row[1:], strict=True))
         evaluation["evidence"] = evidence.get(evaluation["id"], [])
         cited[row[0]].append(evaluation)

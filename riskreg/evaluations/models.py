@@ -141,6 +141,11 @@ class Evaluation(Sourced):
     class Meta:
         ordering = ["snapshot", "category", "source_section", "title"]
         permissions = [("import_evaluation_logs", "Can import evaluation-harness logs")]
+        indexes = [
+            # overview.model_overview: SELECT DISTINCT snapshot_id, category_id WHERE outcome IN (concerning),
+            # answered from this index alone instead of a scan of every evaluation.
+            models.Index(fields=["outcome", "snapshot", "category"], name="evaluation_outcome_snap_cat"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~models.Q(source_section=""),
