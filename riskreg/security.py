@@ -77,7 +77,8 @@ class UploadLimitMiddleware:
 
     def __call__(self, request):
         if request.method == "POST" and request.content_type == "multipart/form-data":
-            limit = settings.IMPORT_MAX_BYTES if request.path.startswith("/import/") else settings.EVIDENCE_MAX_BYTES
+            importing = request.path_info.startswith("/import/")
+            limit = settings.IMPORT_MAX_BYTES if importing else settings.EVIDENCE_MAX_BYTES
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:

@@ -9,19 +9,26 @@ so a 500 fails the example that caused it. Examples per test: EXAMPLES (figures 
 
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from riskreg.accounts.forms import ApiTokenForm
 from riskreg.audit.models import AuditEvent
+from riskreg.decisions.forms import DeterminationForm, GapAcknowledgementForm, ReleaseDecisionForm, SignOffForm
+from riskreg.decisions.models import ReleaseDecision
+from riskreg.evaluations.forms import EvaluationForm, EvidenceForm
 from riskreg.evaluations.models import Evaluation, Snapshot
 from riskreg.frameworks.models import ThreatCategory
 from riskreg.importers.service import import_log
+from riskreg.risks.forms import RiskForm
 from riskreg.risks.models import Risk
 
 pytestmark = pytest.mark.django_db
@@ -42,8 +49,11 @@ HOSTILE = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
     st.dates().map(str),
 )
+# The suite tries the same examples every run (derandomize), so CI never fails on a new draw; set
+# HYPOTHESIS_EXPLORE=1 to draw fresh ones, ten times as many, when hunting.
+EXPLORE = bool(os.environ.get("HYPOTHESIS_EXPLORE"))
 PROPERTY = settings(
-    max_examples=EXAMPLES, deadline=None,
+    max_examples=EXAMPLES * (10 if EXPLORE else 1), deadline=None, derandomize=not EXPLORE,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )  # fmt: skip
 
@@ -59,17 +69,32 @@ def assert_no_markup(response, values):
             assert value not in body, "typed markup rendered as markup"
 
 
-RISK_FIELDS = ["code", "title", "description", "inherent_likelihood", "inherent_impact", "residual_likelihood",
-               "residual_impact", "treatment", "mitigations", "owner", "status", "next_review", "confidence",
-               "source_section", "source_mark", "source_note", "category", "evaluations"]  # fmt: skip
-EVALUATION_FIELDS = ["snapshot", "category", "threshold", "title", "kind", "run_by", "is_external", "started_on",
-                     "finished_on", "finding", "score", "score_unit", "score_note", "comparisons", "outcome",
-                     "confidence", "source_section", "source_mark", "source_note"]  # fmt: skip
+def _draft():
+    return ReleaseDecision.objects.get(reference="GA-DRAFT").pk
 
 
-@pytest.mark.parametrize("url, fields", [("risks:create", RISK_FIELDS), ("evaluations:create", EVALUATION_FIELDS)])
-def test_forms_answer_hostile_values_without_a_500_or_a_partial_write(client, evaluator, demo, url, fields):
-    client.force_login(evaluator)
+FORMS = {  # every form a user can post: its URL, and the fields it reads
+    "risk": (lambda: reverse("risks:create"), RiskForm),
+    "risk edit": (lambda: reverse("risks:edit", args=[Risk.objects.first().pk]), RiskForm),
+    "evaluation": (lambda: reverse("evaluations:create"), EvaluationForm),
+    "evaluation edit": (lambda: reverse("evaluations:edit", args=[Evaluation.objects.first().pk]), EvaluationForm),
+    "evidence": (lambda: reverse("evaluations:evidence-add", args=[Evaluation.objects.first().pk]), EvidenceForm),
+    "decision": (lambda: reverse("decisions:create"), ReleaseDecisionForm),
+    "decision edit": (lambda: reverse("decisions:edit", args=[_draft()]), ReleaseDecisionForm),
+    "determination": (lambda: reverse("decisions:determination-add", args=[_draft()]), DeterminationForm),
+    "gap": (lambda: reverse("decisions:gap-add", args=[_draft()]), GapAcknowledgementForm),
+    "sign-off": (lambda: reverse("decisions:sign", args=[_draft()]), SignOffForm),
+    "api token": (lambda: reverse("settings"), ApiTokenForm),  # answers 200 with the new token shown once
+    "log-in": (lambda: reverse("login"), AuthenticationForm),
+}
+
+
+@pytest.mark.parametrize("name", list(FORMS))
+def test_forms_answer_hostile_values_without_a_500_or_a_partial_write(client, superuser, demo, name):
+    client.force_login(superuser)
+    url, form_class = FORMS[name][0](), FORMS[name][1]
+    accepted = {200, 302} if name == "api token" else {302}
+    fields = sorted(set(form_class.base_fields) | {"version"})
     valid = {"snapshot": str(Snapshot.objects.first().pk), "category": str(ThreatCategory.objects.first().pk)}
 
     @PROPERTY
@@ -78,9 +103,10 @@ def test_forms_answer_hostile_values_without_a_500_or_a_partial_write(client, ev
         if with_valid_links:
             data = {**valid, **data}
         before = writes()
-        response = client.post(reverse(url), data)
-        assert response.status_code in (200, 302, 400), response.status_code
-        if response.status_code != 302:
+        response = client.post(url, data)
+        # 409: an edit without its version; 429: the log-in throttle; 302: accepted (or logged in)
+        assert response.status_code in (200, 302, 400, 403, 409, 429), response.status_code
+        if response.status_code not in accepted:
             assert writes() == before
         assert_no_markup(response, data.values())
 

@@ -30,7 +30,27 @@ class ReleaseDecisionForm(BoundedChoicesMixin, forms.ModelForm):
         )
 
 
-class DeterminationForm(BoundedChoicesMixin, forms.ModelForm):
+class OnePerCategoryMixin:
+    """A decision has one determination, and one gap acknowledgement, per category.
+
+    The database's unique constraint names `decision`, which is not a field of these forms, so
+    Django's own unique check skips it: say it here instead of letting the insert fail.
+    """
+
+    noun = ""
+
+    def clean(self):
+        cleaned = super().clean()
+        category = cleaned.get("category")
+        others = type(self.instance)._default_manager.filter(decision=self.instance.decision, category=category)
+        if category and others.exclude(pk=self.instance.pk).exists():
+            self.add_error("category", f"This decision already has {self.noun} for {category}: edit that one.")
+        return cleaned
+
+
+class DeterminationForm(OnePerCategoryMixin, BoundedChoicesMixin, forms.ModelForm):
+    noun = "a determination"
+
     class Meta:
         model = Determination
         fields = ["category", "threshold", "verdict", "confidence", "residual_risk", "reasoning", "safeguards",
@@ -61,7 +81,9 @@ class DeterminationForm(BoundedChoicesMixin, forms.ModelForm):
         return cleaned
 
 
-class GapAcknowledgementForm(BoundedChoicesMixin, forms.ModelForm):
+class GapAcknowledgementForm(OnePerCategoryMixin, BoundedChoicesMixin, forms.ModelForm):
+    noun = "a gap acknowledgement"
+
     class Meta:
         model = GapAcknowledgement
         fields = ["category", "rationale"]

@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.messages.views import SuccessMessageMixin
 from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import CreateView, DetailView, UpdateView, View
@@ -129,6 +130,14 @@ class DecisionPartMixin(RoleRequiredMixin):
 
     def get_success_url(self):
         return self.decision.get_absolute_url()
+
+    def form_valid(self, form):
+        try:
+            with transaction.atomic():
+                return super().form_valid(form)
+        except IntegrityError:  # a concurrent add of the same category got there first
+            form.add_error("category", "This decision already has an entry for this category: edit that one.")
+            return self.form_invalid(form)
 
 
 class DeterminationCreateView(DecisionPartMixin, CreateView):

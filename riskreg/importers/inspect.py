@@ -178,6 +178,19 @@ def _require(mapping: dict, key: str, where: str):
 
 
 def interpret(log) -> InspectLog:
+    """The log's header and summaries as an InspectLog; InspectLogError for anything else."""
+    try:
+        return _interpret(log)
+    except InspectLogError:
+        raise
+    except (TypeError, ValueError, AttributeError, KeyError, OverflowError, RecursionError) as error:
+        # A section of the wrong type where Inspect writes an object, a list or a number.
+        detail = str(error)[:120]
+        kind = type(error).__name__
+        raise InspectLogError(f"The log does not have the shape Inspect writes ({kind}: {detail}).") from None
+
+
+def _interpret(log) -> InspectLog:
     if not isinstance(log, dict):
         raise InspectLogError("The file is JSON but not an Inspect log (expected an object).")
     if "version" not in log or "eval" not in log:

@@ -9,8 +9,9 @@ import re
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import transaction
+from django.db import DataError, transaction
 
 from riskreg.evaluations.models import Evaluation, EvaluationKind, Evidence, EvidenceKind, ImportedRun, Outcome
 
@@ -164,6 +165,12 @@ def import_log(file, name: str, *, snapshot, category, user, rule: OutcomeRule |
             stored_name = piece.file.name
             piece._history_user = user
             piece.save()
+    except (ValidationError, DataError, ValueError) as error:
+        # Values that no record can hold (too long, out of range, NUL characters): refused whole.
+        if stored_name:
+            piece.file.storage.delete(stored_name)
+        messages = error.messages if isinstance(error, ValidationError) else [str(error)]
+        return ImportResult(name, "refused", "The log's values do not fit a record: " + " ".join(messages)[:500])
     except Exception:
         if stored_name:  # the row is rolled back; do not leave its file behind
             piece.file.storage.delete(stored_name)
