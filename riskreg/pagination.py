@@ -31,6 +31,8 @@ class KeysetTableMixin:
             value = field.to_python(raw)
         except ValidationError:
             return None  # a mangled link shows the first page
+        if isinstance(value, str) and "\x00" in value:  # PostgreSQL text holds no NUL: no such key
+            return None
         return value if not isinstance(value, int) or id_in_range(value) else None
 
     def get_table_data(self):

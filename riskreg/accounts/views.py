@@ -44,7 +44,7 @@ class ThrottledLoginView(auth_views.LoginView):
     """Django's log-in, refusing attempts (HTTP 429) once a username or an address has failed too often."""
 
     def post(self, request, *args, **kwargs):
-        username = request.POST.get("username", "")[:150]
+        username = request.POST.get("username", "").replace("\x00", "")[:150]  # PostgreSQL text holds no NUL
         address = request.META.get("REMOTE_ADDR") or None
         since = timezone.now() - timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
         LoginFailure.objects.filter(at__lt=since).delete()
@@ -66,6 +66,7 @@ class ThrottledLoginView(auth_views.LoginView):
 
     def form_invalid(self, form):
         LoginFailure.objects.create(
-            username=self.request.POST.get("username", "")[:150], address=self.request.META.get("REMOTE_ADDR") or None
+            username=self.request.POST.get("username", "").replace("\x00", "")[:150],
+            address=self.request.META.get("REMOTE_ADDR") or None,
         )
         return super().form_invalid(form)

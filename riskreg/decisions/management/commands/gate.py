@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from riskreg.decisions.gate import BLOCK, WARN, gate
 from riskreg.decisions.models import ReleaseDecision
+from riskreg.forms import id_in_range
 
 SYMBOL = {"pass": "PASS ", "warn": "WARN ", "block": "BLOCK"}
 
@@ -35,6 +36,8 @@ class Command(BaseCommand):
             sys.exit(1)
 
     def _find(self, value: str) -> ReleaseDecision:
+        if "\x00" in value or (value.isdigit() and not id_in_range(value)):  # no such key can exist
+            raise CommandError(f"No release decision {value!r}.", returncode=2)
         if value.isdigit():
             found = ReleaseDecision.objects.filter(pk=int(value)).first()
         else:

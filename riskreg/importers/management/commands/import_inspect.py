@@ -3,6 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from riskreg.evaluations.models import Snapshot
+from riskreg.forms import id_in_range
 from riskreg.frameworks.models import ThreatCategory
 from riskreg.importers.inspect import InspectLogError
 from riskreg.importers.service import OutcomeRule, import_log
@@ -23,10 +24,10 @@ class Command(BaseCommand):
         parser.add_argument("--user", default="", help="Username recorded as the importer (default: the seed user).")
 
     def handle(self, *args, files, snapshot, category, rule, user, **options):
-        found_snapshot = Snapshot.objects.filter(pk=snapshot).first()
+        found_snapshot = Snapshot.objects.filter(pk=snapshot).first() if id_in_range(snapshot) else None
         if found_snapshot is None:
             raise CommandError(f"No snapshot with id {snapshot}.")
-        found_category = ThreatCategory.objects.filter(slug=category).first()
+        found_category = ThreatCategory.objects.filter(slug=category).first() if "\x00" not in category else None
         if found_category is None:
             slugs = ", ".join(ThreatCategory.objects.values_list("slug", flat=True))
             raise CommandError(f"No threat category {category!r} (known: {slugs}).")
@@ -65,7 +66,7 @@ class Command(BaseCommand):
 
         User = get_user_model()
         if username:
-            found = User.objects.filter(username=username).first()
+            found = User.objects.filter(username=username).first() if "\x00" not in username else None
             if found is None:
                 raise CommandError(f"No user {username!r}.")
             return found
