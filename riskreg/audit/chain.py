@@ -206,10 +206,7 @@ def bulk_create_with_history(objs: list[Model], model: type[Model], *, user, rea
             records = history_model.objects.filter(
                 **{f"{pk_name}__in": [obj.pk for obj in batch]}, history_type=Action.CREATED
             )
-            records = list(records.select_related("history_user").order_by("history_id"))
-            _attach_m2m(records)
-            live = {obj.pk: obj for obj in batch}
-            append_events(records, [live[getattr(record, pk_name)] for record in records])
+            _append_batch_events(records, batch, pk_name)
             created.extend(batch)
     return created
 
@@ -233,12 +230,18 @@ def bulk_update_with_history(objs: list[Model], model: type[Model], fields: list
             records = history_model.objects.filter(
                 **{f"{pk_name}__in": [obj.pk for obj in batch]}, history_id__gt=mark
             )
-            records = list(records.select_related("history_user").order_by("history_id"))
-            _attach_m2m(records)
-            _attach_previous(records, mark)
-            live = {obj.pk: obj for obj in batch}
-            append_events(records, [live[getattr(record, pk_name)] for record in records])
+            _append_batch_events(records, batch, pk_name, previous_up_to=mark)
     return len(objs)
+
+
+def _append_batch_events(records, batch, pk_name: str, previous_up_to: int | None = None) -> None:
+    """The events of a bulk helper's batch: its m2m ids (and, for changes, previous rows) read at once."""
+    records = list(records.select_related("history_user").order_by("history_id"))
+    _attach_m2m(records)
+    if previous_up_to is not None:
+        _attach_previous(records, previous_up_to)
+    live = {obj.pk: obj for obj in batch}
+    append_events(records, [live[getattr(record, pk_name)] for record in records])
 
 
 class ChainReport:
