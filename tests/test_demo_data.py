@@ -160,7 +160,7 @@ def test_every_created_record_has_a_history_row_with_the_seed_user(demo):
         for obj in model.objects.all():
             first = obj.history.earliest()
             assert first.history_type == "+", obj
-            if model is SignOff:  # signed through decision.sign(), by the signer
+            if model is SignOff:  # signed through lifecycle.sign(), by the signer
                 assert first.history_user_id == obj.signer_id, obj
             else:
                 assert first.history_user_id == seed_user.pk, obj
