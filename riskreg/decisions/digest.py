@@ -297,9 +297,13 @@ def _label_of(model, name: str) -> str:
     return str(found.verbose_name) if found is not None else name.replace("_", " ")
 
 
+# Named first when they change: what a reader looks for before anything else.
+FIRST = {"scope": 0, "verdict": 1, "outcome": 2, "score": 3, "level": 4}
+
+
 def _field_changes(model, old: dict, new: dict, categories: dict, skip=()) -> list[str]:
     out = []
-    for name in new:
+    for name in sorted(new, key=lambda name: FIRST.get(name, len(FIRST))):
         if name in skip or isinstance(new.get(name), (list, dict)) and name != "comparisons":
             continue
         if old.get(name) != new.get(name):

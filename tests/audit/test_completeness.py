@@ -8,7 +8,7 @@ import factories as make
 from riskreg.accounts.models import ApiToken
 from riskreg.audit.chain import verify_database
 from riskreg.audit.models import AuditEvent
-from riskreg.decisions.models import DecisionStatus, GapAcknowledgement, ReleaseDecision, SignOff
+from riskreg.decisions.models import Affirmation, DecisionStatus, GapAcknowledgement, ReleaseDecision, SignOff
 from riskreg.evaluations.models import Evaluation, Evidence, ImportedRun
 from riskreg.frameworks.models import GovernanceTitle
 from test_demo_data import tracked_models
@@ -52,6 +52,9 @@ NEW_RECORD = {
         decision=_draft(), signer=user, title=GovernanceTitle.objects.get(name="CEO"), verdict="reject",
         comment="Not yet.", digest="a" * 64,
     ), user),
+    Affirmation: lambda user: _new(Affirmation(
+        decision=_draft(), kind="approved", digest="b" * 64, content_version=2, content={}, affirmed_by=user,
+    ), user),
     GapAcknowledgement: lambda user: _new(GapAcknowledgement(
         decision=_draft(), category=_draft().determinations.get(category__slug="cyber").category,
         rationale="Covered by access limits.", acknowledged_by=user,
@@ -87,4 +90,4 @@ def test_the_list_of_tracked_models_is_the_whole_domain():
     assert labels == {
         model._meta.label for model in apps.get_models() if hasattr(model._meta, "simple_history_manager_attribute")
     }
-    assert len(labels) == 17
+    assert len(labels) == 18
