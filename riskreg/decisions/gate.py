@@ -162,8 +162,10 @@ def authors_of(decision: ReleaseDecision, gaps=None) -> set[int]:
     """
     authors = {decision.author_id}
     previous = None
-    for row in ReleaseDecision.history.filter(id=decision.pk).order_by("history_id").values(
-        "history_type", "history_user_id", *_DECISION_CONTENT
+    for row in (
+        ReleaseDecision.history.filter(id=decision.pk)
+        .order_by("history_id")
+        .values("history_type", "history_user_id", *_DECISION_CONTENT)
     ):
         kind, user = row.pop("history_type"), row.pop("history_user_id")
         if kind != "~" or row != previous:
@@ -243,7 +245,9 @@ def review_states(decisions) -> dict[int, ReviewState]:
         if decision.provenance == "published_source" and decision.status in (
             DecisionStatus.APPROVED, DecisionStatus.SUPERSEDED
         ):  # fmt: skip
-            label = "Recorded (published source)" if decision.status == DecisionStatus.APPROVED else "Superseded (recorded)"
+            label = (
+                "Recorded (published source)" if decision.status == DecisionStatus.APPROVED else "Superseded (recorded)"
+            )
         changed = False
         found = affirmed.get(decision.pk)
         if found is not None and decision.status == DecisionStatus.APPROVED:
@@ -300,9 +304,7 @@ def gate(decision: ReleaseDecision) -> GateReport:
         _check_citations(decision, determinations),
         _check_safeguards(determinations),
         _check_coverage_gaps(coverage, concerning, gaps),
-        _check_recorded(decision)
-        if recorded
-        else _check_sign_offs(decision, required, sign_offs, digests, authors),
+        _check_recorded(decision) if recorded else _check_sign_offs(decision, required, sign_offs, digests, authors),
         _check_stale(sign_offs, digests, contents),
         _check_scope(decision, determinations),
     ]

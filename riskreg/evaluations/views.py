@@ -32,7 +32,7 @@ class EvaluationListView(RoleRequiredMixin, KeysetTableMixin, SingleTableMixin, 
     table_class = EvaluationTable
     filterset_class = EvaluationFilter
     template_name = "evaluations/evaluation_list.html"
-    
+
     def get_queryset(self):
         return LIST_QUERYSET.prefetch_related(EVIDENCE)
 

@@ -417,7 +417,9 @@ def test_an_approved_decision_shows_what_changed_in_words_everywhere(client, vie
 
     client.force_login(viewer)
     for url in (
-        reverse("decisions:list"), reverse("home"), decision.snapshot.model.get_absolute_url(),
+        reverse("decisions:list"),
+        reverse("home"),
+        decision.snapshot.model.get_absolute_url(),
     ):
         assert "Approved — changed since signing" in client.get(url).content.decode(), url
     page = client.get(decision.get_absolute_url()).content.decode()
