@@ -367,7 +367,7 @@ class DemoSeeder:
             return decision
         # Decisions the card reports, recorded as it reports them: no sign-offs, and the gate and every
         # page say so. Recording one that supersedes an earlier one marks the earlier superseded.
-        lifecycle.record_from_source(decision, by=self.user, reason="recorded as the system card reports it")
+        lifecycle.record_from_source(decision, by=self.user, reason=f"{CHANGE_REASON}; recorded as the card reports it")
         return decision
 
     def _accounts(self):

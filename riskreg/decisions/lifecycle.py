@@ -83,12 +83,13 @@ def _current_document(decision) -> tuple[dict, str]:
     return content, digest_of(content)
 
 
-def _affirm(decision, kind: str, by) -> Affirmation:
+def _affirm(decision, kind: str, by, reason: str) -> Affirmation:
     content, digest = _current_document(decision)
     affirmation = Affirmation(
         decision=decision, kind=kind, digest=digest, content_version=CONTENT_VERSION, content=content, affirmed_by=by
     )
     affirmation._history_user = by
+    affirmation._change_reason = reason
     affirmation.save()
     return affirmation
 
@@ -169,9 +170,9 @@ def sign(decision, by, title, verdict: str, comment: str = "") -> SignOff:
 
 
 def _approve(current, by) -> None:
-    _move(current, "approve", by, "approved: the gate passed with every required title signed",
-          status=DecisionStatus.APPROVED)  # fmt: skip
-    _affirm(current, AffirmationKind.APPROVED, by)
+    reason = "approved: the gate passed with every required title signed"
+    _move(current, "approve", by, reason, status=DecisionStatus.APPROVED)
+    _affirm(current, AffirmationKind.APPROVED, by, reason)
     _supersede_earlier(current, by)
 
 
@@ -195,7 +196,7 @@ def record_from_source(decision, by, reason: str = "recorded as a published sour
         if not current.source_section.strip():
             raise DecisionError("Say where the source reports it: give the source section first.")
         _move(current, "record", by, reason, status=DecisionStatus.APPROVED, provenance=Provenance.PUBLISHED_SOURCE)
-        _affirm(current, AffirmationKind.RECORDED, by)
+        _affirm(current, AffirmationKind.RECORDED, by, reason)
         _supersede_earlier(current, by)
         decision.status, decision.provenance = current.status, current.provenance
 
@@ -228,7 +229,7 @@ def reaffirm(decision, by, title, comment: str = "") -> SignOff:
         sign_off = _save_sign_off(current, by, title, SignOffKind.REAFFIRM, SignOffVerdict.APPROVE, comment, content,
                                   digest)  # fmt: skip
         if gate(current).passed:
-            _affirm(current, AffirmationKind.REAFFIRMED, by)
+            _affirm(current, AffirmationKind.REAFFIRMED, by, "re-affirmed: every required title signed the changed content")
         return sign_off
 
 

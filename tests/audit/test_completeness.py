@@ -47,7 +47,7 @@ NEW_RECORD = {
     Evidence: lambda user: _new(Evidence(
         evaluation=_draft().determinations.first().cited_evaluations.first(),
         kind="note", title="A correction", note="Corrected figure.", added_by=user,
-    ), user),
+    ), user, reason="Corrected figure from the card."),
     SignOff: lambda user: _new(SignOff(
         decision=_draft(), signer=user, title=GovernanceTitle.objects.get(name="CEO"), verdict="reject",
         comment="Not yet.", digest="a" * 64,
@@ -62,8 +62,9 @@ NEW_RECORD = {
 }  # fmt: skip
 
 
-def _new(obj, user):
+def _new(obj, user, reason=""):
     obj._history_user = user
+    obj._change_reason = reason
     obj.save()
     return obj
 

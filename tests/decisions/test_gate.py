@@ -136,6 +136,7 @@ def test_changing_a_cited_score_makes_the_sign_off_stale_and_blocks_approval(wor
     assert check(decision, "stale_sign_offs").status == PASS
 
     world["bio_eval"].score = 0.42
+    world["bio_eval"]._change_reason = "Rescored"
     world["bio_eval"].save()
 
     stale = check(decision, "stale_sign_offs")
@@ -253,7 +254,7 @@ def test_tokens_are_made_on_the_settings_page_shown_once_and_stored_hashed(clien
 def test_the_decision_page_shows_the_report(client, viewer, demo):
     client.force_login(viewer)
     html = client.get(ReleaseDecision.objects.get(reference="GA-DRAFT").get_absolute_url()).content.decode()
-    assert "Release gate: blocked" in html and "Unacknowledged coverage gap" in html
+    assert "Release gate: Blocked" in html and "Unacknowledged coverage gap" in html
 
 
 # -- freezing ------------------------------------------------------------------------------------
