@@ -1,5 +1,6 @@
 """A new user's path through riskreg in a real browser: record an evaluation with a file, draft
-and submit a decision, and have two approvers sign it while the author's own sign-off is refused."""
+and submit a decision, and have two approvers sign it while the author's own sign-off is refused;
+then change an evaluation it cites (warned, with a reason) and have both re-affirm."""
 
 import hashlib
 
@@ -161,6 +162,48 @@ def test_record_evaluate_draft_submit_and_sign(page, people, screenshots, tmp_pa
     assert decision.status == DecisionStatus.APPROVED
     assert set(decision.sign_offs.values_list("signer__username", flat=True)) == {"rosa", "carl"}
 
+    # After approval an evaluator corrects an evaluation the decision cites: the form warns first,
+    # naming the decision and who must re-affirm, and will not save without a reason.
+    log_in(page, "dana")
+    cited = Evaluation.objects.get(title="Automated offline monitoring of internal use")
+    page.goto(cited.get_absolute_url())
+    page.get_by_role("link", name="Edit").click()
+    warning = page.locator(".cited-warning")
+    assert "Extend Glasswing access to more maintainers" in warning.inner_text()
+    assert "re-affirmation by Responsible Scaling Officer and CEO" in " ".join(warning.inner_text().split())
+    page.get_by_label("Score", exact=True).fill("0.5")
+    page.get_by_role("button", name="Save").click()
+    assert page.get_by_text("say why you change it").is_visible()
+    shot(page, screenshots, "06-cited-evaluation-warning")
+    page.get_by_label("Reason for the change").fill("Rescored after a rerun (browser test)")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url(f"**{cited.get_absolute_url()}")
+    assert cited.history.latest().history_change_reason == "Rescored after a rerun (browser test)"
+
+    # The decision stays approved as a fact, and says in words what changed and who must re-affirm.
+    page.goto(decision.get_absolute_url())
+    change = page.locator(".material-change")
+    assert change.get_by_role("heading", name="Changed since signing").is_visible()
+    words = " ".join(change.inner_text().split())
+    assert "Evaluation 'Automated offline monitoring of internal use'" in words and "→ 0.5" in words
+    assert page.get_by_role("heading", name="Release gate: Approved — changed since signing").is_visible()
+    shot(page, screenshots, "07-decision-changed-since-signing")
+
+    # Its author may not re-affirm; the two signers do, and the gate passes again.
+    assert page.locator(".reaffirm-form").count() == 0
+    for username, title in (("rosa", "Responsible Scaling Officer"), ("carl", "CEO")):
+        log_in(page, username)
+        page.goto(decision.get_absolute_url())
+        page.get_by_label("Re-affirming as").select_option(label=title)
+        page.get_by_label("Comment").fill("Still holds with the corrected score.")
+        page.get_by_role("button", name="Re-affirm").click()
+        page.wait_for_url(f"**{decision.get_absolute_url()}")
+    assert page.get_by_role("heading", name="Release gate: Approved", exact=True).is_visible()
+    assert page.locator(".material-change").count() == 0
+    shot(page, screenshots, "08-decision-reaffirmed")
+    kinds = sorted(decision.sign_offs.values_list("signer__username", "kind"))
+    assert kinds == [("carl", "reaffirm"), ("carl", "sign"), ("rosa", "reaffirm"), ("rosa", "sign")]
+
 
 def test_the_main_pages_render_for_a_viewer(page, people, screenshots):
     get_user_model().objects.create_user("vic", password=PASSWORD).groups.add(Group.objects.get(name="viewer"))
@@ -168,12 +211,12 @@ def test_the_main_pages_render_for_a_viewer(page, people, screenshots):
     page.goto("/models/claude-mythos-preview/")
     gap = page.locator("td.gap")
     assert gap.count() >= 1 and "gap" in gap.first.inner_text()
-    shot(page, screenshots, "06-model")
+    shot(page, screenshots, "09-model")
     page.goto("/risks/")
     assert page.locator("svg.heatmap").count() == 2
-    shot(page, screenshots, "07-risks")
+    shot(page, screenshots, "10-risks")
     page.goto("/decisions/")
-    shot(page, screenshots, "08-decisions")
+    shot(page, screenshots, "11-decisions")
     # a viewer sees no recording buttons, and the server refuses the page anyway
     assert page.get_by_role("link", name="Draft a decision").count() == 0
     response = page.goto("/decisions/new/")
