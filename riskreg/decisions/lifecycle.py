@@ -229,7 +229,9 @@ def reaffirm(decision, by, title, comment: str = "") -> SignOff:
         sign_off = _save_sign_off(current, by, title, SignOffKind.REAFFIRM, SignOffVerdict.APPROVE, comment, content,
                                   digest)  # fmt: skip
         if gate(current).passed:
-            _affirm(current, AffirmationKind.REAFFIRMED, by, "re-affirmed: every required title signed the changed content")
+            _affirm(
+                current, AffirmationKind.REAFFIRMED, by, "re-affirmed: every required title signed the changed content"
+            )
         return sign_off
 
 

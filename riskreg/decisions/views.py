@@ -18,7 +18,7 @@ from riskreg.pagination import KeysetTableMixin
 from . import lifecycle
 from .filters import ReleaseDecisionFilter
 from .forms import DeterminationForm, GapAcknowledgementForm, ReaffirmForm, ReleaseDecisionForm, SignOffForm
-from .gate import annotate_review_states, gate
+from .gate import annotate_review_states, authors_of, gate
 from .models import DecisionError, Determination, GapAcknowledgement, ReleaseDecision, SignOff
 from .tables import ReleaseDecisionTable
 
@@ -80,8 +80,10 @@ class ReleaseDecisionDetailView(RoleRequiredMixin, DetailView):
         decision = self.object
         report = gate(decision)
         sign_offs = list(decision.sign_offs.all())
+        current_titles = {s.title_id for s in sign_offs if report.is_current(s)}
         for sign_off in sign_offs:
             sign_off.is_stale = not report.is_current(sign_off)
+            sign_off.is_replaced = sign_off.is_stale and sign_off.title_id in current_titles
         user = self.request.user
         context.update(
             report=report,
@@ -99,6 +101,9 @@ class ReleaseDecisionDetailView(RoleRequiredMixin, DetailView):
         )
         if context["can_sign"]:
             context["sign_form"] = kwargs.get("sign_form") or SignOffForm(decision=decision, user=user)
+        if context["can_reaffirm"] and user.pk in authors_of(decision):
+            # Separation of duties: an author may not re-affirm; the page says so instead of a form.
+            context.update(can_reaffirm=False, author_cannot_reaffirm=True)
         if context["can_reaffirm"]:
             context["reaffirm_form"] = kwargs.get("reaffirm_form") or ReaffirmForm(decision=decision, user=user)
         return context

@@ -144,7 +144,7 @@ def test_record_evaluate_draft_submit_and_sign(page, people, screenshots, tmp_pa
     # The author holds a signing title, yet may not sign what she drafted.
     page.get_by_label("Approve").check()
     page.get_by_role("button", name="Sign").click()
-    assert page.get_by_text("You authored this decision, so you cannot sign it off.").is_visible()
+    assert page.get_by_text("You wrote this decision or one of its parts, so you cannot sign it off").is_visible()
     assert not decision.sign_offs.exists()
 
     # Two approvers, each holding one of the required titles, sign.
@@ -170,7 +170,7 @@ def test_record_evaluate_draft_submit_and_sign(page, people, screenshots, tmp_pa
     page.get_by_role("link", name="Edit").click()
     warning = page.locator(".cited-warning")
     assert "Extend Glasswing access to more maintainers" in warning.inner_text()
-    assert "re-affirmation by Responsible Scaling Officer and CEO" in " ".join(warning.inner_text().split())
+    assert "re-affirmation by CEO and Responsible Scaling Officer" in " ".join(warning.inner_text().split())
     page.get_by_label("Score", exact=True).fill("0.5")
     page.get_by_role("button", name="Save").click()
     assert page.get_by_text("say why you change it").is_visible()
@@ -191,6 +191,7 @@ def test_record_evaluate_draft_submit_and_sign(page, people, screenshots, tmp_pa
 
     # Its author may not re-affirm; the two signers do, and the gate passes again.
     assert page.locator(".reaffirm-form").count() == 0
+    assert page.get_by_text("you cannot re-affirm it").is_visible()
     for username, title in (("rosa", "Responsible Scaling Officer"), ("carl", "CEO")):
         log_in(page, username)
         page.goto(decision.get_absolute_url())
@@ -200,6 +201,7 @@ def test_record_evaluate_draft_submit_and_sign(page, people, screenshots, tmp_pa
         page.wait_for_url(f"**{decision.get_absolute_url()}")
     assert page.get_by_role("heading", name="Release gate: Approved", exact=True).is_visible()
     assert page.locator(".material-change").count() == 0
+    assert page.get_by_text("replaced: this title signed the changed content again").count() == 2
     shot(page, screenshots, "08-decision-reaffirmed")
     kinds = sorted(decision.sign_offs.values_list("signer__username", "kind"))
     assert kinds == [("carl", "reaffirm"), ("carl", "sign"), ("rosa", "reaffirm"), ("rosa", "sign")]

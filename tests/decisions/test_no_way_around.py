@@ -458,6 +458,8 @@ def test_re_affirmation_by_each_title_lets_the_gate_pass_again(world):
     report = gate(decision)
     assert report.passed and report.material_change is None and report.headline == "Approved"
     assert next(c for c in report.checks if c.code == "sign_offs").status == PASS
+    stale = next(c for c in report.checks if c.code == "stale_sign_offs")
+    assert stale.status == PASS and "replaced (2) stay in the record" in stale.reason
     sign_offs = list(SignOff.objects.filter(decision=decision).order_by("id"))
     assert [s.kind for s in sign_offs] == ["sign", "sign", "reaffirm", "reaffirm"]
     assert {s.digest for s in sign_offs[:2]} == {originals[0].digest}
