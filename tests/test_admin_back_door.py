@@ -5,15 +5,18 @@ Each test forges the request an attacker with a superuser login would send, then
 
 import pytest
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import DatabaseError, connection, transaction
 from django.forms.models import model_to_dict
 from django.urls import reverse
 
 import factories as make
+from conftest import postgres_only
 from riskreg.accounts.models import ApiToken
 from riskreg.admin import RegistryAdmin, guards_its_delete
 from riskreg.decisions.models import GapAcknowledgement
-from riskreg.evaluations.models import Evidence
+from riskreg.evaluations.models import Evaluation, Evidence
 from riskreg.frameworks.models import Coverage
 
 pytestmark = pytest.mark.django_db
@@ -122,7 +125,7 @@ def test_no_admin_offers_bulk_delete_of_a_model_that_guards_its_delete(rf, super
     request = rf.get("/admin/")
     request.user = superuser
     guarded = [model for model in admin.site._registry if guards_its_delete(model)]
-    assert Coverage in guarded
+    assert Coverage in guarded and Evidence in guarded
     for model in guarded:
         assert "delete_selected" not in admin.site._registry[model].get_actions(request), model
 
@@ -164,3 +167,79 @@ def test_the_admin_adds_no_evidence_around_the_upload_checks(client, superuser):
     assert not Evidence.objects.exists()
     changelist = client.get(reverse("admin:evaluations_evidence_changelist")).content.decode()
     assert reverse("admin:evaluations_evidence_add") not in changelist
+
+
+# 4. Cited evaluations and evidence stay ----------------------------------------------------------
+
+
+@pytest.fixture
+def cited():
+    """Two evaluations cited by an approved decision: one bare, one with a note as its evidence."""
+    decision, category = make.decision(), make.category()
+    bare = make.evaluation(snap=decision.snapshot, cat=category)
+    documented = make.evaluation(snap=decision.snapshot, cat=category)
+    note = Evidence.objects.create(
+        evaluation=documented, kind="note", title="Note", note="Seen.", added_by=decision.author
+    )
+    make.determination(decision, cat=category).cited_evaluations.add(bare, documented)
+    make.approve(decision)
+    return bare, note
+
+
+def test_a_cited_evaluation_is_never_deleted(cited):
+    evaluation, _ = cited
+    for attempt in (evaluation.delete, Evaluation.objects.filter(pk=evaluation.pk).delete):
+        with pytest.raises(ValidationError, match="never deleted"), transaction.atomic():
+            attempt()
+    assert evaluation.determinations.count() == 1
+
+
+def test_the_evidence_of_a_cited_evaluation_is_never_deleted(cited):
+    _, note = cited
+    for attempt in (note.delete, Evidence.objects.filter(pk=note.pk).delete):
+        with pytest.raises(ValidationError, match="never deleted"), transaction.atomic():
+            attempt()
+    assert Evidence.objects.filter(pk=note.pk).exists()
+
+
+def test_an_evaluation_cited_only_by_drafts_can_go(db):
+    draft, category = make.decision(), make.category()
+    evaluation = make.evaluation(snap=draft.snapshot, cat=category)
+    make.determination(draft, cat=category).cited_evaluations.add(evaluation)
+    evaluation.delete()
+    assert not Evaluation.objects.filter(pk=evaluation.pk).exists()
+
+
+@postgres_only
+@pytest.mark.parametrize("table", ["evaluations_evidence", "evaluations_evaluation"])
+def test_postgres_refuses_deleting_a_cited_row(cited, table):
+    evaluation, note = cited
+    row = note.pk if table == "evaluations_evidence" else evaluation.pk
+    with pytest.raises(DatabaseError, match="never deleted"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE id = %s", [row])
+    assert Evaluation.objects.filter(pk=evaluation.pk).exists() and Evidence.objects.filter(pk=note.pk).exists()
+
+
+def test_the_admin_says_why_a_cited_evaluation_stays(client, superuser, cited):
+    evaluation, _ = cited
+    client.force_login(superuser)
+
+    response = client.post(admin_url(evaluation, "delete", evaluation.pk), {"post": "yes"}, follow=True)
+
+    assert response.status_code == 200
+    assert "never deleted" in response.content.decode()
+    assert Evaluation.objects.filter(pk=evaluation.pk).exists()
+
+
+def test_the_admin_shows_a_cited_evaluation_read_only(client, superuser, cited):
+    evaluation, _ = cited
+    client.force_login(superuser)
+    url = admin_url(evaluation, "change", evaluation.pk)
+
+    page = client.get(url)
+    response = client.post(url, {**post_data(evaluation), "title": "Renamed"})
+
+    assert page.status_code == 200 and 'name="title"' not in page.content.decode()
+    assert response.status_code == 403
+    evaluation.refresh_from_db()
+    assert evaluation.title != "Renamed"

@@ -25,6 +25,14 @@ class EvaluationAdmin(RegistryAdmin):
     list_select_related = ["snapshot__model", "category"]
     raw_id_fields = ["snapshot", "threshold", "recorded_by"]
 
+    def has_change_permission(self, request, obj=None):
+        # An evaluation a submitted or approved decision cites changes only on its own page, which
+        # names those decisions and asks for the reason their signers will read (a save without
+        # one is refused by the model). Here it is shown read-only.
+        if obj is not None and obj.citing_decisions().exists():
+            return False
+        return super().has_change_permission(request, obj)
+
 
 @admin.register(ImportedRun)
 class ImportedRunAdmin(RegistryAdmin):
