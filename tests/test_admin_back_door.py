@@ -5,7 +5,7 @@ Each test forges the request an attacker with a superuser login would send, then
 
 import pytest
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError, connection, transaction
 from django.forms.models import model_to_dict
@@ -53,6 +53,17 @@ def test_every_admin_is_a_registry_admin():
         if model._meta.app_label.startswith(("auth", "django")):
             continue
         assert isinstance(model_admin, RegistryAdmin), model
+
+
+def test_no_admin_restores_a_past_version_of_any_model(rf, superuser):
+    for model, model_admin in admin.site._registry.items():
+        if not isinstance(model_admin, RegistryAdmin):
+            continue
+        request = rf.post("/admin/", {})
+        request.user = superuser
+        with pytest.raises(PermissionDenied):
+            model_admin.history_form_view(request, "1", "1")
+        assert model_admin.revert_disabled(request), model
 
 
 def test_reverting_does_not_reactivate_a_revoked_api_token(client, superuser):
