@@ -7,11 +7,25 @@ back to tables2's LazyPaginator: OFFSET pages that still never COUNT the whole l
 """
 
 from django.core.exceptions import ValidationError
+from django.core.paginator import EmptyPage
 from django_tables2.paginators import LazyPaginator
 
 from riskreg.forms import id_in_range
 
 PAGE_SIZE = 25
+# The largest OFFSET a database takes is a signed 64-bit integer; a page number beyond that made
+# SQLite overflow and PostgreSQL fail with "bigint out of range": a 500 instead of a page.
+MAX_OFFSET = 2**62
+
+
+class BoundedLazyPaginator(LazyPaginator):
+    """LazyPaginator that treats a page too far to exist as empty, so tables2 shows a normal page."""
+
+    def validate_number(self, number):
+        number = super().validate_number(number)
+        if (number - 1) * self.per_page > MAX_OFFSET:
+            raise EmptyPage("That page contains no results")
+        return number
 
 
 class KeysetTableMixin:
@@ -52,7 +66,7 @@ class KeysetTableMixin:
     def get_table_pagination(self, table):
         if self.is_keyset():
             return False
-        return {"per_page": self.page_size, "paginator_class": LazyPaginator}
+        return {"per_page": self.page_size, "paginator_class": BoundedLazyPaginator}
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -1,8 +1,10 @@
 """riskreg settings: one file, read from the environment.
 
 Every value comes through a helper that refuses a bad value loudly instead of guessing.
-The embedded default is SQLite in the project folder with DEBUG on; a deployment sets
-DEBUG=0, SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL (see .env.example).
+The embedded default is SQLite in the project folder. DEBUG is off unless DEBUG=1 says otherwise
+(`make run` and the test suite set it for a development machine): a forgotten variable must not turn
+on debug pages or demo logins. A deployment sets SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL
+(see .env.example).
 """
 
 import os
@@ -78,12 +80,15 @@ def database_from_url(url: str) -> dict:
     raise ImproperlyConfigured(f"DATABASE_URL scheme {parts.scheme!r} is not supported (use postgres:// or sqlite:///)")
 
 
-DEBUG = env_bool("DEBUG", True)
+DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (see .env.example)")
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set when DEBUG is off (see .env.example); "
+            "on a development machine set DEBUG=1 instead, as `make run` does"
+        )
     # Development only: a fixed key is fine on one's own machine, never in production.
     SECRET_KEY = "insecure-development-key-do-not-use-in-production"
 

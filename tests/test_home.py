@@ -59,3 +59,15 @@ def test_logout_ends_the_session(client, viewer):
     response = client.post(reverse("logout"))
     assert response.status_code == 302
     assert client.get(reverse("home")).status_code == 302
+
+
+def test_a_login_without_a_role_gets_the_same_403_as_elsewhere(client, django_user_model):
+    nobody = django_user_model.objects.create_user(username="no-role", password="pw-for-tests")
+    client.force_login(nobody)
+
+    home = client.get(reverse("home"))
+    elsewhere = client.get(reverse("evaluations:list"))
+
+    assert home.status_code == elsewhere.status_code == 403
+    assert home.content == elsewhere.content
+    assert "rows" not in (home.context or {})

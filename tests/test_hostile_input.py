@@ -20,6 +20,7 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import factories as make
 from riskreg.accounts.forms import ApiTokenForm
 from riskreg.audit.models import AuditEvent
 from riskreg.decisions.forms import DeterminationForm, GapAcknowledgementForm, ReleaseDecisionForm, SignOffForm
@@ -251,3 +252,15 @@ def test_the_upload_page_refuses_random_bytes_under_any_name(client, evaluator, 
     assert response.status_code in (200, 400)
     assert writes() == before  # a preview at most: nothing is written before the confirmation
     assert_no_markup(response, [name])
+
+
+@pytest.mark.parametrize("url", ["evaluations:list", "risks:list", "decisions:list"])
+@pytest.mark.parametrize("page", ["99999999999999999999", str(2**63), str(2**62 // 25 + 2), "1000", "-1", "x"])
+def test_any_page_number_of_a_sorted_list_gives_a_page(client, viewer, url, page):
+    """A page too far for the database's OFFSET was a 500 on both databases; it shows the first page."""
+    client.force_login(viewer)
+    make.evaluation(title="An evaluation")
+
+    response = client.get(reverse(url), {"sort": "title", "page": page})
+
+    assert response.status_code == 200

@@ -43,12 +43,17 @@ def test_check_deploy_fails_when_a_protection_is_turned_off():
     assert result.returncode != 0 and "SESSION_COOKIE_SECURE" in result.stdout + result.stderr
 
 
-def test_seed_demo_makes_no_logins_with_debug_off(tmp_path):
+@pytest.mark.parametrize("debug", ["0", "unset"])
+def test_seed_demo_makes_no_logins_with_debug_off(tmp_path, debug):
+    """DEBUG left unset is off too: the demo superuser admin/riskreg-demo never reaches a shared database."""
     env = dict(PRODUCTION, DATABASE_URL=f"sqlite:///{tmp_path}/prod.sqlite3")
+    if debug == "unset":
+        del env["DEBUG"]
     assert manage("migrate", "-v0", **env).returncode == 0
     result = manage("seed_demo", **env)
     assert result.returncode == 0, result.stderr
     assert "no demo logins were created" in result.stdout
+    assert "DEBUG=1" in result.stdout  # how to get them on a development machine
     users = manage("shell", "--no-imports", "-c",
                    "from django.contrib.auth.models import User; print(User.objects.filter(is_active=True).count())",
                    **env)  # fmt: skip

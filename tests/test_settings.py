@@ -45,7 +45,19 @@ def test_it_refuses_a_debug_value_it_does_not_understand():
 
 
 def test_it_uses_sqlite_in_the_project_folder_by_default():
+    result = load_settings(SECRET_KEY="x" * 50)
+    assert result.stdout.split() == ["False", "django.db.backends.sqlite3"]
+
+
+def test_debug_is_off_when_unset_so_it_asks_for_a_secret_key():
     result = load_settings()
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+    assert "DEBUG=1" in result.stderr
+
+
+def test_debug_is_on_only_when_asked():
+    result = load_settings(DEBUG="1")
     assert result.stdout.split() == ["True", "django.db.backends.sqlite3"]
 
 

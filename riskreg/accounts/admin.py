@@ -1,11 +1,12 @@
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
+
+from riskreg.admin import RegistryAdmin
 
 from .models import ApiToken
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(SimpleHistoryAdmin):
+class ApiTokenAdmin(RegistryAdmin):
     """Tokens are made and revoked by their owners on their settings page; only a hash is stored."""
 
     list_display = ["name", "user", "prefix", "created_at", "revoked_at"]

@@ -1,5 +1,6 @@
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
+
+from riskreg.admin import RegistryAdmin
 
 from .models import Affirmation, Determination, GapAcknowledgement, ReleaseDecision, SignOff
 
@@ -22,16 +23,9 @@ class FrozenWhenApprovedMixin:
             return False
         return super().has_delete_permission(request, obj)
 
-    def get_actions(self, request):
-        # "Delete selected" deletes through the queryset, around each record's own refusal to go
-        # while its decision is approved: records are deleted one at a time, from their own page.
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
-
 
 @admin.register(ReleaseDecision)
-class ReleaseDecisionAdmin(FrozenWhenApprovedMixin, SimpleHistoryAdmin):
+class ReleaseDecisionAdmin(FrozenWhenApprovedMixin, RegistryAdmin):
     list_display = ["__str__", "snapshot", "scope", "status", "effective_date"]
     list_filter = ["status", "scope", "framework_version"]
     search_fields = ["title", "rationale", "reference"]
@@ -45,19 +39,19 @@ class ReleaseDecisionAdmin(FrozenWhenApprovedMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Determination)
-class DeterminationAdmin(FrozenWhenApprovedMixin, SimpleHistoryAdmin):
+class DeterminationAdmin(FrozenWhenApprovedMixin, RegistryAdmin):
     list_display = ["decision", "category", "verdict", "confidence"]
     list_filter = ["verdict", "category"]
     filter_horizontal = ["cited_evaluations"]
 
 
 @admin.register(GapAcknowledgement)
-class GapAcknowledgementAdmin(FrozenWhenApprovedMixin, SimpleHistoryAdmin):
+class GapAcknowledgementAdmin(FrozenWhenApprovedMixin, RegistryAdmin):
     list_display = ["decision", "category", "acknowledged_by"]
 
 
 @admin.register(Affirmation)
-class AffirmationAdmin(SimpleHistoryAdmin):
+class AffirmationAdmin(RegistryAdmin):
     """Written by the lifecycle steps only."""
 
     list_display = ["decision", "kind", "digest", "affirmed_at"]
@@ -73,7 +67,7 @@ class AffirmationAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(SignOff)
-class SignOffAdmin(SimpleHistoryAdmin):
+class SignOffAdmin(RegistryAdmin):
     """Sign-offs are made on the decision page, where separation of duties is checked."""
 
     list_display = ["decision", "signer", "title", "verdict", "signed_at"]

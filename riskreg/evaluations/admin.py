@@ -1,32 +1,41 @@
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
+
+from riskreg.admin import RegistryAdmin
 
 from .models import AIModel, Evaluation, Evidence, ImportedRun, Snapshot
 
 
 @admin.register(AIModel)
-class AIModelAdmin(SimpleHistoryAdmin):
+class AIModelAdmin(RegistryAdmin):
     list_display = ["name", "developer", "slug"]
     prepopulated_fields = {"slug": ["name"]}
 
 
 @admin.register(Snapshot)
-class SnapshotAdmin(SimpleHistoryAdmin):
+class SnapshotAdmin(RegistryAdmin):
     list_display = ["name", "model", "kind", "available_from"]
     list_filter = ["model", "kind"]
 
 
 @admin.register(Evaluation)
-class EvaluationAdmin(SimpleHistoryAdmin):
+class EvaluationAdmin(RegistryAdmin):
     list_display = ["title", "snapshot", "category", "kind", "outcome", "source_section"]
     list_filter = ["snapshot__model", "category", "kind", "outcome", "is_external"]
     search_fields = ["title", "finding", "run_by"]
     list_select_related = ["snapshot__model", "category"]
     raw_id_fields = ["snapshot", "threshold", "recorded_by"]
 
+    def has_change_permission(self, request, obj=None):
+        # An evaluation a submitted or approved decision cites changes only on its own page, which
+        # names those decisions and asks for the reason their signers will read (a save without
+        # one is refused by the model). Here it is shown read-only.
+        if obj is not None and obj.citing_decisions().exists():
+            return False
+        return super().has_change_permission(request, obj)
+
 
 @admin.register(ImportedRun)
-class ImportedRunAdmin(SimpleHistoryAdmin):
+class ImportedRunAdmin(RegistryAdmin):
     """Written by the importer only."""
 
     list_display = ["task", "model", "status", "eval_id", "imported_at"]
@@ -41,12 +50,20 @@ class ImportedRunAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Evidence)
-class EvidenceAdmin(SimpleHistoryAdmin):
-    """Evidence is never edited in place: a correction is a new piece that replaces the old one."""
+class EvidenceAdmin(RegistryAdmin):
+    """Evidence is never edited in place: a correction is a new piece that replaces the old one.
+
+    It is added only on the evaluation's page, whose upload form checks the file's type and size,
+    computes its size and SHA-256 on the server, records who added it, and asks for a reason when a
+    submitted or approved decision cites the evaluation. The admin only shows it.
+    """
 
     list_display = ["title", "evaluation", "kind", "sha256", "added_at"]
     list_filter = ["kind"]
     raw_id_fields = ["evaluation", "replaces", "added_by"]
+
+    def has_add_permission(self, request):
+        return False
 
     def has_change_permission(self, request, obj=None):
         return False

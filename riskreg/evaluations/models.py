@@ -9,6 +9,8 @@ from django.core.exceptions import SuspiciousFileOperation, ValidationError
 from django.db import models
 from django.db.models.functions import Length
 from django.db.models.lookups import Exact
+from django.db.models.signals import pre_delete
+from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import get_valid_filename
@@ -199,11 +201,33 @@ class Evaluation(Sourced):
             refuse_unreasoned_change_to_cited(self, self)
         super().save(*args, **kwargs)
 
+    def delete(self, *args, **kwargs):
+        refuse_deleting_cited(self)
+        return super().delete(*args, **kwargs)
+
 
 CITED_CHANGE_MESSAGE = (
     "Decisions beyond a draft cite this evaluation ({decisions}); a change to it needs a reason, "
     "recorded in its history and shown on those decisions."
 )
+CITED_DELETE_MESSAGE = (
+    "Decisions beyond a draft cite this evaluation ({decisions}), so {what} is never deleted: "
+    "what a submitted or approved decision rests on stays on record."
+)
+
+
+def refuse_deleting_cited(evaluation, what: str = "it") -> None:
+    """An evaluation (or a piece of its evidence) that a submitted or approved decision cites stays.
+    Without this, deleting it would silently drop the citation from the decision on SQLite."""
+    citing = list(evaluation.citing_decisions()[:5])
+    if citing:
+        raise ValidationError(CITED_DELETE_MESSAGE.format(decisions=", ".join(str(d) for d in citing), what=what))
+
+
+@receiver(pre_delete, sender=Evaluation)
+def _refuse_bulk_deleting_cited_evaluation(sender, instance, **kwargs):
+    # A queryset delete() skips the model's delete(), but not this signal (SQLite has no trigger).
+    refuse_deleting_cited(instance)
 
 
 def refuse_unreasoned_change_to_cited(evaluation, written) -> None:
@@ -342,6 +366,15 @@ class Evidence(models.Model):
             self.size, self.sha256 = file_size_and_sha256(self.file)
             self.original_name = self.original_name or self.file.name.rsplit("/", 1)[-1]
         super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        refuse_deleting_cited(self.evaluation, "its evidence")
+        return super().delete(*args, **kwargs)
+
+
+@receiver(pre_delete, sender=Evidence)
+def _refuse_bulk_deleting_cited_evidence(sender, instance, **kwargs):
+    refuse_deleting_cited(instance.evaluation, "its evidence")
 
 
 def file_size_and_sha256(file) -> tuple[int, str]:

@@ -1,23 +1,24 @@
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
+
+from riskreg.admin import RegistryAdmin
 
 from .models import Coverage, Framework, FrameworkVersion, GovernanceTitle, ThreatCategory, Threshold
 
 
 @admin.register(ThreatCategory)
-class ThreatCategoryAdmin(SimpleHistoryAdmin):
+class ThreatCategoryAdmin(RegistryAdmin):
     list_display = ["name", "slug", "order"]
     prepopulated_fields = {"slug": ["name"]}
 
 
 @admin.register(GovernanceTitle)
-class GovernanceTitleAdmin(SimpleHistoryAdmin):
+class GovernanceTitleAdmin(RegistryAdmin):
     list_display = ["name"]
     filter_horizontal = ["holders"]
 
 
 @admin.register(Framework)
-class FrameworkAdmin(SimpleHistoryAdmin):
+class FrameworkAdmin(RegistryAdmin):
     list_display = ["name", "developer", "slug"]
     prepopulated_fields = {"slug": ["name"]}
 
@@ -33,7 +34,7 @@ class ThresholdInline(admin.StackedInline):
 
 
 @admin.register(FrameworkVersion)
-class FrameworkVersionAdmin(SimpleHistoryAdmin):
+class FrameworkVersionAdmin(RegistryAdmin):
     list_display = ["__str__", "effective_date", "source_mark"]
     list_filter = ["framework"]
     filter_horizontal = ["required_titles"]
@@ -41,12 +42,12 @@ class FrameworkVersionAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Threshold)
-class ThresholdAdmin(SimpleHistoryAdmin):
+class ThresholdAdmin(RegistryAdmin):
     list_display = ["code", "name", "framework_version", "category"]
     list_filter = ["framework_version", "category"]
 
 
 @admin.register(Coverage)
-class CoverageAdmin(SimpleHistoryAdmin):
+class CoverageAdmin(RegistryAdmin):
     list_display = ["framework_version", "category", "level"]
     list_filter = ["framework_version", "level", "category"]

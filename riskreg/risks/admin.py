@@ -1,11 +1,12 @@
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
+
+from riskreg.admin import RegistryAdmin
 
 from .models import Risk
 
 
 @admin.register(Risk)
-class RiskAdmin(SimpleHistoryAdmin):
+class RiskAdmin(RegistryAdmin):
     list_display = ["code", "title", "category", "residual_likelihood", "residual_impact", "status"]
     list_filter = ["category", "status", "treatment"]
     search_fields = ["code", "title", "description"]

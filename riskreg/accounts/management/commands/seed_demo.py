@@ -24,4 +24,8 @@ class Command(BaseCommand):
             for username, role in report.accounts:
                 self.stdout.write(f"  {username:<10} {role}")
         elif not settings.DEBUG:
-            self.stdout.write("DEBUG is off: no demo logins were created.")
+            self.stdout.write(
+                "DEBUG is off: no demo logins were created (a login with a known password has no place "
+                "on a shared database). For a local demo, run with DEBUG=1, as `make run` does; "
+                "otherwise create an administrator with `manage.py createsuperuser`."
+            )
