@@ -29,6 +29,7 @@ def main() -> int:
     folder = tempfile.mkdtemp(prefix="riskreg-bench-")
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{folder}/bench.sqlite3")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "riskreg.settings")
+    os.environ.setdefault("DEBUG", "1")  # a throwaway benchmark database, never a deployment
     import django
 
     django.setup()

@@ -96,6 +96,7 @@ start = time.perf_counter()
 from django.core.management import execute_from_command_line
 import os
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "riskreg.settings")
+os.environ.setdefault("DEBUG", "1")  # a throwaway benchmark database, never a deployment
 execute_from_command_line(sys.argv)
 print(f"{time.perf_counter() - start} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}", file=sys.stderr)
 """

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "riskreg.settings")
+os.environ.setdefault("DEBUG", "1")  # a throwaway benchmark database, never a deployment
 
 import django  # noqa: E402
 
