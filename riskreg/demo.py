@@ -18,6 +18,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from riskreg.accounts.roles import APPROVER, AUDITOR, EVALUATOR, VIEWER
+from riskreg.decisions import lifecycle
 from riskreg.decisions.models import (
     DecisionStatus,
     Determination,
@@ -350,9 +351,10 @@ class DemoSeeder:
         if entry.get("signed"):
             # Through the same doors as in the app: submitted, then signed by the holders of the
             # titles RSP v3.0 requires; the last sign-off approves it once the gate passes.
-            decision.submit(by=self.user)
+            lifecycle.submit(decision, by=self.user)
             for title_name in (RSO, CEO):
-                decision.sign(
+                lifecycle.sign(
+                    decision,
                     by=self.signers[title_name],
                     title=self.titles[title_name],
                     verdict=SignOffVerdict.APPROVE,
@@ -363,16 +365,9 @@ class DemoSeeder:
             if decision.status != DecisionStatus.APPROVED:
                 raise RuntimeError(f"Demo decision {decision} did not pass the release gate.")
             return decision
-        # Earlier decisions of the card, recorded as the card reports them: approved without the
-        # RSP sign-offs (the gate shows what they lack).
-        decision.status = DecisionStatus.APPROVED
-        self._save(decision)
-        # A decision marked superseded in the file is superseded by a later one that names it.
-        if decision.supersedes_id:
-            earlier = decision.supersedes
-            if earlier.status == DecisionStatus.APPROVED:
-                earlier.status = DecisionStatus.SUPERSEDED
-                self._save(earlier)
+        # Decisions the card reports, recorded as it reports them: no sign-offs, and the gate and every
+        # page say so. Recording one that supersedes an earlier one marks the earlier superseded.
+        lifecycle.record_from_source(decision, by=self.user, reason=f"{CHANGE_REASON}; recorded as the card reports it")
         return decision
 
     def _accounts(self):

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import F
 
+from riskreg.decisions.gate import annotate_review_states
 from riskreg.decisions.models import DecisionStatus, ReleaseDecision
 from riskreg.evaluations.models import AIModel, Evaluation, Outcome, Snapshot
 from riskreg.frameworks.models import Coverage, CoverageLevel, ThreatCategory
@@ -54,6 +55,7 @@ def model_overview() -> tuple[list[ThreatCategory], list[ModelRow]]:
         if current is None or decision.status != DecisionStatus.DRAFT or current.status == DecisionStatus.DRAFT:
             latest[model_id] = decision
 
+    annotate_review_states(latest.values())  # "approved — changed since signing" where it applies
     version_ids = {decision.framework_version_id for decision in latest.values()}
     levels = {
         (row["framework_version_id"], row["category_id"]): row["level"]

@@ -99,9 +99,10 @@ def generate(plan: Plan, stream=None) -> Generated:
     if not categories or not versions:
         raise GenerateError("No framework data yet: run `manage.py seed_demo` first.")
     prefix = f"syn{plan.seed}"
-    if AIModel.objects.filter(slug__startswith=f"{prefix}-").exists() or Risk.objects.filter(
-        code__startswith=f"S{plan.seed}-"
-    ).exists():
+    if (
+        AIModel.objects.filter(slug__startswith=f"{prefix}-").exists()
+        or Risk.objects.filter(code__startswith=f"S{plan.seed}-").exists()
+    ):
         raise GenerateError(f"Data for seed {plan.seed} exists already: choose another --seed.")
 
     rng = random.Random(plan.seed)

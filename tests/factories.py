@@ -4,9 +4,10 @@ import itertools
 
 from django.contrib.auth import get_user_model
 
+from riskreg.decisions import lifecycle
 from riskreg.decisions.models import DecisionStatus, Determination, ReleaseDecision
 from riskreg.evaluations.models import AIModel, Evaluation, Snapshot
-from riskreg.frameworks.models import Framework, FrameworkVersion, ThreatCategory, Threshold
+from riskreg.frameworks.models import Framework, FrameworkVersion, GovernanceTitle, ThreatCategory, Threshold
 
 _n = itertools.count(1)
 
@@ -59,15 +60,40 @@ def evaluation(snap=None, cat=None, by=None, **fields):
 
 
 def decision(snap=None, version=None, author=None, status=DecisionStatus.DRAFT, **fields):
+    """A draft, moved to `status` through the lifecycle steps (the only way a status moves)."""
     values = {"title": f"Decision {next(_n)}", "scope": "limited_access", "rationale": "Because."}
     values.update(fields)
-    return ReleaseDecision.objects.create(
+    made = ReleaseDecision.objects.create(
         snapshot=snap or snapshot(),
         framework_version=version or framework_version(),
         author=author or user(),
-        status=status,
         **values,
     )
+    if status == DecisionStatus.IN_REVIEW:
+        lifecycle.submit(made, by=made.author)
+    elif status == DecisionStatus.APPROVED:
+        approve(made)
+    elif status != DecisionStatus.DRAFT:
+        raise ValueError(f"make.decision: move it to {status} through lifecycle in the test")
+    return made
+
+
+def approve(dec):
+    """Submit `dec` and have a fresh holder of each required title sign it (adding a title if none)."""
+    version = dec.framework_version
+    titles = list(version.required_titles.all())
+    if not titles:
+        titles = [GovernanceTitle.objects.create(name=f"Title {next(_n)}")]
+        version.required_titles.add(*titles)
+    if dec.status == DecisionStatus.DRAFT:
+        lifecycle.submit(dec, by=dec.author)
+    for title in titles:
+        signer = user()
+        title.holders.add(signer)
+        lifecycle.sign(dec, by=signer, title=title, verdict="approve")
+    dec.refresh_from_db()
+    assert dec.status == DecisionStatus.APPROVED, dec.status
+    return dec
 
 
 def determination(dec, cat=None, **fields):

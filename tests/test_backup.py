@@ -34,7 +34,7 @@ def table_counts(conn) -> dict[str, int]:
 
 
 def table_digest(conn, table: str) -> str:
-    return conn.execute(f'SELECT md5(string_agg(t::text, \'|\' ORDER BY t::text)) FROM "{table}" t').fetchone()[0]
+    return conn.execute(f"SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM \"{table}\" t").fetchone()[0]
 
 
 @postgres_only

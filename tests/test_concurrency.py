@@ -55,8 +55,13 @@ def test_the_second_of_two_editors_is_refused_and_shown_what_changed(client, eva
     assert (risk.title, risk.owner) == ("Original", "Alice")
     # Saving again, now knowing, is accepted against the new version.
     again = re.search(r'name="version" value="(\d+)"', page).group(1)
-    assert second.post(reverse("risks:edit", args=[risk.pk]), {**theirs, "title": "Bob's title",
-                                                               "owner": "Alice", "version": again}).status_code == 302
+    assert (
+        second.post(
+            reverse("risks:edit", args=[risk.pk]),
+            {**theirs, "title": "Bob's title", "owner": "Alice", "version": again},
+        ).status_code
+        == 302
+    )
     risk.refresh_from_db()
     assert (risk.title, risk.owner) == ("Bob's title", "Alice")
 

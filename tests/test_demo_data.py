@@ -7,7 +7,7 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from riskreg.decisions.models import DecisionStatus, ReleaseDecision, Scope, SignOff, Verdict
+from riskreg.decisions.models import Affirmation, DecisionStatus, ReleaseDecision, Scope, SignOff, Verdict
 from riskreg.demo import SEED_USERNAME
 from riskreg.evaluations.models import Evaluation, EvaluationKind, Outcome, Snapshot, SnapshotKind
 from riskreg.frameworks.models import Coverage, CoverageLevel, FrameworkVersion, Threshold
@@ -160,8 +160,10 @@ def test_every_created_record_has_a_history_row_with_the_seed_user(demo):
         for obj in model.objects.all():
             first = obj.history.earliest()
             assert first.history_type == "+", obj
-            if model is SignOff:  # signed through decision.sign(), by the signer
+            if model is SignOff:  # signed through lifecycle.sign(), by the signer
                 assert first.history_user_id == obj.signer_id, obj
+            elif model is Affirmation:  # written by the lifecycle step, by whoever took it
+                assert first.history_user_id == obj.affirmed_by_id and first.history_change_reason, obj
             else:
                 assert first.history_user_id == seed_user.pk, obj
                 assert first.history_change_reason.startswith("seed_demo"), obj

@@ -24,6 +24,7 @@ def site(demo, settings, tmp_path):
     piece = Evidence(evaluation=evaluation, kind="file", title="Log", added_by=evaluation.recorded_by,
                      original_name="log.json", content_type="application/json")  # fmt: skip
     piece.file.save("log.json", ContentFile(b'{"ok": true}'), save=False)
+    piece._change_reason = "Attach the run log."
     piece.save()
     return {
         "evaluation": evaluation.pk,

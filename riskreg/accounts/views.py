@@ -50,9 +50,8 @@ class ThrottledLoginView(auth_views.LoginView):
         LoginFailure.objects.filter(at__lt=since).delete()
         failures = LoginFailure.objects.filter(at__gte=since)
         limit = settings.LOGIN_FAILURE_LIMIT
-        if (
-            failures.filter(username=username).count() >= limit
-            or (address and failures.filter(address=address).count() >= 4 * limit)
+        if failures.filter(username=username).count() >= limit or (
+            address and failures.filter(address=address).count() >= 4 * limit
         ):
             minutes = settings.LOGIN_FAILURE_WINDOW_SECONDS // 60
             context = self.get_context_data(

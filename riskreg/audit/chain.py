@@ -225,11 +225,14 @@ def bulk_update_with_history(objs: list[Model], model: type[Model], fields: list
             mark = history_model.objects.order_by("-history_id").values_list("history_id", flat=True).first() or 0
             history_utils.bulk_update_with_history(
                 # Django's CASE … WHEN update grows slow on larger batches.
-                batch, model, fields, batch_size=100, default_user=user, default_change_reason=reason
+                batch,
+                model,
+                fields,
+                batch_size=100,
+                default_user=user,
+                default_change_reason=reason,
             )
-            records = history_model.objects.filter(
-                **{f"{pk_name}__in": [obj.pk for obj in batch]}, history_id__gt=mark
-            )
+            records = history_model.objects.filter(**{f"{pk_name}__in": [obj.pk for obj in batch]}, history_id__gt=mark)
             _append_batch_events(records, batch, pk_name, previous_up_to=mark)
     return len(objs)
 

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import Determination, GapAcknowledgement, ReleaseDecision, SignOff
+from .models import Affirmation, Determination, GapAcknowledgement, ReleaseDecision, SignOff
 
 
 class FrozenWhenApprovedMixin:
@@ -35,7 +35,13 @@ class ReleaseDecisionAdmin(FrozenWhenApprovedMixin, SimpleHistoryAdmin):
     list_display = ["__str__", "snapshot", "scope", "status", "effective_date"]
     list_filter = ["status", "scope", "framework_version"]
     search_fields = ["title", "rationale", "reference"]
-    raw_id_fields = ["supersedes", "author"]
+    # Status, provenance and author move only through the lifecycle steps (decisions/lifecycle.py).
+    readonly_fields = ["status", "provenance", "author", "supersedes"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.author = request.user
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Determination)
@@ -48,6 +54,22 @@ class DeterminationAdmin(FrozenWhenApprovedMixin, SimpleHistoryAdmin):
 @admin.register(GapAcknowledgement)
 class GapAcknowledgementAdmin(FrozenWhenApprovedMixin, SimpleHistoryAdmin):
     list_display = ["decision", "category", "acknowledged_by"]
+
+
+@admin.register(Affirmation)
+class AffirmationAdmin(SimpleHistoryAdmin):
+    """Written by the lifecycle steps only."""
+
+    list_display = ["decision", "kind", "digest", "affirmed_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(SignOff)

@@ -101,14 +101,23 @@ class SignOffForm(BoundedChoicesMixin, forms.Form):
 
     def __init__(self, *args, decision, user, **kwargs):
         super().__init__(*args, **kwargs)
-        # Titles this decision needs; the domain method checks again who may sign for which.
-        required = decision.framework_version.required_titles.all()
-        self.fields["title"].queryset = required
-        # Preselect a required title the signer holds, if any.
-        self.fields["title"].initial = required.filter(holders=user).values_list("pk", flat=True).first()
+        # Only titles this decision needs and the signer holds; lifecycle.sign checks again.
+        self.fields["title"].queryset = decision.framework_version.required_titles.filter(holders=user)
+        self.fields["title"].help_text = "Only the required titles you hold are offered."
 
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("verdict") == SignOffVerdict.REJECT and not cleaned.get("comment", "").strip():
             self.add_error("comment", "Say why you reject it.")
         return cleaned
+
+
+class ReaffirmForm(BoundedChoicesMixin, forms.Form):
+    title = forms.ModelChoiceField(queryset=GovernanceTitle.objects.none(), empty_label=None, label="Re-affirming as")
+    comment = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, help_text="Why the decision still holds."
+    )
+
+    def __init__(self, *args, decision, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["title"].queryset = decision.framework_version.required_titles.filter(holders=user)

@@ -2,16 +2,25 @@
 
 Each check says pass, warn or block, why, and which records are behind it. The gate writes
 nothing and runs a fixed number of queries however many evaluations a decision cites. The same
-report drives the decision page, the approve transition, `manage.py gate` and the JSON endpoint.
+report drives the decision page, the sign and re-affirm steps, `manage.py gate` and the JSON
+endpoint. Besides the checks it says where the decision stands: its status, whether it was
+recorded from a published source, and whether what was approved has changed since (a material
+change), in words, with who must re-affirm it.
 """
 
 from dataclasses import asdict, dataclass, field
 
-from riskreg.evaluations.models import Evaluation, Evidence, Outcome
-from riskreg.frameworks.models import Coverage, CoverageLevel, ThreatCategory
+from django.db.models import Max
 
-from .digest import EVALUATION_FIELDS, EVIDENCE_FIELDS, diff_paths, digest_of, signed_content
+from riskreg.evaluations.models import Evaluation, Evidence, Outcome
+from riskreg.frameworks.models import Coverage, CoverageLevel, GovernanceTitle, ThreatCategory
+
+from .digest import CONTENT_VERSION, Change, describe_changes, digest_of, load, load_many, signed_content
 from .models import (
+    LIFECYCLE_FIELDS,
+    Affirmation,
+    AffirmationKind,
+    DecisionStatus,
     Determination,
     GapAcknowledgement,
     ReleaseDecision,
@@ -21,7 +30,10 @@ from .models import (
     Verdict,
 )
 
-PASS, WARN, BLOCK = "pass", "warn", "block"
+PASS, WARN, BLOCK, RECORDED = "pass", "warn", "block", "recorded"
+
+# The checks that sign-offs settle: everything else must pass before a decision goes to review.
+SIGN_OFF_CHECKS = {"sign_offs", "stale_sign_offs"}
 
 
 @dataclass
@@ -41,79 +53,228 @@ class Check:
 
 
 @dataclass
+class MaterialChange:
+    """What an approved (or recorded) decision rested on has changed since it was affirmed."""
+
+    since: str  # ISO time of the affirmation the changes are measured against
+    affirmed: str  # how it was affirmed: AffirmationKind label
+    changes: list[Change]
+    awaiting: list[str]  # required titles that have not re-affirmed the new content
+
+    def as_dict(self) -> dict:
+        return {
+            "since": self.since,
+            "affirmed": self.affirmed,
+            "changes": [change.text for change in self.changes],
+            "awaiting_reaffirmation_by": self.awaiting,
+        }
+
+
+@dataclass
 class GateReport:
     decision_id: int
     decision: str
     framework_version: str
     checks: list[Check]
     digest: str
+    decision_status: str = DecisionStatus.DRAFT
+    recorded: bool = False
+    material_change: MaterialChange | None = None
+    authors: list[str] = field(default_factory=list)
+    digests: dict = field(default_factory=dict)  # the current digest in each document format in use
+
+    def is_current(self, sign_off) -> bool:
+        return _is_current(sign_off, self.digests)
 
     @property
     def status(self) -> str:
+        if self.recorded:
+            return RECORDED
         statuses = {check.status for check in self.checks}
         return BLOCK if BLOCK in statuses else WARN if WARN in statuses else PASS
 
     @property
     def passed(self) -> bool:
-        return self.status != BLOCK
+        return self.status in (PASS, WARN)
 
     @property
     def blocking(self) -> list[Check]:
         return [check for check in self.checks if check.status == BLOCK]
 
+    @property
+    def headline(self) -> str:
+        """Where the decision stands, in one line a person reads."""
+        status = self.decision_status
+        if self.recorded:
+            text = "Recorded from a published source; no sign-off data"
+            if status == DecisionStatus.SUPERSEDED:
+                text += " (superseded)"
+            if self.material_change:
+                text += " — what it rests on has changed since it was recorded"
+            return text
+        if status == DecisionStatus.APPROVED:
+            if self.material_change:
+                awaiting = ", ".join(self.material_change.awaiting) or "nobody"
+                return f"Approved — changed since signing, awaiting re-affirmation by {awaiting}"
+            return "Approved"
+        if status in (DecisionStatus.SUPERSEDED, DecisionStatus.REJECTED):
+            return DecisionStatus(status).label
+        problems = [check for check in self.blocking if check.code not in SIGN_OFF_CHECKS]
+        if problems:
+            return f"Blocked — {len(problems)} problem{'s' if len(problems) > 1 else ''} to fix first"
+        if status == DecisionStatus.DRAFT:
+            return "Draft — ready to submit for review"
+        missing = next((c for c in self.checks if c.code == "sign_offs" and c.status == BLOCK), None)
+        return f"Ready for sign-off — {missing.reason[0].lower() + missing.reason[1:]}" if missing else "Passes"
+
     def as_dict(self) -> dict:
         return {
-            "decision": {"id": self.decision_id, "label": self.decision, "framework_version": self.framework_version},
+            "decision": {
+                "id": self.decision_id, "label": self.decision, "framework_version": self.framework_version,
+                "status": self.decision_status, "recorded_from_published_source": self.recorded,
+            },
             "status": self.status,
             "passed": self.passed,
+            "headline": self.headline,
             "digest": self.digest,
+            "material_change": self.material_change.as_dict() if self.material_change else None,
+            "authors": self.authors,
             "checks": [asdict(check) for check in self.checks],
-        }
+        }  # fmt: skip
 
 
 def _evaluation(evaluation: dict) -> Record:
     return Record("evaluation", evaluation["id"], f"{evaluation['title']} (§{evaluation['source_section']})")
 
 
-def load(decision_id: int) -> tuple:
-    """The decision and what its digest covers, in five queries; gate() adds four more (nine in all).
+# -- who wrote the decision --------------------------------------------------------------------------
 
-    Cited evaluations and their evidence are read as plain dicts (`determination.cited`), not model
-    instances: a decision may cite thousands, and building instances was most of the gate's time.
+_DECISION_CONTENT = [
+    f.attname for f in ReleaseDecision._meta.concrete_fields if f.attname not in (*LIFECYCLE_FIELDS, "id")
+]
+
+
+def authors_of(decision: ReleaseDecision, gaps=None) -> set[int]:
+    """Everyone who created or changed the decision or any of its parts, from their history.
+
+    A lifecycle step (submit, sign, reject, record) moves only the status and makes nobody an
+    author; a change to any other field, a determination, a citation or a gap acknowledgement does.
     """
-    decision = ReleaseDecision.objects.select_related("framework_version__framework", "snapshot__model").get(
-        pk=decision_id
-    )
-    determinations = list(
-        Determination.objects.filter(decision=decision).select_related("category").order_by("category_id")
-    )
-    gaps = list(GapAcknowledgement.objects.filter(decision=decision).select_related("category").order_by("category_id"))
-    citations = Determination.cited_evaluations.through.objects.filter(determination__decision_id=decision.pk)
-    evidence: dict[int, list] = {}
-    for piece in (
-        Evidence.objects.filter(evaluation_id__in=citations.values("evaluation_id"))
-        .order_by("id")
-        .values("evaluation_id", *EVIDENCE_FIELDS)
+    authors = {decision.author_id}
+    previous = None
+    for row in (
+        ReleaseDecision.history.filter(id=decision.pk)
+        .order_by("history_id")
+        .values("history_type", "history_user_id", *_DECISION_CONTENT)
     ):
-        evidence.setdefault(piece.pop("evaluation_id"), []).append(piece)
-    cited: dict[int, list] = {determination.pk: [] for determination in determinations}
-    columns = [f"evaluation__{name}" for name in EVALUATION_FIELDS]
-    # Sorted here, not by the database: ORDER BY evaluation_id tempted PostgreSQL into walking the whole
-    # evaluation table in id order to merge-join a few citations.
-    rows = sorted(citations.order_by().values_list("determination_id", *columns), key=lambda row: row[1])
-    for row in rows:
-        evaluation = dict(zip(EVALUATION_FIELDS, row[1:], strict=True))
-        evaluation["evidence"] = evidence.get(evaluation["id"], [])
-        cited[row[0]].append(evaluation)
-    for determination in determinations:
-        determination.cited = cited[determination.pk]
-    return decision, determinations, gaps
+        kind, user = row.pop("history_type"), row.pop("history_user_id")
+        if kind != "~" or row != previous:
+            authors.add(user)
+        previous = row
+    for model in (Determination, GapAcknowledgement):
+        authors.update(model.history.filter(decision_id=decision.pk).values_list("history_user_id", flat=True))
+    if gaps is None:
+        gaps = GapAcknowledgement.objects.filter(decision=decision)
+    authors.update(gap.acknowledged_by_id for gap in gaps)
+    authors.discard(None)
+    return authors
+
+
+# -- what the decision affirmed -----------------------------------------------------------------------
+
+
+@dataclass
+class Affirmed:
+    """The newest affirmation of a decision (or, before affirmations were kept, its approving sign-off)."""
+
+    kind: str
+    digest: str
+    content_version: int
+    content: dict
+    at: object
+
+
+def affirmations_of(decisions) -> dict[int, Affirmed]:
+    """The newest affirmation of each approved or superseded decision, in two queries."""
+    ids = [d.pk for d in decisions if d.status in (DecisionStatus.APPROVED, DecisionStatus.SUPERSEDED)]
+    if not ids:
+        return {}
+    newest = Affirmation.objects.filter(decision_id__in=ids).values("decision_id").annotate(last=Max("id"))
+    found = {
+        row.decision_id: Affirmed(row.kind, row.digest, row.content_version, row.content, row.affirmed_at)
+        for row in Affirmation.objects.filter(id__in=newest.values("last"))
+    }
+    missing = [pk for pk in ids if pk not in found]
+    if missing:  # approved before affirmations were kept: the last approving sign-off says what was approved
+        newest = (
+            SignOff.objects.filter(decision_id__in=missing, verdict=SignOffVerdict.APPROVE)
+            .values("decision_id")
+            .annotate(last=Max("id"))
+        )
+        for row in SignOff.objects.filter(id__in=newest.values("last")):
+            found[row.decision_id] = Affirmed(
+                AffirmationKind.APPROVED, row.digest, row.content_version, row.signed_content, row.signed_at
+            )
+    return found
+
+
+@dataclass
+class ReviewState:
+    """A decision's status as lists, the overview and the timeline show it."""
+
+    status: str
+    label: str
+    changed: bool = False
+
+    @property
+    def css(self) -> str:
+        return f"status-{self.status}" + (" changed" if self.changed else "")
+
+
+def review_states(decisions) -> dict[int, ReviewState]:
+    """Status labels, with 'changed since signing' where it applies, for many decisions at once.
+
+    A fixed number of queries whatever the number of decisions: load_many, plus two for affirmations.
+    """
+    decisions = list(decisions)
+    affirmed = affirmations_of(decisions)
+    loaded = load_many([pk for pk, a in affirmed.items()]) if affirmed else {}
+    states = {}
+    for decision in decisions:
+        label = decision.get_status_display()
+        if decision.provenance == "published_source" and decision.status in (
+            DecisionStatus.APPROVED, DecisionStatus.SUPERSEDED
+        ):  # fmt: skip
+            label = (
+                "Recorded (published source)" if decision.status == DecisionStatus.APPROVED else "Superseded (recorded)"
+            )
+        changed = False
+        found = affirmed.get(decision.pk)
+        if found is not None and decision.status == DecisionStatus.APPROVED:
+            changed = digest_of(signed_content(loaded[decision.pk], found.content_version)) != found.digest
+            if changed:
+                label += " — changed since " + ("recording" if found.kind == AffirmationKind.RECORDED else "signing")
+        states[decision.pk] = ReviewState(decision.status, label, changed)
+    return states
+
+
+def annotate_review_states(decisions) -> list:
+    """Set `review_state` on each decision (for templates); returns them as a list."""
+    decisions = [d for d in decisions if d is not None]
+    states = review_states(decisions)
+    for decision in decisions:
+        decision.review_state = states[decision.pk]
+    return decisions
+
+
+# -- the gate ---------------------------------------------------------------------------------------
 
 
 def gate(decision: ReleaseDecision) -> GateReport:
-    decision, determinations, gaps = load(decision.pk)
+    loaded = load(decision.pk)
+    decision, determinations, gaps = loaded.decision, loaded.determinations, loaded.gaps
     version = decision.framework_version
-    required = list(version.required_titles.all())
+    required = list(GovernanceTitle.objects.filter(pk__in=loaded.version["required_title_ids"]).order_by("name"))
     coverage = {
         row.category_id: row for row in Coverage.objects.filter(framework_version=version).select_related("category")
     }
@@ -127,21 +288,67 @@ def gate(decision: ReleaseDecision) -> GateReport:
     sign_offs = list(
         SignOff.objects.filter(decision=decision).select_related("signer", "title").order_by("signed_at", "id")
     )
+    authors = authors_of(decision, gaps)
 
-    content = signed_content(decision, determinations, gaps)
-    digest = digest_of(content)
+    versions = {CONTENT_VERSION} | {s.content_version for s in sign_offs}
+    affirmed = affirmations_of([decision]).get(decision.pk)
+    if affirmed is not None:
+        versions.add(affirmed.content_version)
+    contents = {v: signed_content(loaded, v) for v in versions}
+    digests = {v: digest_of(content) for v, content in contents.items()}
     by_category = {determination.category_id: determination for determination in determinations}
+    recorded = decision.is_recorded
 
     checks = [
         _check_determinations(coverage, by_category),
         _check_citations(decision, determinations),
         _check_safeguards(determinations),
         _check_coverage_gaps(coverage, concerning, gaps),
-        _check_sign_offs(decision, required, sign_offs, digest),
-        _check_stale(sign_offs, digest, content),
+        _check_recorded(decision) if recorded else _check_sign_offs(decision, required, sign_offs, digests, authors),
+        _check_stale(sign_offs, digests, contents),
         _check_scope(decision, determinations),
     ]
-    return GateReport(decision.pk, str(decision), str(version), checks, digest)
+    material = None
+    if affirmed is not None and decision.status == DecisionStatus.APPROVED:
+        if digests[affirmed.content_version] != affirmed.digest:
+            changes = describe_changes(affirmed.content, contents[affirmed.content_version])
+            _add_history_notes(changes, affirmed.at)
+            valid = _valid_sign_offs(decision, sign_offs, digests, authors)
+            awaiting = [] if recorded else [str(t) for t in required if t.pk not in valid]
+            material = MaterialChange(affirmed.at.isoformat(), AffirmationKind(affirmed.kind).label, changes, awaiting)
+    names = dict(
+        type(decision.author).objects.filter(pk__in=authors).values_list("pk", "username")
+    )  # the decision page lists them
+    return GateReport(
+        decision.pk, str(decision), str(version), checks, digests[CONTENT_VERSION],
+        decision_status=decision.status, recorded=recorded, material_change=material,
+        authors=sorted(names.values()), digests=digests,
+    )  # fmt: skip
+
+
+def _add_history_notes(changes: list[Change], since) -> None:
+    """Who changed each evaluation (or attached evidence to it) since `since`, when, and why."""
+    evaluation_ids = [c.pk for c in changes if c.model is Evaluation]
+    if not evaluation_ids:
+        return
+    notes: dict[int, list[str]] = {}
+    rows = list(
+        Evaluation.history.filter(id__in=evaluation_ids, history_date__gt=since)
+        .order_by("history_id")
+        .values("id", "history_user__username", "history_date", "history_change_reason")
+    ) + list(
+        Evidence.history.filter(evaluation_id__in=evaluation_ids, history_date__gt=since, history_type="+")
+        .order_by("history_id")
+        .values("evaluation_id", "history_user__username", "history_date", "history_change_reason")
+    )
+    for row in sorted(rows, key=lambda r: r["history_date"]):
+        pk = row.get("id") or row.get("evaluation_id")
+        reason = row["history_change_reason"] or "no reason given"
+        when = f"{row['history_date']:%-d %b %Y}"
+        notes.setdefault(pk, []).append(f"by {row['history_user__username'] or 'unknown'} on {when}, reason: {reason}")
+    for change in changes:
+        if change.model is Evaluation:
+            change.notes = list(dict.fromkeys(notes.get(change.pk, [])))
 
 
 def _check_determinations(coverage, by_category) -> Check:
@@ -219,20 +426,30 @@ def _check_coverage_gaps(coverage, concerning, gaps) -> Check:
     return Check("coverage_gap", title, PASS, "No concerning result falls outside the formal coverage.")
 
 
-def _check_sign_offs(decision, required, sign_offs, digest) -> Check:
-    title = "Every required title signed, by distinct people, none of them the author"
-    if not required:
-        return Check("sign_offs", title, WARN, "The framework version names no title whose sign-off is required.")
+def _is_current(sign_off, digests) -> bool:
+    return sign_off.digest == digests.get(sign_off.content_version)
+
+
+def _valid_sign_offs(decision, sign_offs, digests, authors) -> dict:
+    """{title_id: sign-off} of current approvals, one title per person, none by an author."""
     valid, used_people = {}, set()
     for sign_off in sign_offs:
-        if sign_off.digest != digest or sign_off.verdict != SignOffVerdict.APPROVE:
+        if not _is_current(sign_off, digests) or sign_off.verdict != SignOffVerdict.APPROVE:
             continue
-        if sign_off.signer_id == decision.author_id or sign_off.signer_id in used_people:
+        if sign_off.signer_id in authors or sign_off.signer_id in used_people:
             continue
         if sign_off.title_id not in valid:
             valid[sign_off.title_id] = sign_off
             used_people.add(sign_off.signer_id)
-    rejected = [s for s in sign_offs if s.verdict == SignOffVerdict.REJECT and s.digest == digest]
+    return valid
+
+
+def _check_sign_offs(decision, required, sign_offs, digests, authors) -> Check:
+    title = "Every required title signed, by distinct people, none of them an author"
+    if not required:
+        return Check("sign_offs", title, WARN, "The framework version names no title whose sign-off is required.")
+    valid = _valid_sign_offs(decision, sign_offs, digests, authors)
+    rejected = [s for s in sign_offs if s.verdict == SignOffVerdict.REJECT and _is_current(s, digests)]
     missing = [t for t in required if t.pk not in valid]
     records = [Record("sign_off", s.pk, f"{s.title}: {s.signer}") for s in valid.values()]
     if rejected:
@@ -240,23 +457,35 @@ def _check_sign_offs(decision, required, sign_offs, digest) -> Check:
                      records + [Record("sign_off", s.pk, f"{s.title}: {s.signer}") for s in rejected])  # fmt: skip
     if missing:
         names = ", ".join(str(t) for t in missing)
-        return Check("sign_offs", title, BLOCK, f"Awaiting a current sign-off by: {names}.",
+        doing = "re-affirmation" if decision.status == DecisionStatus.APPROVED else "sign-off"
+        return Check("sign_offs", title, BLOCK, f"Awaiting a current {doing} by: {names}.",
                      records + [Record("title", t.pk, str(t)) for t in missing])  # fmt: skip
     return Check("sign_offs", title, PASS, f"Signed by {', '.join(str(s.title) for s in valid.values())}.", records)
 
 
-def _check_stale(sign_offs, digest, content) -> Check:
+def _check_recorded(decision) -> Check:
+    return Check(
+        "sign_offs", "Every required title signed, by distinct people, none of them an author", WARN,
+        "Recorded from a published source; no sign-off data. The source reports this decision; it did not pass "
+        "through riskreg's gate, and nobody signed it here.",
+    )  # fmt: skip
+
+
+def _check_stale(sign_offs, digests, contents) -> Check:
     title = "Sign-offs still match what was signed"
-    stale = [s for s in sign_offs if s.digest != digest]
+    stale = [s for s in sign_offs if not _is_current(s, digests)]
     if not stale:
         return Check("stale_sign_offs", title, PASS, "No sign-off is stale.")
     parts = []
     for sign_off in stale:
-        changes = diff_paths(sign_off.signed_content, content) if sign_off.signed_content else []
-        what = ", ".join(changes[:5]) + (" …" if len(changes) > 5 else "") if changes else "content changed"
-        parts.append(f"{sign_off.title} ({sign_off.signer}): {what}")
+        changes = []
+        if sign_off.signed_content and sign_off.content_version in contents:
+            changes = describe_changes(sign_off.signed_content, contents[sign_off.content_version])
+        texts = [change.text for change in changes]
+        what = "; ".join(texts[:5]) + (" …" if len(texts) > 5 else "") if texts else "content changed"
+        parts.append(f"{sign_off.title} ({sign_off.signer}, {sign_off.signed_at:%-d %b %Y}): {what}")
     return Check("stale_sign_offs", title, WARN,
-                 "Stale, so not counted — what changed since signing: " + "; ".join(parts) + ".",
+                 "Stale, so not counted — what changed since signing: " + " | ".join(parts) + ".",
                  [Record("sign_off", s.pk, f"{s.title}: {s.signer}") for s in stale])  # fmt: skip
 
 

@@ -1,12 +1,18 @@
 """Release decisions: what scope was decided for a snapshot, under which framework version, on what.
 
-An approved decision and its determinations never change; the only step left to an approved
-decision is to be superseded by a later one.
+The models hold the invariants; the steps that move a decision live in lifecycle.py. Imports run
+one way: models <- digest <- gate <- lifecycle <- views.
+
+- A decision's status, provenance and author move only through the lifecycle steps; its content
+  and its parts change only while it is a draft.
+- An approved decision and its parts never change; the only step left to it is to be superseded.
+  What it rests on (cited evaluations, their evidence) may still change: that shows as a material
+  change until every required title re-affirms the new content (Affirmation, SignOff.kind).
 """
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import models
 from django.db.models.functions import Length
 from django.db.models.lookups import Exact
 from django.db.models.signals import m2m_changed
@@ -39,24 +45,24 @@ class DecisionStatus(models.TextChoices):
 FROZEN_STATUSES = (DecisionStatus.APPROVED, DecisionStatus.SUPERSEDED)
 
 
+class Provenance(models.TextChoices):
+    DECIDED = "decided", "Decided in riskreg"
+    PUBLISHED_SOURCE = "published_source", "Recorded from a published source"
+
+
 class DecisionError(ValidationError):
     """A lifecycle step that is not allowed; the message says why, for the person who tried."""
 
 
-# The checks that sign-offs settle: everything else must pass before a decision goes to review.
-SIGN_OFF_CHECKS = {"sign_offs", "stale_sign_offs"}
-
-
-def _refuse_if_gate_blocks(decision, doing: str) -> None:
-    from .gate import gate
-
-    blocking = [check for check in gate(decision).blocking if check.code not in SIGN_OFF_CHECKS]
-    if blocking:
-        reasons = " ".join(check.reason for check in blocking)
-        raise DecisionError(f"The release gate blocks this decision, so you cannot {doing}: {reasons}")
-
-
 FROZEN_MESSAGE = "An approved decision never changes: supersede it with a new decision instead."
+NOT_DRAFT_MESSAGE = "Only a draft decision changes: withdraw it to a draft first."
+LIFECYCLE_MESSAGE = (
+    "A decision's status and provenance change only through its lifecycle steps (submit, withdraw, sign, "
+    "reject, record, supersede); its author never changes."
+)
+
+# Set by the steps in lifecycle.py, never by a form or the admin: which fields the save may move.
+LIFECYCLE_FIELDS = ("status", "provenance")
 
 
 class ReleaseDecision(Sourced):
@@ -76,6 +82,12 @@ class ReleaseDecision(Sourced):
     decided_by = models.CharField(max_length=300, blank=True, help_text="The body or role that decided.")
     effective_date = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=12, choices=DecisionStatus.choices, default=DecisionStatus.DRAFT)
+    provenance = models.CharField(
+        max_length=16,
+        choices=Provenance.choices,
+        default=Provenance.DECIDED,
+        help_text="Decided here through the gate, or recorded as a published source reports it (no sign-off data).",
+    )
     supersedes = models.OneToOneField(
         "self",
         on_delete=models.PROTECT,
@@ -94,6 +106,7 @@ class ReleaseDecision(Sourced):
         constraints = [
             choices_check("scope", Scope, "decision_scope_valid"),
             choices_check("status", DecisionStatus, "decision_status_valid"),
+            choices_check("provenance", Provenance, "decision_provenance_valid"),
             models.UniqueConstraint(
                 fields=["snapshot", "reference"],
                 condition=~models.Q(reference=""),
@@ -118,152 +131,52 @@ class ReleaseDecision(Sourced):
     def is_draft(self) -> bool:
         return self.status == DecisionStatus.DRAFT
 
-    # -- the lifecycle: draft → in review → approved | rejected; approved → superseded -------------
-
-    def _locked(self) -> "ReleaseDecision":
-        """This decision's row, locked until the transaction ends: two requests cannot both move it."""
-        return type(self).objects.select_for_update().get(pk=self.pk)
-
-    def _save_as(self, user, reason: str):
-        self._history_user = user
-        self._change_reason = reason
-        self.save()
-
-    def submit(self, by) -> None:
-        with transaction.atomic():
-            current = self._locked()
-            if current.status != DecisionStatus.DRAFT:
-                raise DecisionError(
-                    f"Only a draft can be submitted; this decision is {current.get_status_display().lower()}."
-                )
-            _refuse_if_gate_blocks(current, "submit it")
-            current.status = DecisionStatus.IN_REVIEW
-            current._save_as(by, "submitted for review")
-            self.status = current.status
-
-    def sign(self, by, title, verdict: str, comment: str = "") -> "SignOff":
-        """Record `by`'s sign-off for `title`; approve or reject the decision when that settles it.
-
-        Separation of duties holds for everyone, superusers included: nobody signs a decision they
-        authored, and each required title is signed by a different person.
-        """
-        from .digest import current_content, digest_of
-        from .gate import gate
-
-        with transaction.atomic():
-            current = self._locked()
-            if current.status != DecisionStatus.IN_REVIEW:
-                raise DecisionError("Only a decision in review can be signed off.")
-            if current.author_id == by.pk:
-                raise DecisionError("You authored this decision, so you cannot sign it off.")
-            required = set(current.framework_version.required_titles.values_list("pk", flat=True))
-            if title.pk not in required:
-                raise DecisionError(f"{current.framework_version} does not ask for a sign-off by “{title}”.")
-            if not title.holders.filter(pk=by.pk).exists():
-                raise DecisionError(f"You do not hold the title “{title}”.")
-            if verdict == SignOffVerdict.APPROVE:
-                _refuse_if_gate_blocks(current, "approve it")
-            content = current_content(current)
-            digest = digest_of(content)
-            current_sign_offs = [s for s in current.sign_offs.all() if s.digest == digest]
-            if any(s.signer_id == by.pk for s in current_sign_offs):
-                raise DecisionError("You have already signed this decision; each title needs a different person.")
-            if any(s.title_id == title.pk for s in current_sign_offs):
-                raise DecisionError(f"“{title}” has already signed this decision.")
-            sign_off = SignOff(
-                decision=current, signer=by, title=title, verdict=verdict, comment=comment, digest=digest,
-                signed_content=content,
-            )  # fmt: skip
-            sign_off._history_user = by
-            sign_off.save()
-
-            if verdict == SignOffVerdict.REJECT:
-                current.status = DecisionStatus.REJECTED
-                current._save_as(by, f"rejected by {title}")
-            elif gate(current).passed:
-                # The approve transition: the gate, re-run on the locked row inside this transaction.
-                current._approve(by)
-            self.status = current.status
-            return sign_off
-
-    def withdraw(self, by) -> None:
-        """Back from review to draft, to change it; sign-offs on content that then changes go stale."""
-        with transaction.atomic():
-            current = self._locked()
-            if current.status != DecisionStatus.IN_REVIEW:
-                raise DecisionError("Only a decision in review can be withdrawn to a draft.")
-            current.status = DecisionStatus.DRAFT
-            current._save_as(by, "withdrawn from review")
-            self.status = current.status
-
-    def _approve(self, by) -> None:
-        self.status = DecisionStatus.APPROVED
-        self._save_as(by, "approved: the gate passed with every required title signed")
-        if self.supersedes_id:
-            earlier = type(self).objects.select_for_update().get(pk=self.supersedes_id)
-            if earlier.status == DecisionStatus.APPROVED:
-                earlier.status = DecisionStatus.SUPERSEDED
-                earlier._save_as(by, f"superseded by decision {self.pk}")
-
-    def supersede(self, by) -> "ReleaseDecision":
-        """Start a new draft that will replace this approved decision, with its content copied."""
-        with transaction.atomic():
-            current = self._locked()
-            if current.status != DecisionStatus.APPROVED:
-                raise DecisionError("Only an approved decision can be superseded.")
-            if type(self).objects.filter(supersedes=current).exists():
-                raise DecisionError("A decision superseding this one already exists.")
-            draft = ReleaseDecision(
-                snapshot=current.snapshot, framework_version=current.framework_version, reference="",
-                title=current.title, scope=current.scope, scope_details=current.scope_details,
-                conditions=current.conditions, rationale=current.rationale, basis=current.basis,
-                decided_by=current.decided_by, supersedes=current, author=by, status=DecisionStatus.DRAFT,
-            )  # fmt: skip
-            draft._save_as(by, f"drafted to supersede decision {current.pk}")
-            for old in current.determinations.prefetch_related("cited_evaluations"):
-                determination = Determination(
-                    decision=draft, category_id=old.category_id, threshold_id=old.threshold_id, verdict=old.verdict,
-                    confidence=old.confidence, residual_risk=old.residual_risk, reasoning=old.reasoning,
-                    safeguards=old.safeguards,
-                )  # fmt: skip
-                determination._history_user = by
-                determination.save()
-                determination.cited_evaluations.set(old.cited_evaluations.all())
-            for gap in current.gap_acknowledgements.all():
-                copy = GapAcknowledgement(decision=draft, category_id=gap.category_id, rationale=gap.rationale,
-                                          acknowledged_by=by)  # fmt: skip
-                copy._history_user = by
-                copy.save()
-            return draft
-
     @property
     def is_frozen(self) -> bool:
         return self.status in FROZEN_STATUSES
 
+    @property
+    def is_recorded(self) -> bool:
+        return self.provenance == Provenance.PUBLISHED_SOURCE
+
     def save(self, *args, **kwargs):
-        if not self._state.adding:
-            self._refuse_change_to_frozen()
+        self._refuse_change_outside_lifecycle()
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
         stored = type(self).objects.filter(pk=self.pk).values_list("status", flat=True).first()
-        if stored in FROZEN_STATUSES:
-            raise ValidationError(FROZEN_MESSAGE)
+        if stored is not None and stored != DecisionStatus.DRAFT:
+            raise ValidationError(
+                FROZEN_MESSAGE if stored in FROZEN_STATUSES else "Only a draft decision can be deleted."
+            )
         return super().delete(*args, **kwargs)
 
-    def _refuse_change_to_frozen(self):
-        """Approved → superseded is the one change an approved decision may take."""
-        stored = type(self).objects.filter(pk=self.pk).first()
-        if stored is None or stored.status not in FROZEN_STATUSES:
+    def _refuse_change_outside_lifecycle(self):
+        """Status, provenance and author move only through lifecycle.py; content only while a draft.
+
+        `_lifecycle_step` is set by the steps there and by nothing else: the admin, forms and
+        commands save without it, so they cannot approve, reject or re-author a decision.
+        """
+        stepping = getattr(self, "_lifecycle_step", None)
+        if self._state.adding:
+            if (self.status != DecisionStatus.DRAFT or self.provenance != Provenance.DECIDED) and not stepping:
+                raise ValidationError("A decision starts as a draft; " + LIFECYCLE_MESSAGE)
             return
+        stored = type(self).objects.filter(pk=self.pk).first()
+        if stored is None:
+            return
+        if stored.author_id != self.author_id:
+            raise ValidationError(LIFECYCLE_MESSAGE)
+        moved = [name for name in LIFECYCLE_FIELDS if getattr(stored, name) != getattr(self, name)]
+        if moved and not stepping:
+            raise ValidationError(LIFECYCLE_MESSAGE)
         changed = [
             field.attname
             for field in self._meta.concrete_fields
-            if field.attname != "status" and getattr(stored, field.attname) != getattr(self, field.attname)
+            if field.attname not in LIFECYCLE_FIELDS and getattr(stored, field.attname) != getattr(self, field.attname)
         ]
-        superseding = stored.status == DecisionStatus.APPROVED and self.status == DecisionStatus.SUPERSEDED
-        if changed or (self.status != stored.status and not superseding):
-            raise ValidationError(FROZEN_MESSAGE)
+        if changed and stored.status != DecisionStatus.DRAFT:
+            raise ValidationError(FROZEN_MESSAGE if stored.is_frozen else NOT_DRAFT_MESSAGE)
 
 
 class Verdict(models.TextChoices):
@@ -281,23 +194,34 @@ THRESHOLD_CATEGORY_MESSAGE = "The threshold belongs to another threat category t
 
 
 class DecisionPart(models.Model):
-    """A row that belongs to a decision and freezes with it."""
+    """A row that belongs to a decision: it changes only while that decision is a draft, and never
+    moves to another decision (the stored decision is checked as well as the new one)."""
 
     class Meta:
         abstract = True
 
     def save(self, *args, **kwargs):
-        self._refuse_if_decision_frozen()
+        self._refuse_unless_draft()
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        self._refuse_if_decision_frozen()
+        self._refuse_unless_draft()
         return super().delete(*args, **kwargs)
 
-    def _refuse_if_decision_frozen(self):
-        status = ReleaseDecision.objects.filter(pk=self.decision_id).values_list("status", flat=True).first()
-        if status in FROZEN_STATUSES:
+    def _refuse_unless_draft(self):
+        decision_ids = {self.decision_id}
+        if not self._state.adding:
+            stored = type(self)._default_manager.filter(pk=self.pk).values_list("decision_id", flat=True).first()
+            if stored is not None and stored != self.decision_id:
+                raise ValidationError("A part of a decision never moves to another decision.")
+            decision_ids.add(stored)
+        statuses = set(
+            ReleaseDecision.objects.filter(pk__in=[pk for pk in decision_ids if pk]).values_list("status", flat=True)
+        )
+        if statuses & set(FROZEN_STATUSES):
             raise ValidationError(FROZEN_MESSAGE)
+        if statuses - {DecisionStatus.DRAFT}:
+            raise ValidationError(NOT_DRAFT_MESSAGE)
 
 
 class Determination(Sourced, DecisionPart):
@@ -346,7 +270,7 @@ def _refuse_citation_change_on_frozen_decision(sender, instance, action, reverse
         return
     if reverse:
         raise ValidationError("Change citations from the determination, not from the evaluation.")
-    instance._refuse_if_decision_frozen()
+    instance._refuse_unless_draft()
 
 
 class GapAcknowledgement(DecisionPart):
@@ -385,19 +309,30 @@ class SignOffVerdict(models.TextChoices):
     REJECT = "reject", "Reject"
 
 
+class SignOffKind(models.TextChoices):
+    SIGN = "sign", "Sign-off"
+    REAFFIRM = "reaffirm", "Re-affirmation"
+
+
 class SignOff(models.Model):
     """One person's approval or rejection of a decision, for one governance title they hold.
 
-    `digest` is the SHA-256 of a canonical JSON of what was signed; if that content changes
-    later, the sign-off is stale and no longer counts.
+    `digest` is the SHA-256 of a canonical JSON of what was signed (`signed_content`, in the
+    document format `content_version`, see digest.py); if that content changes later, the
+    sign-off is stale and no longer counts. A re-affirmation is a sign-off of an approved
+    decision's changed content: the original sign-offs stay, with the digests they signed.
     """
 
     decision = models.ForeignKey(ReleaseDecision, on_delete=models.PROTECT, related_name="sign_offs")
     signer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sign_offs")
     title = models.ForeignKey(GovernanceTitle, on_delete=models.PROTECT, related_name="sign_offs")
+    kind = models.CharField(max_length=8, choices=SignOffKind.choices, default=SignOffKind.SIGN)
     verdict = models.CharField(max_length=8, choices=SignOffVerdict.choices)
     comment = models.TextField(blank=True)
     digest = models.CharField(max_length=64)
+    content_version = models.PositiveSmallIntegerField(
+        default=2, help_text="The format of the signed document (digest.py); sign-offs before format 2 are 1."
+    )
     signed_content = models.JSONField(
         default=dict, help_text="The document signed (see digest.py); shows what changed when the sign-off is stale."
     )
@@ -409,10 +344,16 @@ class SignOff(models.Model):
         ordering = ["decision", "signed_at", "id"]
         constraints = [
             choices_check("verdict", SignOffVerdict, "signoff_verdict_valid"),
+            choices_check("kind", SignOffKind, "signoff_kind_valid"),
             models.CheckConstraint(
                 condition=models.Q(Exact(Length("digest"), 64)),
                 name="signoff_digest_is_sha256",
                 violation_error_message="The digest must be a SHA-256 (64 hex digits).",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind="reaffirm") | models.Q(verdict="approve"),
+                name="signoff_reaffirmation_approves",
+                violation_error_message="A re-affirmation approves; to disagree, supersede the decision.",
             ),
         ]
 
@@ -423,3 +364,53 @@ class SignOff(models.Model):
         if not self._state.adding:
             raise ValidationError("A sign-off is never edited; sign again instead.")
         super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("A sign-off is never deleted.")
+
+
+class AffirmationKind(models.TextChoices):
+    APPROVED = "approved", "Approved through the gate"
+    RECORDED = "recorded", "Recorded from a published source"
+    REAFFIRMED = "reaffirmed", "Re-affirmed by every required title"
+
+
+class Affirmation(models.Model):
+    """What a decision stood on when it was approved, recorded, or fully re-affirmed.
+
+    Written by lifecycle.py only, never changed: the newest one is what the decision affirms now.
+    When the decision's content (its digest) differs from it, what was signed has since changed.
+    """
+
+    decision = models.ForeignKey(ReleaseDecision, on_delete=models.PROTECT, related_name="affirmations")
+    kind = models.CharField(max_length=10, choices=AffirmationKind.choices)
+    digest = models.CharField(max_length=64)
+    content_version = models.PositiveSmallIntegerField()
+    content = models.JSONField()
+    affirmed_at = models.DateTimeField(auto_now_add=True)
+    affirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["decision", "affirmed_at", "id"]
+        get_latest_by = ["affirmed_at", "id"]
+        constraints = [
+            choices_check("kind", AffirmationKind, "affirmation_kind_valid"),
+            models.CheckConstraint(
+                condition=models.Q(Exact(Length("digest"), 64)),
+                name="affirmation_digest_is_sha256",
+                violation_error_message="The digest must be a SHA-256 (64 hex digits).",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.decision}: {self.get_kind_display()} {self.affirmed_at:%Y-%m-%d}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValidationError("An affirmation is never edited.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("An affirmation is never deleted.")

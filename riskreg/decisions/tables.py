@@ -16,7 +16,10 @@ class ReleaseDecisionTable(tables.Table):
         attrs = {"class": "list"}
 
     def render_status(self, record, value):
-        return format_html('<span class="badge status-{}">{}</span>', record.status, value)
+        state = getattr(record, "review_state", None)
+        if state is None:
+            return format_html('<span class="badge status-{}">{}</span>', record.status, value)
+        return format_html('<span class="badge {}">{}</span>', state.css, state.label)
 
     def value_snapshot(self, record):
         return str(record.snapshot)

@@ -15,9 +15,10 @@ from riskreg.evaluations.models import Evaluation
 from riskreg.exports import stream_table_csv
 from riskreg.pagination import KeysetTableMixin
 
+from . import lifecycle
 from .filters import ReleaseDecisionFilter
-from .forms import DeterminationForm, GapAcknowledgementForm, ReleaseDecisionForm, SignOffForm
-from .gate import gate
+from .forms import DeterminationForm, GapAcknowledgementForm, ReaffirmForm, ReleaseDecisionForm, SignOffForm
+from .gate import annotate_review_states, gate
 from .models import DecisionError, Determination, GapAcknowledgement, ReleaseDecision, SignOff
 from .tables import ReleaseDecisionTable
 
@@ -38,9 +39,16 @@ class ReleaseDecisionListView(RoleRequiredMixin, KeysetTableMixin, SingleTableMi
     table_class = ReleaseDecisionTable
     filterset_class = ReleaseDecisionFilter
     template_name = "decisions/releasedecision_list.html"
-    
+
     def get_queryset(self):
         return DECISIONS
+
+    def get_table(self, **kwargs):
+        table = super().get_table(**kwargs)
+        # "Approved — changed since signing" for the rows shown, in a fixed number of queries.
+        rows = table.page.object_list if getattr(table, "page", None) else table.rows
+        annotate_review_states([row.record for row in rows])
+        return table
 
     def render_to_response(self, context, **kwargs):
         if self.request.GET.get("export") == "csv":
@@ -73,20 +81,26 @@ class ReleaseDecisionDetailView(RoleRequiredMixin, DetailView):
         report = gate(decision)
         sign_offs = list(decision.sign_offs.all())
         for sign_off in sign_offs:
-            sign_off.is_stale = sign_off.digest != report.digest
+            sign_off.is_stale = not report.is_current(sign_off)
         user = self.request.user
         context.update(
             report=report,
             sign_offs=sign_offs,
             events=AuditEvent.objects.for_record(decision),
+            authors=report.authors,
             can_edit=decision.is_draft and user.has_perm("decisions.change_releasedecision"),
             can_sign=decision.status == "in_review" and user.has_perm("decisions.sign_releasedecision"),
+            can_reaffirm=report.material_change is not None
+            and not decision.is_recorded
+            and user.has_perm("decisions.sign_releasedecision"),
             can_withdraw=decision.status == "in_review" and user.has_perm("decisions.change_releasedecision"),
             can_supersede=decision.status == "approved" and user.has_perm("decisions.add_releasedecision"),
             superseded_by=ReleaseDecision.objects.filter(supersedes=decision).first(),
         )
         if context["can_sign"]:
             context["sign_form"] = kwargs.get("sign_form") or SignOffForm(decision=decision, user=user)
+        if context["can_reaffirm"]:
+            context["reaffirm_form"] = kwargs.get("reaffirm_form") or ReaffirmForm(decision=decision, user=user)
         return context
 
 
@@ -181,7 +195,7 @@ class SubmitView(DecisionActionView):
     permission_required = "decisions.change_releasedecision"
 
     def act(self, decision):
-        decision.submit(by=self.request.user)
+        lifecycle.submit(decision, by=self.request.user)
         messages.success(self.request, "Submitted for review.")
         return redirect(decision)
 
@@ -190,7 +204,7 @@ class WithdrawView(DecisionActionView):
     permission_required = "decisions.change_releasedecision"
 
     def act(self, decision):
-        decision.withdraw(by=self.request.user)
+        lifecycle.withdraw(decision, by=self.request.user)
         messages.success(self.request, "Withdrawn to a draft.")
         return redirect(decision)
 
@@ -207,7 +221,9 @@ class SignView(DecisionActionView):
             response.status_code = 400
             return response
         data = form.cleaned_data
-        decision.sign(by=self.request.user, title=data["title"], verdict=data["verdict"], comment=data["comment"])
+        lifecycle.sign(
+            decision, by=self.request.user, title=data["title"], verdict=data["verdict"], comment=data["comment"]
+        )
         messages.success(
             self.request, f"Signed as {data['title']}. The decision is now {decision.get_status_display().lower()}."
         )
@@ -218,6 +234,25 @@ class SupersedeView(DecisionActionView):
     permission_required = "decisions.add_releasedecision"
 
     def act(self, decision):
-        draft = decision.supersede(by=self.request.user)
+        draft = lifecycle.supersede(decision, by=self.request.user)
         messages.success(self.request, "A new draft supersedes the approved decision once it is approved itself.")
         return redirect("decisions:edit", pk=draft.pk)
+
+
+class ReaffirmView(DecisionActionView):
+    """An approved decision whose content changed since signing: one required title re-affirms it."""
+
+    permission_required = "decisions.sign_releasedecision"
+
+    def act(self, decision):
+        form = ReaffirmForm(self.request.POST, decision=decision, user=self.request.user)
+        if not form.is_valid():
+            view = ReleaseDecisionDetailView(request=self.request, kwargs={"pk": decision.pk})
+            view.object = view.get_queryset().get(pk=decision.pk)
+            response = view.render_to_response(view.get_context_data(object=view.object, reaffirm_form=form))
+            response.status_code = 400
+            return response
+        data = form.cleaned_data
+        lifecycle.reaffirm(decision, by=self.request.user, title=data["title"], comment=data["comment"])
+        messages.success(self.request, f"Re-affirmed as {data['title']}.")
+        return redirect(decision)

@@ -12,7 +12,29 @@ from .validators import check_upload
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class EvaluationForm(BoundedChoicesMixin, forms.ModelForm):
+REASON_HELP = "Recorded in the history and shown on the decisions that cite it (at most 100 characters)."
+
+
+class CitedChangeMixin:
+    """On an evaluation that decisions beyond a draft cite, the form names them and asks why.
+
+    `citing` lists those decisions; the view shows them before the form, with the sign-offs that
+    will need re-affirmation. The reason becomes the history row's change reason.
+    """
+
+    def add_reason_field(self, evaluation):
+        self.citing = list(evaluation.citing_decisions().select_related("framework_version")) if evaluation else []
+        if self.citing:
+            self.fields["change_reason"] = forms.CharField(
+                label="Reason for the change", max_length=100, help_text=REASON_HELP,
+                error_messages={"required": "These decisions cite this evaluation: say why you change it."},
+            )  # fmt: skip
+
+    def reason(self) -> str:
+        return self.cleaned_data.get("change_reason", "").strip() if self.citing else ""
+
+
+class EvaluationForm(CitedChangeMixin, BoundedChoicesMixin, forms.ModelForm):
     comparisons = forms.JSONField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -41,6 +63,7 @@ class EvaluationForm(BoundedChoicesMixin, forms.ModelForm):
         )
         self.fields["source_section"].required = True
         self.fields["source_section"].label = "Source section"
+        self.add_reason_field(self.instance if self.instance.pk else None)
 
     def clean_comparisons(self):
         return self.cleaned_data["comparisons"] or []
@@ -53,7 +76,7 @@ def safe_display_name(name: str) -> str:
         return "file"
 
 
-class EvidenceForm(BoundedChoicesMixin, forms.ModelForm):
+class EvidenceForm(CitedChangeMixin, BoundedChoicesMixin, forms.ModelForm):
     """Attach a file, a link or a note. A correction names the piece it replaces; both stay."""
 
     kind = forms.ChoiceField(choices=EvidenceKind.choices, widget=forms.RadioSelect, initial=EvidenceKind.FILE)
@@ -74,6 +97,7 @@ class EvidenceForm(BoundedChoicesMixin, forms.ModelForm):
             f"PDF, image, CSV, JSON, text, zip or Inspect .eval; at most "
             f"{settings.EVIDENCE_MAX_BYTES / 1_000_000:.0f} MB."
         )
+        self.add_reason_field(evaluation)
 
     def clean_url(self):
         url = self.cleaned_data.get("url", "")

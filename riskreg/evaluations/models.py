@@ -3,6 +3,7 @@
 import hashlib
 import uuid
 
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation, ValidationError
 from django.db import models
@@ -180,6 +181,40 @@ class Evaluation(Sourced):
                 code="threshold_category",
             )
 
+    def citing_decisions(self):
+        """Decisions beyond a draft whose determinations cite this evaluation: a change to it (or new
+        evidence) changes what they rest on, so it is made with a reason and shown on them."""
+        if self.pk is None:
+            return apps.get_model("decisions", "ReleaseDecision").objects.none()
+        return (
+            apps.get_model("decisions", "ReleaseDecision")
+            .objects.filter(determinations__cited_evaluations=self)
+            .exclude(status="draft")
+            .distinct()
+            .order_by("id")
+        )
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            refuse_unreasoned_change_to_cited(self, self)
+        super().save(*args, **kwargs)
+
+
+CITED_CHANGE_MESSAGE = (
+    "Decisions beyond a draft cite this evaluation ({decisions}); a change to it needs a reason, "
+    "recorded in its history and shown on those decisions."
+)
+
+
+def refuse_unreasoned_change_to_cited(evaluation, written) -> None:
+    """A write (`written`: the evaluation or a new piece of its evidence) that changes what a
+    submitted or approved decision rests on needs a change reason, whatever path it comes by."""
+    if (getattr(written, "_change_reason", "") or "").strip():
+        return
+    citing = list(evaluation.citing_decisions()[:5])
+    if citing:
+        raise ValidationError(CITED_CHANGE_MESSAGE.format(decisions=", ".join(str(d) for d in citing)))
+
 
 THRESHOLD_CATEGORY_MESSAGE = "The threshold belongs to another threat category than the evaluation."
 
@@ -302,6 +337,7 @@ class Evidence(models.Model):
     def save(self, *args, **kwargs):
         if not self._state.adding:
             raise ValidationError("Evidence is never edited; add a new piece that replaces this one.")
+        refuse_unreasoned_change_to_cited(self.evaluation, self)
         if self.kind == EvidenceKind.FILE and self.file and not self.sha256:
             self.size, self.sha256 = file_size_and_sha256(self.file)
             self.original_name = self.original_name or self.file.name.rsplit("/", 1)[-1]

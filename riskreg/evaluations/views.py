@@ -11,6 +11,7 @@ from django_tables2 import SingleTableMixin
 from riskreg.accounts.access import RoleRequiredMixin
 from riskreg.audit.models import AuditEvent
 from riskreg.concurrency import VersionedUpdateMixin
+from riskreg.decisions.gate import annotate_review_states
 from riskreg.decisions.models import ReleaseDecision
 from riskreg.exports import stream_table_csv
 from riskreg.frameworks.models import Coverage, FrameworkVersion, ThreatCategory
@@ -31,7 +32,7 @@ class EvaluationListView(RoleRequiredMixin, KeysetTableMixin, SingleTableMixin, 
     table_class = EvaluationTable
     filterset_class = EvaluationFilter
     template_name = "evaluations/evaluation_list.html"
-    
+
     def get_queryset(self):
         return LIST_QUERYSET.prefetch_related(EVIDENCE)
 
@@ -78,6 +79,10 @@ class EvaluationUpdateView(RoleRequiredMixin, VersionedUpdateMixin, SuccessMessa
     template_name = "evaluations/evaluation_form.html"
     success_message = "Evaluation saved."
 
+    def form_valid(self, form):
+        form.instance._change_reason = form.reason()
+        return super().form_valid(form)
+
 
 class EvidenceCreateView(RoleRequiredMixin, View):
     """Attach a piece of evidence to an evaluation (POST only; the form is on the evaluation page)."""
@@ -96,6 +101,7 @@ class EvidenceCreateView(RoleRequiredMixin, View):
             return response
         form.instance.evaluation = evaluation
         form.instance.added_by = request.user
+        form.instance._change_reason = form.reason()
         piece = form.save()
         messages.success(request, f"Evidence “{piece.title}” attached.")
         return redirect(reverse("evaluations:detail", args=[pk]) + "#evidence")
@@ -143,6 +149,7 @@ class ModelDetailView(RoleRequiredMixin, DetailView):
             .select_related("snapshot", "framework_version__framework", "supersedes")
             .order_by("effective_date", "id")
         )
+        annotate_review_states(decisions)
         categories = list(ThreatCategory.objects.all())
         versions = list(FrameworkVersion.objects.select_related("framework"))
         levels = {(c.framework_version_id, c.category_id): c for c in Coverage.objects.all()}

@@ -8,7 +8,7 @@ import factories as make
 from riskreg.accounts.models import ApiToken
 from riskreg.audit.chain import verify_database
 from riskreg.audit.models import AuditEvent
-from riskreg.decisions.models import DecisionStatus, GapAcknowledgement, ReleaseDecision, SignOff
+from riskreg.decisions.models import Affirmation, DecisionStatus, GapAcknowledgement, ReleaseDecision, SignOff
 from riskreg.evaluations.models import Evaluation, Evidence, ImportedRun
 from riskreg.frameworks.models import GovernanceTitle
 from test_demo_data import tracked_models
@@ -47,10 +47,13 @@ NEW_RECORD = {
     Evidence: lambda user: _new(Evidence(
         evaluation=_draft().determinations.first().cited_evaluations.first(),
         kind="note", title="A correction", note="Corrected figure.", added_by=user,
-    ), user),
+    ), user, reason="Corrected figure from the card."),
     SignOff: lambda user: _new(SignOff(
         decision=_draft(), signer=user, title=GovernanceTitle.objects.get(name="CEO"), verdict="reject",
         comment="Not yet.", digest="a" * 64,
+    ), user),
+    Affirmation: lambda user: _new(Affirmation(
+        decision=_draft(), kind="approved", digest="b" * 64, content_version=2, content={}, affirmed_by=user,
     ), user),
     GapAcknowledgement: lambda user: _new(GapAcknowledgement(
         decision=_draft(), category=_draft().determinations.get(category__slug="cyber").category,
@@ -59,8 +62,9 @@ NEW_RECORD = {
 }  # fmt: skip
 
 
-def _new(obj, user):
+def _new(obj, user, reason=""):
     obj._history_user = user
+    obj._change_reason = reason
     obj.save()
     return obj
 
@@ -87,4 +91,4 @@ def test_the_list_of_tracked_models_is_the_whole_domain():
     assert labels == {
         model._meta.label for model in apps.get_models() if hasattr(model._meta, "simple_history_manager_attribute")
     }
-    assert len(labels) == 17
+    assert len(labels) == 18

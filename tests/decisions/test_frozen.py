@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 import factories as make
+from riskreg.decisions import lifecycle
 from riskreg.decisions.models import DecisionStatus, GapAcknowledgement
 
 pytestmark = pytest.mark.django_db
@@ -14,10 +15,8 @@ pytestmark = pytest.mark.django_db
 def approved():
     decision = make.decision()
     determination = make.determination(decision)
-    determination.cited_evaluations.add(make.evaluation(cat=determination.category))
-    decision.status = DecisionStatus.APPROVED
-    decision.save()
-    return decision
+    determination.cited_evaluations.add(make.evaluation(snap=decision.snapshot, cat=determination.category))
+    return make.approve(decision)
 
 
 def test_it_refuses_any_edit_of_an_approved_decision(approved):
@@ -39,9 +38,15 @@ def test_it_refuses_deleting_an_approved_decision(approved):
         approved.delete()
 
 
-def test_it_allows_superseding_an_approved_decision(approved):
+def test_it_refuses_superseding_outside_the_lifecycle(approved):
     approved.status = DecisionStatus.SUPERSEDED
-    approved.save()
+    with pytest.raises(ValidationError, match="lifecycle"):
+        approved.save()
+
+
+def test_approving_the_decision_that_supersedes_it_marks_it_superseded(approved):
+    later = lifecycle.supersede(approved, by=make.user())
+    make.approve(later)
     approved.refresh_from_db()
     assert approved.status == DecisionStatus.SUPERSEDED
     assert approved.history.first().status == DecisionStatus.SUPERSEDED

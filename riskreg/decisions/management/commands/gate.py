@@ -3,7 +3,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from riskreg.decisions.gate import BLOCK, WARN, gate
+from riskreg.decisions.gate import BLOCK, RECORDED, WARN, gate
 from riskreg.decisions.models import ReleaseDecision
 from riskreg.forms import id_in_range
 
@@ -12,8 +12,9 @@ SYMBOL = {"pass": "PASS ", "warn": "WARN ", "block": "BLOCK"}
 
 class Command(BaseCommand):
     help = (
-        "Ask the release gate about one decision. Exit 0 if it passes (warnings allowed), 1 if anything "
-        "blocks, 2 for bad arguments or an unknown decision."
+        "Ask the release gate about one decision. Exit 0 if it passes (warnings allowed); 1 if anything "
+        "blocks, or the decision was only recorded from a published source (never a gate pass); 2 for bad "
+        "arguments or an unknown decision."
     )
 
     def add_arguments(self, parser):
@@ -27,10 +28,18 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
         else:
             self.stdout.write(f"Release gate for decision {found.pk}: {report.decision} ({report.framework_version})")
+            self.stdout.write(f"Status: {found.get_status_display()} — {report.headline}")
+            if report.material_change:
+                self.stdout.write(f"Changed since {report.material_change.since[:10]}:")
+                for change in report.material_change.changes:
+                    self.stdout.write(f"  - {change.text}")
             for check in report.checks:
                 self.stdout.write(f"  {SYMBOL[check.status]} {check.title}")
                 self.stdout.write(f"        {check.reason}")
-            verdict = {BLOCK: "BLOCKED", WARN: "PASSES, with warnings"}.get(report.status, "PASSES")
+            verdict = {
+                BLOCK: "BLOCKED", WARN: "PASSES, with warnings",
+                RECORDED: "RECORDED from a published source; no sign-off data (not a gate pass)",
+            }.get(report.status, "PASSES")  # fmt: skip
             self.stdout.write(f"Result: {verdict}")
         if not report.passed:
             sys.exit(1)

@@ -1,0 +1,267 @@
+"""The steps that move a release decision, and the only code that may move its status.
+
+    draft → in review (submit) → approved | rejected (sign)      in review → draft (withdraw)
+    draft → approved, recorded from a published source (record_from_source)
+    approved → superseded (when the decision that supersedes it is approved or recorded)
+    approved, changed since signing → re-affirmed (reaffirm, by every required title)
+
+Each step locks the decision's row, checks who may take it, and saves with `_lifecycle_step` set,
+which the model's save() asks for before it lets the status move. On PostgreSQL the step also sets
+the transaction-local `riskreg.lifecycle_step`, which the database trigger asks for (migration
+decisions 0005): an approval that no sign step made is refused there too.
+
+Separation of duties holds for everyone, superusers included: nobody signs or re-affirms a
+decision they wrote (gate.authors_of: the creator and anyone who changed it or its parts), and
+each required title is signed by a different person.
+"""
+
+from contextlib import contextmanager
+
+from django.db import connection, transaction
+
+from .digest import CONTENT_VERSION, digest_of, load, signed_content
+from .gate import SIGN_OFF_CHECKS, authors_of, gate
+from .models import (
+    Affirmation,
+    AffirmationKind,
+    DecisionError,
+    DecisionStatus,
+    Determination,
+    GapAcknowledgement,
+    Provenance,
+    ReleaseDecision,
+    SignOff,
+    SignOffKind,
+    SignOffVerdict,
+)
+
+
+@contextmanager
+def _step(name: str):
+    """Tell the PostgreSQL trigger which step is moving the status, for this transaction only."""
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('riskreg.lifecycle_step', %s, true)", [name])
+    try:
+        yield
+    finally:
+        if postgres:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('riskreg.lifecycle_step', '', true)")
+
+
+def _locked(decision) -> ReleaseDecision:
+    """The decision's row, locked until the transaction ends: two requests cannot both move it."""
+    return ReleaseDecision.objects.select_for_update().get(pk=decision.pk)
+
+
+def _move(decision, step: str, by, reason: str, **changes) -> None:
+    for name, value in changes.items():
+        setattr(decision, name, value)
+    decision._lifecycle_step = step
+    decision._history_user = by
+    decision._change_reason = reason
+    try:
+        with _step(step):
+            decision.save()
+    finally:
+        del decision._lifecycle_step
+
+
+def _refuse_if_gate_blocks(decision, doing: str):
+    report = gate(decision)
+    blocking = [check for check in report.blocking if check.code not in SIGN_OFF_CHECKS]
+    if blocking:
+        reasons = " ".join(check.reason for check in blocking)
+        raise DecisionError(f"The release gate blocks this decision, so you cannot {doing}: {reasons}")
+    return report
+
+
+def _current_document(decision) -> tuple[dict, str]:
+    content = signed_content(load(decision.pk), CONTENT_VERSION)
+    return content, digest_of(content)
+
+
+def _affirm(decision, kind: str, by, reason: str) -> Affirmation:
+    content, digest = _current_document(decision)
+    affirmation = Affirmation(
+        decision=decision, kind=kind, digest=digest, content_version=CONTENT_VERSION, content=content, affirmed_by=by
+    )
+    affirmation._history_user = by
+    affirmation._change_reason = reason
+    affirmation.save()
+    return affirmation
+
+
+def submit(decision, by) -> None:
+    with transaction.atomic():
+        current = _locked(decision)
+        if current.status != DecisionStatus.DRAFT:
+            raise DecisionError(
+                f"Only a draft can be submitted; this decision is {current.get_status_display().lower()}."
+            )
+        _refuse_if_gate_blocks(current, "submit it")
+        _move(current, "submit", by, "submitted for review", status=DecisionStatus.IN_REVIEW)
+        decision.status = current.status
+
+
+def withdraw(decision, by) -> None:
+    """Back from review to draft, to change it; sign-offs on content that then changes go stale."""
+    with transaction.atomic():
+        current = _locked(decision)
+        if current.status != DecisionStatus.IN_REVIEW:
+            raise DecisionError("Only a decision in review can be withdrawn to a draft.")
+        _move(current, "withdraw", by, "withdrawn from review", status=DecisionStatus.DRAFT)
+        decision.status = current.status
+
+
+def _check_signer(current, by, title) -> None:
+    if by.pk in authors_of(current):
+        raise DecisionError(
+            "You wrote this decision or one of its parts, so you cannot sign it off: "
+            "separation of duties counts everyone who created or changed it as an author."
+        )
+    required = set(current.framework_version.required_titles.values_list("pk", flat=True))
+    if title.pk not in required:
+        raise DecisionError(f"{current.framework_version} does not ask for a sign-off by “{title}”.")
+    if not title.holders.filter(pk=by.pk).exists():
+        raise DecisionError(f"You do not hold the title “{title}”.")
+
+
+def _refuse_second_signature(current, by, title, digest) -> None:
+    signed = [s for s in current.sign_offs.all() if s.digest == digest and s.content_version == CONTENT_VERSION]
+    if any(s.signer_id == by.pk for s in signed):
+        raise DecisionError("You have already signed this content; each title needs a different person.")
+    if any(s.title_id == title.pk for s in signed):
+        raise DecisionError(f"“{title}” has already signed this content.")
+
+
+def _save_sign_off(current, by, title, kind, verdict, comment, content, digest) -> SignOff:
+    sign_off = SignOff(
+        decision=current, signer=by, title=title, kind=kind, verdict=verdict, comment=comment, digest=digest,
+        content_version=CONTENT_VERSION, signed_content=content,
+    )  # fmt: skip
+    sign_off._history_user = by
+    sign_off.save()
+    return sign_off
+
+
+def sign(decision, by, title, verdict: str, comment: str = "") -> SignOff:
+    """Record `by`'s sign-off for `title`; approve or reject the decision when that settles it."""
+    with transaction.atomic():
+        current = _locked(decision)
+        if current.status != DecisionStatus.IN_REVIEW:
+            raise DecisionError("Only a decision in review can be signed off.")
+        _check_signer(current, by, title)
+        if verdict == SignOffVerdict.APPROVE:
+            _refuse_if_gate_blocks(current, "approve it")
+        content, digest = _current_document(current)
+        _refuse_second_signature(current, by, title, digest)
+        sign_off = _save_sign_off(current, by, title, SignOffKind.SIGN, verdict, comment, content, digest)
+
+        if verdict == SignOffVerdict.REJECT:
+            _move(current, "reject", by, f"rejected by {title}", status=DecisionStatus.REJECTED)
+        elif gate(current).passed:
+            # The approve transition: the gate, re-run on the locked row inside this transaction.
+            _approve(current, by)
+        decision.status = current.status
+        return sign_off
+
+
+def _approve(current, by) -> None:
+    reason = "approved: the gate passed with every required title signed"
+    _move(current, "approve", by, reason, status=DecisionStatus.APPROVED)
+    _affirm(current, AffirmationKind.APPROVED, by, reason)
+    _supersede_earlier(current, by)
+
+
+def _supersede_earlier(current, by) -> None:
+    if current.supersedes_id:
+        earlier = ReleaseDecision.objects.select_for_update().get(pk=current.supersedes_id)
+        if earlier.status == DecisionStatus.APPROVED:
+            _move(earlier, "supersede", by, f"superseded by decision {current.pk}", status=DecisionStatus.SUPERSEDED)
+
+
+def record_from_source(decision, by, reason: str = "recorded as a published source reports it") -> None:
+    """A draft that records a decision a published source reports (e.g. a system card): frozen as
+    approved, marked as recorded, with no sign-offs. The gate and every page say so; it never
+    counts as a gate pass."""
+    with transaction.atomic():
+        current = _locked(decision)
+        if current.status != DecisionStatus.DRAFT:
+            raise DecisionError("Only a draft can be recorded from a published source.")
+        if current.sign_offs.exists():
+            raise DecisionError("A decision with sign-offs was decided here; it cannot be recorded from a source.")
+        if not current.source_section.strip():
+            raise DecisionError("Say where the source reports it: give the source section first.")
+        _move(current, "record", by, reason, status=DecisionStatus.APPROVED, provenance=Provenance.PUBLISHED_SOURCE)
+        _affirm(current, AffirmationKind.RECORDED, by, reason)
+        _supersede_earlier(current, by)
+        decision.status, decision.provenance = current.status, current.provenance
+
+
+def reaffirm(decision, by, title, comment: str = "") -> SignOff:
+    """Sign an approved decision's changed content again, for one required title.
+
+    The original sign-offs stay with the digests they signed; this one is a new sign-off on the new
+    digest. When every required title has re-affirmed, the change is settled (an Affirmation).
+    """
+    with transaction.atomic():
+        current = _locked(decision)
+        if current.status != DecisionStatus.APPROVED:
+            raise DecisionError("Only an approved decision is re-affirmed.")
+        if current.is_recorded:
+            raise DecisionError(
+                "This decision was recorded from a published source and has no signers to re-affirm it: "
+                "supersede it with a new decision instead."
+            )
+        report = gate(current)
+        if report.material_change is None:
+            raise DecisionError("Nothing it rests on has changed since it was signed: there is nothing to re-affirm.")
+        _check_signer(current, by, title)
+        blocking = [check for check in report.blocking if check.code not in SIGN_OFF_CHECKS]
+        if blocking:
+            reasons = " ".join(check.reason for check in blocking)
+            raise DecisionError(f"The changed decision no longer passes the gate, so supersede it instead: {reasons}")
+        content, digest = _current_document(current)
+        _refuse_second_signature(current, by, title, digest)
+        sign_off = _save_sign_off(current, by, title, SignOffKind.REAFFIRM, SignOffVerdict.APPROVE, comment, content,
+                                  digest)  # fmt: skip
+        if gate(current).passed:
+            _affirm(current, AffirmationKind.REAFFIRMED, by, "re-affirmed: every required title signed the changed content")
+        return sign_off
+
+
+def supersede(decision, by) -> ReleaseDecision:
+    """Start a new draft that will replace this approved decision, with its content copied."""
+    with transaction.atomic():
+        current = _locked(decision)
+        if current.status != DecisionStatus.APPROVED:
+            raise DecisionError("Only an approved decision can be superseded.")
+        if ReleaseDecision.objects.filter(supersedes=current).exists():
+            raise DecisionError("A decision superseding this one already exists.")
+        draft = ReleaseDecision(
+            snapshot=current.snapshot, framework_version=current.framework_version, reference="",
+            title=current.title, scope=current.scope, scope_details=current.scope_details,
+            conditions=current.conditions, rationale=current.rationale, basis=current.basis,
+            decided_by=current.decided_by, supersedes=current, author=by, status=DecisionStatus.DRAFT,
+        )  # fmt: skip
+        draft._history_user = by
+        draft._change_reason = f"drafted to supersede decision {current.pk}"
+        draft.save()
+        for old in current.determinations.prefetch_related("cited_evaluations"):
+            determination = Determination(
+                decision=draft, category_id=old.category_id, threshold_id=old.threshold_id, verdict=old.verdict,
+                confidence=old.confidence, residual_risk=old.residual_risk, reasoning=old.reasoning,
+                safeguards=old.safeguards,
+            )  # fmt: skip
+            determination._history_user = by
+            determination.save()
+            determination.cited_evaluations.set(old.cited_evaluations.all())
+        for gap in current.gap_acknowledgements.all():
+            copy = GapAcknowledgement(decision=draft, category_id=gap.category_id, rationale=gap.rationale,
+                                      acknowledged_by=by)  # fmt: skip
+            copy._history_user = by
+            copy.save()
+        return draft
