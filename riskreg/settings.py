@@ -161,6 +161,19 @@ else:
         }
     }
 
+# PostgreSQL with two roles (riskreg/dbroles.py): the app connects as the DATABASE_URL role, which
+# owns nothing; `migrate` connects as the MIGRATE_DATABASE_URL role, which owns the tables, and grants
+# the app role what it needs. Unset, migrations use DATABASE_URL (one role, as before).
+_migrate_database_url = os.environ.get("MIGRATE_DATABASE_URL", "")
+MIGRATE_DATABASE = database_from_url(_migrate_database_url) if _migrate_database_url else None
+if MIGRATE_DATABASE is not None and (
+    {MIGRATE_DATABASE["ENGINE"], DATABASES["default"]["ENGINE"]} != {"django.db.backends.postgresql"}
+    or MIGRATE_DATABASE["NAME"] != DATABASES["default"]["NAME"]
+):
+    raise ImproperlyConfigured(
+        "MIGRATE_DATABASE_URL and DATABASE_URL must name the same PostgreSQL database (with two different roles)"
+    )
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

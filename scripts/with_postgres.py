@@ -4,9 +4,13 @@
     python scripts/with_postgres.py -- pytest -q
 
 Creates a cluster with initdb in a temporary folder, starts it on a free loopback port, runs the
-command with DATABASE_URL pointing at it, then stops the server and deletes the folder, whatever
-the command's outcome. As root it runs the server as the `postgres` user, since PostgreSQL
-refuses to run as root.
+command against it, then stops the server and deletes the folder, whatever the command's outcome.
+
+The cluster has the two roles of a deployment (riskreg/dbroles.py): `riskreg_owner` owns the
+database and runs migrations (MIGRATE_DATABASE_URL; it may create databases, for the test
+database), and `riskreg`, the app's role (DATABASE_URL), is no superuser, owns nothing and gets
+its rights from `migrate`. The cluster's superuser (`postgres`) is used only to make the roles.
+As root it runs the server as the `postgres` user, since PostgreSQL refuses to run as root.
 
 When no PostgreSQL server binaries are found it prints why and exits 0 (skipped) — or 1 when
 REQUIRE_POSTGRES=1, so CI can never pass without having tested on PostgreSQL.
@@ -23,7 +27,9 @@ import tempfile
 import time
 
 DB_NAME = "riskreg"
-DB_USER = "riskreg"
+SUPERUSER = "postgres"
+OWNER = "riskreg_owner"
+APP = "riskreg"
 
 
 def find_bindir() -> str | None:
@@ -87,7 +93,7 @@ def main(argv: list[str]) -> int:
             "-D",
             datadir,
             "-U",
-            DB_USER,
+            SUPERUSER,
             "--auth=trust",
             "-E",
             "UTF8",
@@ -111,8 +117,19 @@ def main(argv: list[str]) -> int:
             stdout=subprocess.DEVNULL,
         )
         started = True
-        pg(os.path.join(bindir, "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", DB_USER, DB_NAME)
-        env = dict(os.environ, DATABASE_URL=f"postgres://{DB_USER}@127.0.0.1:{port}/{DB_NAME}")
+        psql = [os.path.join(bindir, "psql"), "-h", "127.0.0.1", "-p", str(port), "-U", SUPERUSER, "-d", "postgres"]
+        for statement in (
+            f"CREATE ROLE {OWNER} LOGIN CREATEDB NOSUPERUSER NOCREATEROLE",
+            f"CREATE ROLE {APP} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE",
+            f"CREATE DATABASE {DB_NAME} OWNER {OWNER}",
+        ):
+            pg(*psql, "-q", "-v", "ON_ERROR_STOP=1", "-c", statement, stdout=subprocess.DEVNULL)
+        server = f"127.0.0.1:{port}/{DB_NAME}"
+        env = dict(
+            os.environ,
+            DATABASE_URL=f"postgres://{APP}@{server}",
+            MIGRATE_DATABASE_URL=f"postgres://{OWNER}@{server}",
+        )
         print(f"PostgreSQL ({bindir}) on 127.0.0.1:{port}", file=sys.stderr, flush=True)
         process = subprocess.Popen(argv, env=env)
         try:

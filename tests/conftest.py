@@ -1,12 +1,21 @@
-"""Shared fixtures: one user per role, and the demo data."""
+"""Shared fixtures: one user per role, and the demo data.
+
+On PostgreSQL with two roles (scripts/with_postgres.py sets MIGRATE_DATABASE_URL) the test
+database is created, migrated, emptied between transactional tests and dropped by the owner role,
+while every test runs connected as the app's role, which owns nothing: the suite proves the app
+works with only the rights `migrate` grants it.
+"""
 
 import os
+from contextlib import ExitStack, contextmanager
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.db import connection, transaction
 
 from riskreg.accounts.roles import APPROVER, AUDITOR, EVALUATOR, VIEWER
+from riskreg.dbroles import as_owner
 from riskreg.demo import DemoSeeder
 
 
@@ -16,9 +25,10 @@ def pytest_report_header(config):
 
 
 def _user(username, group=None, **extra):
-    user = get_user_model().objects.create_user(username=username, password="pw-for-tests", **extra)
-    if group:
-        user.groups.add(Group.objects.get(name=group))
+    with transaction.atomic():  # users are tracked: written only inside a transaction
+        user = get_user_model().objects.create_user(username=username, password="pw-for-tests", **extra)
+        if group:
+            user.groups.add(Group.objects.get(name=group))
     return user
 
 
@@ -72,9 +82,9 @@ postgres_only = pytest.mark.skipif(not ON_POSTGRES, reason="needs PostgreSQL (ru
 def committed_db(transactional_db):
     """Real commits (no wrapping test transaction), for concurrency and transaction tests.
 
-    The tables are emptied afterwards with TRUNCATE; on PostgreSQL the audit and history tables
-    refuse that unless this session says it is the test runner. An earlier such test has emptied
-    the tables the migrations filled, so the role groups are put back first.
+    The tables are emptied afterwards by pytest-django's flush, as the owner (see _flush_as_owner).
+    An earlier such test has emptied the tables the migrations filled, so the role groups are put
+    back first.
     """
     from django.apps import apps
 
@@ -82,8 +92,79 @@ def committed_db(transactional_db):
 
     apply_roles(apps)
     yield
-    from django.db import connection
 
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET riskreg.allow_truncate = 'on'")
+
+_owner_for_setup = ExitStack()
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """The owner role creates and migrates the test database (django_db_setup below switches back)."""
+    _owner_for_setup.enter_context(as_owner())
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Tests connect as the app role; the owner comes back only to drop the test database."""
+    _owner_for_setup.close()
+    yield
+    with django_db_blocker.unblock():
+        connection.close()
+    _owner_for_setup.enter_context(as_owner())  # left open: pytest-django's teardown drops the database next
+
+
+@contextmanager
+def append_only_triggers_off(conn):
+    """As the owner: the TRUNCATE triggers of the trail off for the block (a test database only)."""
+    from riskreg.audit.triggers import append_only_tables
+
+    if conn.vendor != "postgresql":
+        yield
+        return
+    existing = set(conn.introspection.table_names())
+    tables = [conn.ops.quote_name(table) for table in append_only_tables() if table in existing]
+    with conn.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER riskreg_append_only_truncate")
+    try:
+        yield
+    finally:
+        with conn.cursor() as cursor:
+            for table in tables:
+                cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER riskreg_append_only_truncate")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_as_owner():
+    """pytest-django empties the tables after a transactional test with `flush`: the owner does that.
+
+    The app role may not TRUNCATE (nor does production code have any way around the triggers).
+    """
+    from django.core.management.commands import flush
+
+    original = flush.Command.handle
+
+    def handle(self, **options):
+        with as_owner(options.get("database", "default")) as conn, append_only_triggers_off(conn):
+            return original(self, **options)
+
+    flush.Command.handle = handle
+    yield
+    flush.Command.handle = original
+
+
+def owner_url() -> str:
+    """A libpq URL of the test database for the owner role (two-role PostgreSQL runs only)."""
+    from django.conf import settings
+
+    owner = settings.MIGRATE_DATABASE
+    return (
+        f"postgres://{owner['USER']}:{owner['PASSWORD']}@{owner['HOST'] or 'localhost'}:{owner['PORT'] or 5432}"
+        f"/{connection.settings_dict['NAME']}"
+    )
+
+
+requires_two_roles = pytest.mark.skipif(
+    not (ON_POSTGRES and os.environ.get("MIGRATE_DATABASE_URL")),
+    reason="needs PostgreSQL with an owner and an app role (scripts/with_postgres.py)",
+)

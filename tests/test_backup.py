@@ -10,6 +10,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 
@@ -51,11 +52,25 @@ def test_a_dump_restored_into_an_empty_database_brings_back_every_record_history
     subprocess.run([pg_tool("pg_dump"), *where, "--format=custom", "--file", str(dump), settings_dict["NAME"]],
                    check=True, env=env)  # fmt: skip
     restored = f"{settings_dict['NAME']}_restored"
-    subprocess.run([pg_tool("dropdb"), *where, "--if-exists", restored], check=True, env=env)
-    subprocess.run([pg_tool("createdb"), *where, restored], check=True, env=env)
+    # The owner role makes and fills the restored database (the app role may not), then migrate grants
+    # the app role its rights there, as the README says.
+    owner = settings.MIGRATE_DATABASE or settings_dict
+    as_owner = ["-h", settings_dict["HOST"], "-p", str(settings_dict["PORT"]), "-U", owner["USER"]]
+    owner_env = dict(os.environ, PGPASSWORD=owner["PASSWORD"] or "")
+    subprocess.run([pg_tool("dropdb"), *as_owner, "--if-exists", restored], check=True, env=owner_env)
+    subprocess.run([pg_tool("createdb"), *as_owner, restored], check=True, env=owner_env)
     try:
-        restore = [pg_tool("pg_restore"), *where, "--no-owner", "--exit-on-error", "--dbname", restored, str(dump)]
-        subprocess.run(restore, check=True, env=env)
+        restore = [pg_tool("pg_restore"), *as_owner, "--no-owner", "--exit-on-error", "--dbname", restored, str(dump)]
+        subprocess.run(restore, check=True, env=owner_env)
+        if settings.MIGRATE_DATABASE:
+            owner_url = (f"postgres://{owner['USER']}:{owner['PASSWORD'] or ''}@{settings_dict['HOST']}:"
+                         f"{settings_dict['PORT']}/{restored}")  # fmt: skip
+            app_url = (f"postgres://{settings_dict['USER']}:{settings_dict['PASSWORD'] or ''}@{settings_dict['HOST']}:"
+                       f"{settings_dict['PORT']}/{restored}")  # fmt: skip
+            urls = {"DATABASE_URL": app_url, "MIGRATE_DATABASE_URL": owner_url}
+            migrated = subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT,
+                                      capture_output=True, text=True, env=dict(os.environ, **urls))  # fmt: skip
+            assert migrated.returncode == 0, migrated.stdout + migrated.stderr
         url = (f"postgres://{settings_dict['USER']}:{settings_dict['PASSWORD'] or ''}@{settings_dict['HOST']}:"
                f"{settings_dict['PORT']}")  # fmt: skip
         original_url, restored_url = f"{url}/{settings_dict['NAME']}", f"{url}/{restored}"
@@ -65,8 +80,9 @@ def test_a_dump_restored_into_an_empty_database_brings_back_every_record_history
             assert before["audit_auditevent"] >= 2000 and before["evaluations_historicalevaluation"] > 300
             for table in before:
                 assert table_digest(copy, table) == table_digest(original, table), table
+        app_env = dict(os.environ, DATABASE_URL=f"{url}/{restored}", MIGRATE_DATABASE_URL="")
         verified = subprocess.run([sys.executable, "manage.py", "verify_audit"], cwd=ROOT, capture_output=True,
-                                  text=True, env=dict(os.environ, DATABASE_URL=f"{url}/{restored}"))  # fmt: skip
+                                  text=True, env=app_env)  # fmt: skip
         assert verified.returncode == 0, verified.stdout + verified.stderr
         assert "OK:" in verified.stdout
         # The restored database keeps refusing edits to the trail.
@@ -74,4 +90,4 @@ def test_a_dump_restored_into_an_empty_database_brings_back_every_record_history
             with pytest.raises(psycopg.Error):
                 copy.execute("UPDATE audit_auditevent SET reason = 'rewritten' WHERE seq = 1")
     finally:
-        subprocess.run([pg_tool("dropdb"), *where, "--if-exists", restored], check=True, env=env)
+        subprocess.run([pg_tool("dropdb"), *as_owner, "--if-exists", restored], check=True, env=owner_env)

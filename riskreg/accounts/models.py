@@ -1,6 +1,8 @@
 """Per-user API tokens, for release pipelines that ask the gate before they ship.
 
-Only a SHA-256 of each token is stored; the token itself is shown once, when it is made.
+Only a SHA-256 of each token is stored; the token itself is shown once, when it is made. Neither
+that hash nor the token's first characters enter history, events, pages or exports: a token is
+known there by its id and name only.
 """
 
 import hashlib
@@ -39,13 +41,15 @@ class ApiToken(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     objects = ApiTokenQuerySet.as_manager()
-    history = HistoricalRecords()
+    # Secrets stay out of the trail, which auditors read and export: creation and revocation are
+    # recorded by id, name, owner and times.
+    history = HistoricalRecords(excluded_fields=["key_hash", "prefix"])
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.prefix}…)"
+        return f"{self.name} (token #{self.pk})"
 
     @classmethod
     def issue(cls, user, name: str) -> tuple["ApiToken", str]:

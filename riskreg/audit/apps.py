@@ -38,6 +38,10 @@ class AuditConfig(AppConfig):
 
 
 def _install_append_only_triggers(using="default", **kwargs):
+    """After every migrate (as the owner): the append-only triggers, then the app role's grants."""
+    from riskreg.dbroles import grant_app_role
+
     from .triggers import install_append_only_triggers
 
     install_append_only_triggers(using)
+    grant_app_role(using)

@@ -1,9 +1,10 @@
 """On PostgreSQL the audit table and every history table refuse UPDATE, DELETE and TRUNCATE.
 
 Installed after every migrate (idempotently), so a history table that a later migration adds is
-covered too. The one way around them is the database owner's: dropping the trigger, or the
-test-only session setting `riskreg.allow_truncate`, which lets the test runner empty tables
-between tests. Neither can hide an edit: the hash chain and a published head still catch it.
+covered too. The app's role cannot get around them: it owns no table, so it can neither drop nor
+disable a trigger, and it is granted no UPDATE, DELETE or TRUNCATE on these tables at all
+(riskreg/dbroles.py). The triggers also stop the owner role by mistake; an owner or superuser who
+means it can disable them, which the hash chain and a published head still catch (SECURITY.md).
 """
 
 from django.apps import apps
@@ -12,9 +13,6 @@ from django.db import connections
 FUNCTION = """
 CREATE OR REPLACE FUNCTION riskreg_append_only() RETURNS trigger AS $$
 BEGIN
-    IF TG_OP = 'TRUNCATE' AND current_setting('riskreg.allow_truncate', true) = 'on' THEN
-        RETURN NULL;
-    END IF;
     RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP USING ERRCODE = 'restrict_violation';
 END $$ LANGUAGE plpgsql
 """

@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth.models import Group
+from django.urls import reverse
 
 from riskreg.accounts.roles import ROLE_PERMISSIONS
 
@@ -60,3 +61,20 @@ def test_no_role_may_change_or_delete_evidence_or_sign_offs(viewer, evaluator, a
             "decisions.delete_signoff",
         ):
             assert not user.has_perm(name)
+
+
+def test_a_tokens_hash_and_prefix_never_enter_history_or_the_trail(client, evaluator):
+    """Issue 14, reproduction 7: auditors read the trail; a token is known there by id and name only."""
+    from riskreg.accounts.models import ApiToken
+    from riskreg.audit.models import AuditEvent
+
+    client.force_login(evaluator)
+    client.post(reverse("settings"), {"name": "release pipeline"})
+    token = ApiToken.objects.get()
+    client.post(reverse("token-revoke", args=[token.pk]))
+    events = list(AuditEvent.objects.filter(model="accounts.ApiToken").values())
+    assert [event["action"] for event in sorted(events, key=lambda e: e["seq"])] == ["+", "~"]
+    trail = str(events) + str(list(ApiToken.history.values()))
+    assert token.key_hash not in trail and token.prefix not in trail
+    assert "release pipeline" in trail
+    assert token.prefix not in client.get(reverse("settings")).content.decode()
