@@ -26,7 +26,14 @@ PRODUCTION = {  # the documented production environment (.env.example), without 
 
 def manage(*args, **env):
     # The production environment, not the test run's: the browser tests set DJANGO_ALLOW_ASYNC_UNSAFE.
-    unset = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    unset = {
+        "DEBUG",
+        "SECRET_KEY",
+        "ALLOWED_HOSTS",
+        "DATABASE_URL",
+        "MIGRATE_DATABASE_URL",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+    }
     clean = {k: v for k, v in os.environ.items() if k not in unset}
     clean.update(env)
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True)

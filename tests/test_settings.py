@@ -15,7 +15,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def load_settings(**env):
     """Import the settings in a fresh interpreter with exactly this environment."""
-    clean = {key: value for key, value in os.environ.items() if key not in {"DEBUG", "SECRET_KEY", "DATABASE_URL"}}
+    clean = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "MIGRATE_DATABASE_URL"}
+    }
     clean.update(env)
     return subprocess.run(
         [sys.executable, "-c", "import riskreg.settings as s; print(s.DEBUG, s.DATABASES['default']['ENGINE'])"],

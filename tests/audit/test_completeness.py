@@ -29,8 +29,9 @@ def _resave(model):
             queryset = queryset.filter(status=DecisionStatus.DRAFT)
         elif hasattr(model, "decision"):
             queryset = queryset.filter(decision__status=DecisionStatus.DRAFT)
-        obj = queryset.first()
+        obj = queryset.order_by("pk").first()
         obj._history_user = user
+        obj._change_reason = "resaved by the test"  # an evaluation may be cited by a decision beyond a draft
         obj.save()
         return obj
 

@@ -301,9 +301,14 @@ def test_postgres_refuses_changing_an_approved_decision_directly(demo, statement
 
 
 @postgres_only
-def test_postgres_lets_an_approved_decision_be_superseded(demo):
-    with connection.cursor() as cursor:
-        cursor.execute("UPDATE decisions_releasedecision SET status = 'superseded' WHERE reference = 'D8'")
+def test_postgres_lets_only_the_supersede_step_mark_an_approved_decision_superseded(demo):
+    raw = "UPDATE decisions_releasedecision SET status = 'superseded' WHERE reference = 'D8'"
+    with pytest.raises(IntegrityError, match="only the lifecycle steps move a status"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(raw)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('riskreg.lifecycle_step', 'supersede', true)")
+        cursor.execute(raw)
     assert ReleaseDecision.objects.get(reference="D8").status == DecisionStatus.SUPERSEDED
 
 
