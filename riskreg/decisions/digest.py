@@ -47,7 +47,11 @@ FIELDS = {
     ],
     "framework_version": ["id", "framework_id", "version", "effective_date", "summary", *SOURCED],
     "coverage": ["id", "category_id", "level", "note", *SOURCED],
-    "threshold": ["id", "category_id", "code", "name", "definition", "operationalisation", *SOURCED],
+    "threshold": [
+        "id", "category_id", "code", "name", "definition", "operationalisation", "response",
+        "response_deployment", "response_safeguards", "response_report", "crossed_term", "not_crossed_term",
+        *SOURCED,
+    ],
 }  # fmt: skip
 
 EXCLUDED = {
