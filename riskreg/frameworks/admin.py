@@ -42,7 +42,7 @@ class FrameworkVersionAdmin(SimpleHistoryAdmin):
 
 @admin.register(Threshold)
 class ThresholdAdmin(SimpleHistoryAdmin):
-    list_display = ["code", "name", "framework_version", "category"]
+    list_display = ["code", "name", "framework_version", "category", "response_deployment", "response_report"]
     list_filter = ["framework_version", "category"]
 
 
