@@ -165,7 +165,9 @@ def load_many(decision_ids) -> dict[int, Loaded]:
         ):
             versions[row.pop("framework_version_id")][key].append(row)
 
-    loaded = {pk: Loaded(decision, [], [], versions[decision.framework_version_id]) for pk, decision in decisions.items()}
+    loaded = {
+        pk: Loaded(decision, [], [], versions[decision.framework_version_id]) for pk, decision in decisions.items()
+    }
     for determination in determinations:
         determination.cited = cited[determination.pk]
         loaded[determination.decision_id].determinations.append(determination)
@@ -312,12 +314,14 @@ def _field_changes(model, old: dict, new: dict, categories: dict, skip=()) -> li
             continue
         if old.get(name) != new.get(name):
             label = _label_of(model, name)
-            out.append(f"{label} {_show(model, name, old.get(name), categories)} → {_show(model, name, new[name], categories)}")
+            before, after = _show(model, name, old.get(name), categories), _show(model, name, new[name], categories)
+            out.append(f"{label} {before} → {after}")
     return out
 
 
 def _evaluation_label(evaluation: dict) -> str:
-    return f"Evaluation '{evaluation.get('title', '#' + str(evaluation.get('id')))}' (§{evaluation.get('source_section') or '—'})"
+    title = evaluation.get("title", "#" + str(evaluation.get("id")))
+    return f"Evaluation '{title}' (§{evaluation.get('source_section') or '—'})"
 
 
 def describe_changes(old: dict, new: dict) -> list[Change]:
@@ -362,7 +366,9 @@ def describe_changes(old: dict, new: dict) -> list[Change]:
         old_cited = {e["id"]: e for e in before.get("cited_evaluations", [])}
         new_cited = {e["id"]: e for e in after.get("cited_evaluations", [])}
         details += [f"now cites {_evaluation_label(new_cited[e])}" for e in sorted(set(new_cited) - set(old_cited))]
-        details += [f"no longer cites {_evaluation_label(old_cited[e])}" for e in sorted(set(old_cited) - set(new_cited))]
+        details += [
+            f"no longer cites {_evaluation_label(old_cited[e])}" for e in sorted(set(old_cited) - set(new_cited))
+        ]
         if details:
             changes.append(Change(label, details, Determination, pk))
 

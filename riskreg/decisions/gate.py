@@ -243,7 +243,8 @@ def review_states(decisions) -> dict[int, ReviewState]:
         if decision.provenance == "published_source" and decision.status in (
             DecisionStatus.APPROVED, DecisionStatus.SUPERSEDED
         ):  # fmt: skip
-            label = "Recorded (published source)" if decision.status == DecisionStatus.APPROVED else "Superseded (recorded)"
+            approved = decision.status == DecisionStatus.APPROVED
+            label = "Recorded (published source)" if approved else "Superseded (recorded)"
         changed = False
         found = affirmed.get(decision.pk)
         if found is not None and decision.status == DecisionStatus.APPROVED:

@@ -221,7 +221,9 @@ class SignView(DecisionActionView):
             response.status_code = 400
             return response
         data = form.cleaned_data
-        lifecycle.sign(decision, by=self.request.user, title=data["title"], verdict=data["verdict"], comment=data["comment"])
+        lifecycle.sign(
+            decision, by=self.request.user, title=data["title"], verdict=data["verdict"], comment=data["comment"]
+        )
         messages.success(
             self.request, f"Signed as {data['title']}. The decision is now {decision.get_status_display().lower()}."
         )
