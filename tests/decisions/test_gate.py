@@ -399,7 +399,9 @@ def test_postgres_refuses_changing_an_approved_decision_directly(demo, statement
 
 @postgres_only
 def test_postgres_lets_an_approved_decision_be_superseded(demo):
-    with connection.cursor() as cursor:
+    """By the supersede step (named to the trigger, as lifecycle does), and by nothing else."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('riskreg.lifecycle_step', 'supersede', true)")
         cursor.execute("UPDATE decisions_releasedecision SET status = 'superseded' WHERE reference = 'D8'")
     assert ReleaseDecision.objects.get(reference="D8").status == DecisionStatus.SUPERSEDED
 
