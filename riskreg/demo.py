@@ -35,6 +35,7 @@ SEED_USERNAME = "riskreg-seed"
 CHANGE_REASON = "seed_demo: demo data from the Claude Mythos Preview system card"
 SYSTEM_CARD_URL = "https://www.anthropic.com/claude-mythos-preview-system-card"
 RSO, CEO = "Responsible Scaling Officer", "CEO"
+ILLUSTRATION = "illustration"
 
 # Demo logins, created only when DEBUG is on. The password is printed by the command.
 DEMO_PASSWORD = "riskreg-demo"
@@ -47,9 +48,10 @@ DEMO_ACCOUNTS = [
     ("auditor", AUDITOR, [], False),
     ("admin", None, [], True),
 ]
-# People of record who signed the demo's approved decisions. The card names no one, so these
-# are placeholders that cannot log in.
-RECORD_SIGNERS = [("signer-rso", RSO), ("signer-ceo", CEO)]
+# Placeholder signers for the one decision the demo signs in riskreg (ILLUS-1), an illustration of the
+# sign-off flow that is not in the card. The card names no approver for any decision, so every decision
+# it reports is recorded from it with no sign-offs. They cannot log in.
+ILLUSTRATION_SIGNERS = [("illustration-rso", RSO), ("illustration-ceo", CEO)]
 
 
 @dataclass
@@ -165,12 +167,15 @@ class DemoSeeder:
         )
         if created:
             self._set_m2m(version, "required_titles", [self.titles[name] for name in entry["required_titles"]])
-        for slug, (level, note) in entry["coverage"].items():
+        for slug, (level, note, *mark) in entry["coverage"].items():
+            # [level, note] or [level, note, mark, why]: a row resting on a secondary source says so.
+            source_mark, source_note = mark or (version.source_mark, "")
             self._ensure(
                 Coverage,
                 {"framework_version": version, "category": self.categories[slug]},
-                {"level": level, "note": note, "source_section": version.source_section},
-            )
+                {"level": level, "note": note, "source_section": version.source_section,
+                 "source_mark": source_mark, "source_note": source_note},
+            )  # fmt: skip
         for threshold_entry in entry["thresholds"]:
             threshold, _ = self._ensure(
                 Threshold,
@@ -180,16 +185,30 @@ class DemoSeeder:
                     "name": threshold_entry["name"],
                     "definition": threshold_entry["definition"],
                     "operationalisation": threshold_entry.get("operationalisation", ""),
+                    **self._response(threshold_entry["response"]),
                     "source_section": threshold_entry.get("source_section", version.source_section),
                     "source_mark": threshold_entry.get("source_mark", version.source_mark),
+                    "source_note": threshold_entry.get("source_note", ""),
                 },
             )
             self.thresholds[(framework.slug, entry["version"], threshold.code)] = threshold
 
+    @staticmethod
+    def _response(entry: dict) -> dict:
+        """What crossing the threshold requires, as the framework says (frameworks.md gives the source)."""
+        return {
+            "response": entry["text"],
+            "response_deployment": entry.get("deployment", "any"),
+            "response_safeguards": entry.get("safeguards", True),
+            "response_report": entry.get("report", False),
+            "crossed_term": entry.get("crossed_term", ""),
+            "not_crossed_term": entry.get("not_crossed_term", ""),
+        }
+
     def _signers(self):
         self.signers = {}
-        for username, title_name in RECORD_SIGNERS:
-            user = self._service_user(username, f"Demo signer ({title_name})")
+        for username, title_name in ILLUSTRATION_SIGNERS:
+            user = self._service_user(username, f"Illustration signer ({title_name}), not a real person")
             self._hold_title(user, self.titles[title_name])
             self.signers[title_name] = user
 
@@ -284,8 +303,8 @@ class DemoSeeder:
                     "status": entry["status"],
                     "confidence": entry["confidence"],
                     "source_section": entry["section"],
-                    "source_mark": "verified",
-                    "source_note": data["risk_scores_note"],
+                    "source_mark": entry.get("source_mark", "verified"),
+                    "source_note": " ".join(filter(None, [entry.get("source_note"), data["risk_scores_note"]])),
                 },
             )
             if created:
@@ -345,12 +364,18 @@ class DemoSeeder:
                 )
             )
 
-        final_status = entry["status"]
-        if final_status == DecisionStatus.DRAFT:
-            return decision
-        if entry.get("signed"):
-            # Through the same doors as in the app: submitted, then signed by the holders of the
-            # titles RSP v3.0 requires; the last sign-off approves it once the gate passes.
+        if entry.get("recorded"):
+            # Decisions the card reports, recorded as it reports them: no sign-offs (the card names no
+            # approver), and the gate and every page say so. Recording one that supersedes an earlier
+            # one marks the earlier superseded.
+            lifecycle.record_from_source(
+                decision, by=self.user, reason=f"{CHANGE_REASON}; recorded as the card reports it"
+            )
+        elif entry.get("signed_in_riskreg"):
+            if entry.get("source_mark") != ILLUSTRATION:
+                raise RuntimeError(f"Only an illustration is signed in the demo; {decision} is not marked one.")
+            # Through the same doors as in the app: submitted, then signed by the holders of the titles
+            # RSP v3.0 requires, none of them its author; the last sign-off approves it once the gate passes.
             lifecycle.submit(decision, by=self.user)
             for title_name in (RSO, CEO):
                 lifecycle.sign(
@@ -358,16 +383,14 @@ class DemoSeeder:
                     by=self.signers[title_name],
                     title=self.titles[title_name],
                     verdict=SignOffVerdict.APPROVE,
-                    comment="Demo record: the system card names no individual signer.",
+                    comment="Illustration: a placeholder signer; the system card names no approver.",
                 )
                 self.report.created["SignOff"] += 1
             decision.refresh_from_db()
             if decision.status != DecisionStatus.APPROVED:
                 raise RuntimeError(f"Demo decision {decision} did not pass the release gate.")
-            return decision
-        # Decisions the card reports, recorded as it reports them: no sign-offs, and the gate and every
-        # page say so. Recording one that supersedes an earlier one marks the earlier superseded.
-        lifecycle.record_from_source(decision, by=self.user, reason=f"{CHANGE_REASON}; recorded as the card reports it")
+        elif entry["status"] != DecisionStatus.DRAFT:
+            raise RuntimeError(f"Demo decision {decision} is neither recorded, signed, nor a draft.")
         return decision
 
     def _accounts(self):

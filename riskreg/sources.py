@@ -13,6 +13,9 @@ class SourceMark(models.TextChoices):
     SECONDARY = "secondary", "Secondary source only"
     UNVERIFIED = "unverified", "Not verifiable from the source"
     INFERRED = "inferred", "Inference (interpretation)"
+    # Not in the source at all: an example riskreg adds to show how the tool works (e.g. a demo
+    # decision signed in riskreg). Always with a note saying so.
+    ILLUSTRATION = "illustration", "Illustration (not in the source)"
 
 
 class Sourced(models.Model):

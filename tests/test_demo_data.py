@@ -1,5 +1,6 @@
 """The demo data: the system card's key facts, and how seed_demo loads them."""
 
+import re
 from io import StringIO
 
 import pytest
@@ -7,16 +8,26 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from riskreg.decisions.models import Affirmation, DecisionStatus, ReleaseDecision, Scope, SignOff, Verdict
+from riskreg.decisions.gate import RECORDED, gate
+from riskreg.decisions.models import (
+    Affirmation,
+    DecisionStatus,
+    Determination,
+    ReleaseDecision,
+    Scope,
+    SignOff,
+    Verdict,
+)
 from riskreg.demo import SEED_USERNAME
 from riskreg.evaluations.models import Evaluation, EvaluationKind, Outcome, Snapshot, SnapshotKind
-from riskreg.frameworks.models import Coverage, CoverageLevel, FrameworkVersion, Threshold
+from riskreg.frameworks.models import Coverage, CoverageLevel, DeploymentWhenCrossed, FrameworkVersion, Threshold
 from riskreg.risks.models import Risk
-from riskreg.sources import SourceMark
+from riskreg.sources import Sourced, SourceMark
 
 pytestmark = pytest.mark.django_db
 
 RSP_V3 = {"framework_version__framework__slug": "anthropic-rsp", "framework_version__version": "3.0"}
+CARD_DECISIONS = ("D1", "D2", "D3", "D7", "D8")
 
 
 def coverage(category_slug, **version):
@@ -66,7 +77,7 @@ def test_rsp_v3_has_the_four_thresholds_and_needs_rso_and_ceo(demo):
 
 def test_the_general_availability_withheld_decision_cites_cyber(demo):
     decision = ReleaseDecision.objects.get(reference="D7")
-    assert decision.status == DecisionStatus.APPROVED
+    assert decision.status == DecisionStatus.APPROVED and decision.is_recorded
     assert "cyber" in decision.rationale
     cyber = decision.determinations.get(category__slug="cyber")
     assert cyber.verdict == Verdict.NO_THRESHOLD
@@ -85,20 +96,12 @@ def test_the_timeline_has_the_decisions_of_the_card_with_their_scopes(demo):
         "D3": Scope.LIMITED_PILOT,
         "D7": Scope.NO_DEPLOYMENT,
         "D8": Scope.LIMITED_ACCESS,
+        "ILLUS-1": Scope.LIMITED_ACCESS,
         "GA-DRAFT": Scope.GENERAL_AVAILABILITY,
     }
     assert ReleaseDecision.objects.get(reference="D1").status == DecisionStatus.SUPERSEDED
     assert ReleaseDecision.objects.get(reference="D2").supersedes.reference == "D1"
     assert ReleaseDecision.objects.get(reference="GA-DRAFT").status == DecisionStatus.DRAFT
-
-
-def test_the_approved_release_decisions_are_signed_by_rso_and_ceo(demo):
-    for reference in ("D7", "D8"):
-        decision = ReleaseDecision.objects.get(reference=reference)
-        titles = set(decision.sign_offs.values_list("title__name", flat=True))
-        assert titles == {"Responsible Scaling Officer", "CEO"}
-        signers = set(decision.sign_offs.values_list("signer_id", flat=True))
-        assert len(signers) == 2 and decision.author_id not in signers
 
 
 def test_there_are_at_least_30_evaluations_across_the_four_main_categories(demo):
@@ -212,7 +215,7 @@ def test_it_creates_demo_logins_only_with_debug_on(db, settings):
 
 
 def test_the_record_signers_cannot_log_in(demo):
-    for username in (SEED_USERNAME, "signer-rso", "signer-ceo"):
+    for username in (SEED_USERNAME, "illustration-rso", "illustration-ceo"):
         user = get_user_model().objects.get(username=username)
         assert not user.has_usable_password()
 
@@ -222,3 +225,162 @@ def test_only_thresholds_of_the_version_in_question_are_cited(demo):
         for determination in decision.determinations.exclude(threshold=None):
             assert determination.threshold.framework_version_id == decision.framework_version_id
     assert Threshold.objects.count() == 19
+
+
+# -- issue 13: the demo tells only what the system card says ------------------------------------------
+
+
+def sourced_records():
+    """Every record that carries a source section and mark (every concrete Sourced model)."""
+    models = [m for m in apps.get_models() if issubclass(m, Sourced) and not m.__name__.startswith("Historical")]
+    assert {m.__name__ for m in models} >= {
+        "FrameworkVersion", "Threshold", "Coverage", "Snapshot", "Evaluation", "ReleaseDecision", "Determination",
+        "Risk",
+    }  # fmt: skip
+    return [obj for model in models for obj in model.objects.all()]
+
+
+def test_every_record_has_a_section_and_a_mark_and_every_uncertain_mark_a_note(demo):
+    records = sourced_records()
+    assert len(records) > 100
+    for obj in records:
+        label = f"{type(obj).__name__} {obj}"
+        assert obj.source_section.strip(), f"{label} has no source section"
+        assert obj.source_mark in SourceMark.values, label
+        if obj.source_mark != SourceMark.VERIFIED:
+            assert obj.source_note.strip(), f"{label} is marked {obj.source_mark} without a note saying why"
+
+
+def test_1_the_cards_decisions_are_recorded_with_no_sign_offs(demo):
+    """The card names no approver (RSO and CEO are not named for D7 or D8): recorded, never gate-approved."""
+    for reference in CARD_DECISIONS:
+        decision = ReleaseDecision.objects.get(reference=reference)
+        assert decision.is_recorded, reference
+        assert not decision.sign_offs.exists(), reference
+        report = gate(decision)
+        assert report.status == RECORDED and not report.passed, reference
+        assert report.headline.startswith("Recorded from a published source; no sign-off data"), reference
+    assert not SignOff.objects.filter(decision__reference__in=CARD_DECISIONS).exists()
+
+
+def test_1_only_a_labelled_illustration_is_signed_and_it_passes_the_gate(demo):
+    signed = ReleaseDecision.objects.filter(sign_offs__isnull=False).distinct()
+    assert [d.reference for d in signed] == ["ILLUS-1"]
+    illustration = signed.get()
+    assert illustration.source_mark == SourceMark.ILLUSTRATION and "Not in the system card" in illustration.source_note
+    assert illustration.title.startswith("Illustration")
+    assert illustration.status == DecisionStatus.APPROVED and not illustration.is_recorded
+    assert gate(illustration).passed
+    signers = set(illustration.sign_offs.values_list("signer__username", flat=True))
+    assert signers == {"illustration-rso", "illustration-ceo"} and illustration.author.username not in signers
+
+
+def test_1_the_signer_placeholders_hold_their_titles_only_as_illustrations(demo):
+    for username in ("illustration-rso", "illustration-ceo"):
+        user = get_user_model().objects.get(username=username)
+        assert "Illustration signer" in user.first_name
+
+
+def test_2_tm1_is_the_cards_yes_shown_as_applicable_with_no_confidence_stated(demo):
+    for decision in ReleaseDecision.objects.filter(reference__in=["D7", "D8", "ILLUS-1", "GA-DRAFT"]):
+        tm1 = decision.determinations.get(threshold__code="TM1")
+        assert tm1.verdict == Verdict.CROSSED
+        assert tm1.verdict_label == "Applicable"
+        assert tm1.confidence == "not_stated"
+        assert tm1.source_mark == SourceMark.VERIFIED
+        assert "without a yes/no" not in tm1.source_note and "is applicable" in tm1.source_note
+        tm2 = decision.determinations.get(threshold__code="TM2")
+        assert (tm2.verdict, tm2.verdict_label) == (Verdict.NOT_CROSSED, "Not applicable")
+
+
+def test_3_the_24_hour_review_draws_no_threshold_conclusion(demo):
+    review = Evaluation.objects.get(title__startswith="24-hour alignment review")
+    assert review.outcome == Outcome.NOT_ASSESSED and review.threshold is None
+    assert "no TM1 threshold conclusion" in review.source_note
+
+
+def test_4_evaluation_awareness_ran_on_early_versions_and_the_card_calls_the_rate_low_enough(demo):
+    awareness = Evaluation.objects.get(title="Unverbalised evaluation awareness")
+    assert awareness.snapshot.kind == SnapshotKind.EARLY
+    assert "4.5.1" in awareness.source_section and "early versions" in awareness.source_note
+    assert "low enough" in awareness.finding and "understate" not in awareness.finding
+    r10 = Risk.objects.get(code="R10")
+    assert "flatter" not in r10.description and "low enough" in r10.description
+
+
+def test_5_decision_texts_cite_only_decisions_that_exist(demo):
+    references = set(ReleaseDecision.objects.values_list("reference", flat=True))
+    for decision in ReleaseDecision.objects.all():
+        text = " ".join([decision.conditions, decision.rationale, decision.basis, decision.scope_details])
+        cited = set(re.findall(r"\b(?:D\d+|ILLUS-\d+|GA-DRAFT)\b", text))
+        assert cited <= references, f"{decision.reference} cites {cited - references}"
+    assert "D9" not in ReleaseDecision.objects.get(reference="D8").conditions
+
+
+def test_6_imprecise_evaluations_say_only_what_the_card_says(demo):
+    e14 = Evaluation.objects.get(title="External automated AI-research evaluation")
+    assert e14.outcome == Outcome.NOT_ASSESSED and "no threshold call" in e14.source_note
+    e19 = Evaluation.objects.get(title__startswith="External cyber ranges")
+    assert "government" not in e19.run_by and "§3.4" in e19.run_by
+
+
+def test_6_imprecise_risks_say_only_what_the_card_says(demo):
+    r02 = Risk.objects.get(code="R02")
+    assert "narrow release" not in r02.mitigations and "2.2.5.5" in r02.source_section
+    assert "general availability" in r02.description
+    r16 = Risk.objects.get(code="R16")
+    assert "commitment" not in r16.mitigations and "likely" in r16.mitigations
+    for risk in Risk.objects.all():
+        assert "owner are riskreg's own assignment" in risk.source_note, risk
+
+
+def test_6_the_general_availability_draft_says_plans_not_commits(demo):
+    draft = ReleaseDecision.objects.get(reference="GA-DRAFT")
+    assert "commit" not in draft.rationale and "plans" in draft.rationale
+    assert draft.source_mark == SourceMark.ILLUSTRATION and draft.source_note
+
+
+def test_6_the_early_snapshot_cites_the_review_setup_and_says_versions_before_the_final_one(demo):
+    early = Snapshot.objects.get(kind=SnapshotKind.EARLY)
+    assert "4.1.4.1" in early.source_section
+    assert "Earlier snapshots" not in early.description and "Versions before the final one" in early.description
+
+
+def test_6_the_release_date_is_marked_as_the_announcements(demo):
+    for reference in ("D7", "D8"):
+        assert "release announcement" in ReleaseDecision.objects.get(reference=reference).source_note
+    assert "release announcement" in Snapshot.objects.get(kind=SnapshotKind.FINAL).source_note
+
+
+def test_6_coverage_that_rests_on_a_secondary_source_is_marked_so(demo):
+    for row in Coverage.objects.all():
+        assert "secondary source" not in row.note, row  # the mark says it, with a note
+    secondary = Coverage.objects.filter(source_mark=SourceMark.SECONDARY, **RSP_V3)
+    assert set(secondary.values_list("category__slug", flat=True)) == {"radiological-nuclear", "harmful-manipulation"}
+
+
+def test_6_the_release_determinations_are_not_attached_to_the_february_decisions(demo):
+    for reference in ("D1", "D2", "D3"):
+        assert not Determination.objects.filter(decision__reference=reference).exists(), reference
+
+
+def test_every_threshold_states_what_crossing_it_requires(demo):
+    for threshold in Threshold.objects.all():
+        assert threshold.response.strip(), threshold
+        assert "frameworks.md" in threshold.response or "system card" in threshold.response, threshold
+    critical = Threshold.objects.filter(code__endswith="-CRITICAL")
+    assert critical.count() == 3
+    assert set(critical.values_list("response_deployment", flat=True)) == {DeploymentWhenCrossed.NONE}
+    tm1 = Threshold.objects.get(code="TM1")
+    assert tm1.response_deployment == DeploymentWhenCrossed.ANY and tm1.response_report
+
+
+def test_the_story_holds_cyber_has_no_rsp_v3_threshold_and_blocks_only_general_availability(demo):
+    assert not Threshold.objects.filter(category__slug="cyber", **RSP_V3).exists()
+    assert Evaluation.objects.filter(category__slug="cyber", outcome__in=Outcome.concerning()).count() >= 3
+    draft = gate(ReleaseDecision.objects.get(reference="GA-DRAFT"))
+    problems = [check.code for check in draft.blocking if check.code != "sign_offs"]
+    assert problems == ["coverage_gap"]
+    limited = gate(ReleaseDecision.objects.get(reference="D8"))
+    gap = next(check for check in limited.checks if check.code == "coverage_gap")
+    assert gap.status == "warn" and "acknowledged" in gap.reason

@@ -47,7 +47,11 @@ FIELDS = {
     ],
     "framework_version": ["id", "framework_id", "version", "effective_date", "summary", *SOURCED],
     "coverage": ["id", "category_id", "level", "note", *SOURCED],
-    "threshold": ["id", "category_id", "code", "name", "definition", "operationalisation", *SOURCED],
+    "threshold": [
+        "id", "category_id", "code", "name", "definition", "operationalisation", "response",
+        "response_deployment", "response_safeguards", "response_report", "crossed_term", "not_crossed_term",
+        *SOURCED,
+    ],
 }  # fmt: skip
 
 EXCLUDED = {
@@ -310,14 +314,13 @@ def _field_changes(model, old: dict, new: dict, categories: dict, skip=()) -> li
             continue
         if old.get(name) != new.get(name):
             label = _label_of(model, name)
-            out.append(
-                f"{label} {_show(model, name, old.get(name), categories)} → {_show(model, name, new[name], categories)}"
-            )
+            before, after = _show(model, name, old.get(name), categories), _show(model, name, new[name], categories)
+            out.append(f"{label} {before} → {after}")
     return out
 
 
 def _evaluation_label(evaluation: dict) -> str:
-    title = evaluation.get("title", f"#{evaluation.get('id')}")
+    title = evaluation.get("title", "#" + str(evaluation.get("id")))
     return f"Evaluation '{title}' (§{evaluation.get('source_section') or '—'})"
 
 

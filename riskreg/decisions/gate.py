@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from django.db.models import Max
 
 from riskreg.evaluations.models import Evaluation, Evidence, Outcome
-from riskreg.frameworks.models import Coverage, CoverageLevel, GovernanceTitle, ThreatCategory
+from riskreg.frameworks.models import Coverage, CoverageLevel, DeploymentWhenCrossed, GovernanceTitle, ThreatCategory
 
 from .digest import CONTENT_VERSION, Change, describe_changes, digest_of, load, load_many, signed_content
 from .models import (
@@ -245,9 +245,8 @@ def review_states(decisions) -> dict[int, ReviewState]:
         if decision.provenance == "published_source" and decision.status in (
             DecisionStatus.APPROVED, DecisionStatus.SUPERSEDED
         ):  # fmt: skip
-            label = (
-                "Recorded (published source)" if decision.status == DecisionStatus.APPROVED else "Superseded (recorded)"
-            )
+            approved = decision.status == DecisionStatus.APPROVED
+            label = "Recorded (published source)" if approved else "Superseded (recorded)"
         changed = False
         found = affirmed.get(decision.pk)
         if found is not None and decision.status == DecisionStatus.APPROVED:
@@ -297,16 +296,18 @@ def gate(decision: ReleaseDecision) -> GateReport:
     contents = {v: signed_content(loaded, v) for v in versions}
     digests = {v: digest_of(content) for v, content in contents.items()}
     by_category = {determination.category_id: determination for determination in determinations}
+    # What crossing each threshold requires, from the framework version as the digest covers it.
+    thresholds = {row["id"]: row for row in loaded.version["thresholds"]}
     recorded = decision.is_recorded
 
     checks = [
         _check_determinations(coverage, by_category),
         _check_citations(decision, determinations),
-        _check_safeguards(determinations),
+        _check_safeguards(determinations, thresholds),
         _check_coverage_gaps(coverage, concerning, gaps),
         _check_recorded(decision) if recorded else _check_sign_offs(decision, required, sign_offs, digests, authors),
         _check_stale(sign_offs, digests, contents),
-        _check_scope(decision, determinations),
+        _check_response(decision, determinations, thresholds),
     ]
     material = None
     if affirmed is not None and decision.status == DecisionStatus.APPROVED:
@@ -384,14 +385,27 @@ def _check_citations(decision, determinations) -> Check:
     return Check("citations", title, PASS, "Every determination cites at least one fitting evaluation.")
 
 
-def _check_safeguards(determinations) -> Check:
-    title = "Crossed or cannot-rule-out verdicts name their safeguards"
-    bad = [d for d in determinations if d.verdict in Verdict.needing_safeguards() and not d.safeguards.strip()]
+def _verdict(determination, thresholds) -> str:
+    """The verdict in the framework's words (RSP v3.0 says 'applicable'), lower case for a sentence."""
+    row = thresholds.get(determination.threshold_id) or {}
+    term = {"crossed": row.get("crossed_term"), "not_crossed": row.get("not_crossed_term")}.get(determination.verdict)
+    return (term or determination.get_verdict_display()).lower()
+
+
+def _check_safeguards(determinations, thresholds) -> Check:
+    title = "Safeguards named where what was crossed requires them"
+    bad = [
+        d for d in determinations
+        if d.verdict in Verdict.needing_safeguards() and not d.safeguards.strip()
+        # A threshold whose response asks for no safeguards is held to its response instead; a verdict
+        # with no threshold has no response to go by, so it names its safeguards.
+        and (thresholds.get(d.threshold_id) or {}).get("response_safeguards", True)
+    ]  # fmt: skip
     if bad:
-        names = ", ".join(f"{d.category.name} ({d.get_verdict_display().lower()})" for d in bad)
+        names = ", ".join(f"{d.category.name} ({_verdict(d, thresholds)})" for d in bad)
         return Check("safeguards", title, BLOCK, f"Name the safeguards or conditions relied on for: {names}.",
                      [Record("determination", d.pk, d.category.name) for d in bad])  # fmt: skip
-    return Check("safeguards", title, PASS, "Every such verdict names what it relies on.")
+    return Check("safeguards", title, PASS, "Every verdict whose threshold requires safeguards names them.")
 
 
 def _check_coverage_gaps(coverage, concerning, gaps) -> Check:
@@ -474,16 +488,7 @@ def _check_recorded(decision) -> Check:
 def _check_stale(sign_offs, digests, contents) -> Check:
     title = "Sign-offs still match what was signed"
     stale = [s for s in sign_offs if not _is_current(s, digests)]
-    # A stale sign-off whose title has since signed or re-affirmed the current content is replaced,
-    # not outstanding: it stays in the record, and the page shows it struck through.
-    current_titles = {s.title_id for s in sign_offs if _is_current(s, digests)}
-    replaced = [s for s in stale if s.title_id in current_titles]
-    stale = [s for s in stale if s.title_id not in current_titles]
     if not stale:
-        if replaced:
-            return Check("stale_sign_offs", title, PASS,
-                         "Every title has signed the current content; the earlier sign-offs it replaced "
-                         f"({len(replaced)}) stay in the record.")  # fmt: skip
         return Check("stale_sign_offs", title, PASS, "No sign-off is stale.")
     parts = []
     for sign_off in stale:
@@ -498,11 +503,37 @@ def _check_stale(sign_offs, digests, contents) -> Check:
                  [Record("sign_off", s.pk, f"{s.title}: {s.signer}") for s in stale])  # fmt: skip
 
 
-def _check_scope(decision, determinations) -> Check:
-    title = "Scope consistent with the verdicts"
-    crossed = [d for d in determinations if d.verdict == Verdict.CROSSED]
-    if decision.scope == Scope.GENERAL_AVAILABILITY and crossed:
-        names = ", ".join(d.category.name for d in crossed)
-        return Check("scope", title, BLOCK, f"General availability with a crossed threshold in: {names}.",
-                     [Record("determination", d.pk, d.category.name) for d in crossed])  # fmt: skip
-    return Check("scope", title, PASS, f"{decision.get_scope_display()} fits the verdicts.")
+# The scopes each response allows. "Cannot rule out" is held to the same response as a crossing: the
+# frameworks apply a threshold's safeguards when it cannot be ruled out (RSP v3.0's CB-1 in the Mythos card).
+ALLOWED_SCOPES = {
+    DeploymentWhenCrossed.ANY: set(Scope.values),
+    DeploymentWhenCrossed.INTERNAL_ONLY: {Scope.NO_DEPLOYMENT, Scope.INTERNAL_REVIEW, Scope.INTERNAL_USE},
+    DeploymentWhenCrossed.NONE: {Scope.NO_DEPLOYMENT},
+}
+
+
+def _check_response(decision, determinations, thresholds) -> Check:
+    title = "Scope and report as each crossed threshold's response requires"
+    problems, unknown = [], []
+    for d in determinations:
+        if d.verdict not in Verdict.needing_safeguards():
+            continue
+        row = thresholds.get(d.threshold_id)
+        if row is None:
+            unknown.append(d)
+            continue
+        label = f"{d.category.name} ({row['code']}, {_verdict(d, thresholds)})"
+        if decision.scope not in ALLOWED_SCOPES[row["response_deployment"]]:
+            allowed = DeploymentWhenCrossed(row["response_deployment"]).label.lower()
+            problems.append((d, f"{label} allows {allowed}, not {decision.get_scope_display().lower()}"))
+        if row["response_report"] and not d.residual_risk.strip():
+            problems.append((d, f"{label} requires a risk report or case: state the residual risk it concludes"))
+    records = [Record("determination", d.pk, d.category.name) for d, _ in problems]
+    if problems:
+        return Check("scope", title, BLOCK, "; ".join(text for _, text in problems) + ".", records)
+    if unknown:
+        names = ", ".join(f"{d.category.name} ({_verdict(d, thresholds)})" for d in unknown)
+        return Check("scope", title, WARN,
+                     f"No threshold of this framework version is named for: {names}, so what it requires is unknown.",
+                     [Record("determination", d.pk, d.category.name) for d in unknown])  # fmt: skip
+    return Check("scope", title, PASS, f"{decision.get_scope_display()} is what every crossed threshold allows.")

@@ -254,7 +254,16 @@ class Determination(Sourced, DecisionPart):
         ]
 
     def __str__(self) -> str:
-        return f"{self.category}: {self.get_verdict_display()}"
+        return f"{self.category}: {self.verdict_label}"
+
+    @property
+    def verdict_label(self) -> str:
+        """The verdict in the framework's own words where it has them (RSP v3.0: 'Applicable')."""
+        if self.threshold_id:
+            term = self.threshold.verdict_term(self.verdict)
+            if term:
+                return term
+        return self.get_verdict_display()
 
     def clean(self):
         super().clean()

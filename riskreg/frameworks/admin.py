@@ -43,7 +43,7 @@ class FrameworkVersionAdmin(RegistryAdmin):
 
 @admin.register(Threshold)
 class ThresholdAdmin(RegistryAdmin):
-    list_display = ["code", "name", "framework_version", "category"]
+    list_display = ["code", "name", "framework_version", "category", "response_deployment", "response_report"]
     list_filter = ["framework_version", "category"]
 
 

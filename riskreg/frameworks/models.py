@@ -140,8 +140,20 @@ def _refuse_title_change_on_frozen_version(sender, instance, action, reverse, **
         instance.refuse_if_frozen()
 
 
+class DeploymentWhenCrossed(models.TextChoices):
+    """The widest deployment a framework allows once the threshold is crossed (with its safeguards)."""
+
+    ANY = "any", "Any deployment, once the required safeguards are in place"
+    INTERNAL_ONLY = "internal_only", "No external deployment"
+    NONE = "none", "No deployment; halt further development"
+
+
 class Threshold(Sourced, VersionPart):
-    """A capability or risk level the framework version defines for one category."""
+    """A capability or risk level the framework version defines for one category.
+
+    What crossing it requires is data taken from the framework (the `response_*` fields), not a rule in
+    the gate: the gate holds a decision's scope and safeguards against them.
+    """
 
     framework_version = models.ForeignKey(FrameworkVersion, on_delete=models.PROTECT, related_name="thresholds")
     category = models.ForeignKey(ThreatCategory, on_delete=models.PROTECT, related_name="thresholds")
@@ -149,6 +161,31 @@ class Threshold(Sourced, VersionPart):
     name = models.CharField(max_length=200)
     definition = models.TextField()
     operationalisation = models.TextField(blank=True, help_text="How evaluations test for it.")
+    response = models.TextField(
+        "response when crossed", blank=True, help_text="What the framework requires once it is crossed, in words."
+    )
+    response_deployment = models.CharField(
+        "deployment allowed when crossed",
+        max_length=16,
+        choices=DeploymentWhenCrossed.choices,
+        default=DeploymentWhenCrossed.ANY,
+    )
+    response_safeguards = models.BooleanField(
+        "safeguards required when crossed",
+        default=True,
+        help_text="A decision must name the safeguards it relies on before it deploys.",
+    )
+    response_report = models.BooleanField(
+        "report required when crossed",
+        default=False,
+        help_text="A risk report, affirmative case or safety case is required: the decision states the residual risk.",
+    )
+    crossed_term = models.CharField(
+        max_length=40, blank=True, help_text="The framework's own word for a yes, e.g. 'Applicable'. Blank: 'Crossed'."
+    )
+    not_crossed_term = models.CharField(
+        max_length=40, blank=True, help_text="The framework's own word for a no, e.g. 'Not applicable'."
+    )
 
     history = HistoricalRecords()
 
@@ -160,10 +197,15 @@ class Threshold(Sourced, VersionPart):
                 name="threshold_code_unique_per_version",
                 violation_error_message="This framework version already has a threshold with that code.",
             ),
+            choices_check("response_deployment", DeploymentWhenCrossed, "threshold_response_deployment_valid"),
         ]
 
     def __str__(self) -> str:
         return f"{self.code}: {self.name}"
+
+    def verdict_term(self, verdict: str) -> str:
+        """The framework's word for a verdict on this threshold, where it has its own ('' if not)."""
+        return {"crossed": self.crossed_term, "not_crossed": self.not_crossed_term}.get(verdict, "")
 
 
 class CoverageLevel(models.TextChoices):

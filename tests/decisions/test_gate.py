@@ -120,12 +120,95 @@ def test_every_required_title_is_signed_by_distinct_people_not_the_author(world)
     assert decision.status == DecisionStatus.APPROVED
 
 
-def test_general_availability_with_a_crossed_verdict_is_blocked(world):
-    determined(world, verdict="crossed", safeguards="Guards.")
-    assert check(world["decision"], "scope").status == PASS
-    world["decision"].scope = "general_availability"
+# -- what crossing requires: the threshold's response, not a rule in the gate --------------------
+
+
+def crossing(world, verdict="crossed", scope="general_availability", **response):
+    """A determination on a threshold whose response is `response`, for a decision of `scope`."""
+    threshold = make.threshold(version=world["version"], cat=world["bio"])
+    Threshold.objects.filter(pk=threshold.pk).update(**response)
+    world["decision"].scope = scope
     world["decision"].save()
+    return determined(world, verdict=verdict, threshold=threshold, safeguards="Guards.", residual_risk="Low.")
+
+
+def test_general_availability_with_a_crossed_threshold_passes_when_its_response_allows_any_deployment(world):
+    """RSP v3.0 applies TM1 to models that were generally available: crossing alone blocks nothing."""
+    crossing(world, response_deployment="any")
+    result = check(world["decision"], "scope")
+    assert result.status == PASS and "General availability" in result.reason
+
+
+@pytest.mark.parametrize(
+    "deployment, scope, status",
+    [
+        ("internal_only", "general_availability", BLOCK),
+        ("internal_only", "limited_access", BLOCK),
+        ("internal_only", "internal_use", PASS),
+        ("none", "internal_use", BLOCK),
+        ("none", "no_deployment", PASS),
+    ],
+)
+def test_the_scope_must_be_one_the_crossed_thresholds_response_allows(world, deployment, scope, status):
+    determination = crossing(world, scope=scope, response_deployment=deployment)
+    result = check(world["decision"], "scope")
+    assert result.status == status
+    if status == BLOCK:
+        assert result.records[0].id == determination.pk
+        assert "no external deployment" in result.reason or "halt further development" in result.reason
+
+
+def test_cannot_rule_out_is_held_to_the_same_response_as_crossed(world):
+    crossing(world, verdict="cannot_rule_out", response_deployment="internal_only")
     assert check(world["decision"], "scope").status == BLOCK
+
+
+def test_a_not_crossed_verdict_is_not_held_to_the_response(world):
+    crossing(world, verdict="not_crossed", response_deployment="none")
+    assert check(world["decision"], "scope").status == PASS
+
+
+def test_a_response_that_requires_a_report_needs_the_residual_risk_stated(world):
+    determination = crossing(world, response_report=True)
+    assert check(world["decision"], "scope").status == PASS
+    determination.residual_risk = ""
+    determination.save()
+    result = check(world["decision"], "scope")
+    assert result.status == BLOCK and "residual risk" in result.reason
+
+
+def test_safeguards_are_required_only_where_the_response_requires_them(world):
+    determination = crossing(world, response_safeguards=False)
+    determination.safeguards = ""
+    determination.save()
+    assert check(world["decision"], "safeguards").status == PASS
+    Threshold.objects.filter(pk=determination.threshold_id).update(response_safeguards=True)
+    result = check(world["decision"], "safeguards")
+    assert result.status == BLOCK and "Bio" in result.reason
+
+
+def test_a_crossed_verdict_without_a_threshold_warns_that_its_response_is_unknown(world):
+    determined(world, verdict="crossed", safeguards="Guards.")
+    result = check(world["decision"], "scope")
+    assert result.status == WARN and "unknown" in result.reason
+
+
+def test_the_gate_uses_the_frameworks_own_word_for_the_verdict(world):
+    determination = crossing(world, response_safeguards=True, crossed_term="Applicable")
+    determination.safeguards = ""
+    determination.save()
+    assert "(applicable)" in check(world["decision"], "safeguards").reason
+    determination.refresh_from_db()
+    assert determination.verdict_label == "Applicable"
+    assert str(determination).endswith(": Applicable")
+
+
+def test_the_threshold_response_is_part_of_the_signed_digest(world):
+    """Softening what crossing requires changes what a sign-off signed (the version freezes too)."""
+    determination = crossing(world)
+    before = gate(world["decision"]).digest
+    Threshold.objects.filter(pk=determination.threshold_id).update(response_deployment="none")
+    assert gate(world["decision"]).digest != before
 
 
 def test_changing_a_cited_score_makes_the_sign_off_stale_and_blocks_approval(world):
@@ -136,7 +219,7 @@ def test_changing_a_cited_score_makes_the_sign_off_stale_and_blocks_approval(wor
     assert check(decision, "stale_sign_offs").status == PASS
 
     world["bio_eval"].score = 0.42
-    world["bio_eval"]._change_reason = "Rescored"
+    world["bio_eval"]._change_reason = "re-run with the fixed grader"  # a cited evaluation changes only with a reason
     world["bio_eval"].save()
 
     stale = check(decision, "stale_sign_offs")
@@ -188,11 +271,22 @@ def test_its_queries_do_not_grow_with_the_number_of_cited_evaluations(world):
 # -- the three doors on the demo data -----------------------------------------------------------
 
 
-def test_the_command_passes_the_limited_access_decision_with_its_cyber_gap(demo):
+def test_the_command_passes_the_illustration_decision_with_its_cyber_gap_acknowledged(demo):
     out = io.StringIO()
-    call_command("gate", "D8", stdout=out)
+    call_command("gate", "ILLUS-1", stdout=out)
     text = out.getvalue()
-    assert "PASSES, with warnings" in text and "Cyber operations" in text
+    assert "PASSES, with warnings" in text and "Coverage gap acknowledged" in text and "Cyber operations" in text
+
+
+def test_the_command_reports_the_limited_access_decision_as_recorded_not_passed(demo):
+    """D8 is what the card reports: recorded with no sign-off data, its cyber gap acknowledged."""
+    out = io.StringIO()
+    with pytest.raises(SystemExit) as exit_code:
+        call_command("gate", "D8", stdout=out)
+    assert exit_code.value.code == 1
+    text = out.getvalue()
+    assert "Recorded from a published source; no sign-off data" in text
+    assert "RECORDED from a published source" in text and "Coverage gap acknowledged" in text
 
 
 def test_the_command_blocks_the_general_availability_draft_on_the_cyber_gap(demo):
@@ -201,11 +295,14 @@ def test_the_command_blocks_the_general_availability_draft_on_the_cyber_gap(demo
         call_command("gate", "GA-DRAFT", stdout=out)
     assert exit_code.value.code == 1
     assert "BLOCK Coverage gaps" in out.getvalue() and "Cyber operations" in out.getvalue()
+    report = gate(ReleaseDecision.objects.get(reference="GA-DRAFT"))
+    # The cyber gap is the one problem: TM1 applies, yet its response allows general availability.
+    assert [c.code for c in report.blocking if c.code != "sign_offs"] == ["coverage_gap"]
 
 
 def test_the_command_prints_json_and_exits_2_for_an_unknown_decision(demo):
     out = io.StringIO()
-    call_command("gate", str(ReleaseDecision.objects.get(reference="D8").pk), "--json", stdout=out)
+    call_command("gate", str(ReleaseDecision.objects.get(reference="ILLUS-1").pk), "--json", stdout=out)
     assert json.loads(out.getvalue())["status"] == "warn"
     with pytest.raises(CommandError) as error:
         call_command("gate", "D99")
@@ -254,7 +351,7 @@ def test_tokens_are_made_on_the_settings_page_shown_once_and_stored_hashed(clien
 def test_the_decision_page_shows_the_report(client, viewer, demo):
     client.force_login(viewer)
     html = client.get(ReleaseDecision.objects.get(reference="GA-DRAFT").get_absolute_url()).content.decode()
-    assert "Release gate: Blocked" in html and "Unacknowledged coverage gap" in html
+    assert "Release gate: Blocked — 1 problem to fix first" in html and "Unacknowledged coverage gap" in html
 
 
 # -- freezing ------------------------------------------------------------------------------------

@@ -147,7 +147,7 @@ def test_a_sign_off_goes_stale_when_what_was_signed_changes(decision, titles):
     lifecycle.sign(decision, by=holder(rso, "r"), title=rso, verdict="approve")
     evaluation = decision.determinations.get().cited_evaluations.get()
     evaluation.score = 0.99
-    evaluation._change_reason = "Rescored"
+    evaluation._change_reason = "re-run with the fixed grader"  # a cited evaluation changes only with a reason
     evaluation.save()
     assert decision.sign_offs.get().digest != decision_digest(decision)
     # the stale RSO sign-off no longer counts: the CEO alone does not approve it
