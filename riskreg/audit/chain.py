@@ -19,6 +19,7 @@ from django.db.models import Max, Model
 from django.db.models.fields.files import FieldFile
 from simple_history import utils as history_utils
 
+from .live import check_live_rows
 from .models import GENESIS_HASH, Action, AuditEvent, AuditHead
 from .verify import canonical_json, event_hash
 
@@ -262,7 +263,8 @@ def verify_database(limit_problems: int = 20) -> ChainReport:
 
     Finds: an edited event (hash), a removed, inserted or reordered one (sequence and links),
     a head that does not match the last event, an edited or removed history row (record hash),
-    and history rows with no event (written around the audit trail).
+    history rows with no event (written around the audit trail), and live rows written around
+    history altogether (live.py).
     """
     from django.apps import apps
 
@@ -313,4 +315,7 @@ def verify_database(limit_problems: int = 20) -> ChainReport:
                 if record_sha256(row) != event[2]:
                     problem(f"history row {label} #{row.history_id} (event {event[1]}) was altered")
                 event, row = next(events, None), next(rows, None)
+
+    for mismatch in check_live_rows(limit_problems):
+        problem(str(mismatch))
     return report
