@@ -24,7 +24,7 @@ def coverage(category_slug, **version):
 
 
 def tracked_models():
-    """Every domain model of riskreg's apps (the history models themselves excluded).
+    """Every domain model of riskreg's apps (the history models themselves excluded), and users.
 
     LoginFailure is not one: it only counts failed log-ins for the throttle, and has no history.
     """
@@ -34,7 +34,7 @@ def tracked_models():
         if model._meta.app_label in {"frameworks", "evaluations", "risks", "decisions", "accounts"}
         and not model.__name__.startswith("Historical")
         and model._meta.label != "accounts.LoginFailure"
-    ]
+    ] + [get_user_model()]
 
 
 def test_rsp_v3_covers_chem_bio_formally_and_cyber_not_at_all(demo):
