@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth.models import User
 from simple_history.admin import SimpleHistoryAdmin
 
 from .models import ApiToken
@@ -13,3 +15,17 @@ class ApiTokenAdmin(SimpleHistoryAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+# django.contrib.auth registers User when its admin module is imported; this app comes before auth
+# in INSTALLED_APPS, so import it first, then put the same admin back with a history view.
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserAdmin(SimpleHistoryAdmin, auth_admin.UserAdmin):
+    """Django's user admin, with each account's history (never its password hash, which is not tracked)."""
+
+    def revert_disabled(self, request, obj=None):
+        # A history row has no password: reverting to it would save the account without one.
+        return True
