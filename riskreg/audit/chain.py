@@ -248,6 +248,19 @@ def _append_batch_events(records, batch, pk_name: str, previous_up_to: int | Non
     append_events(records, [live[getattr(record, pk_name)] for record in records])
 
 
+def _with_m2m(history_rows, size: int = 2000):
+    """History rows with their m2m ids read a chunk at a time (one query per chunk, not per row)."""
+    batch = []
+    for row in history_rows:
+        batch.append(row)
+        if len(batch) == size:
+            _attach_m2m(batch)
+            yield from batch
+            batch = []
+    _attach_m2m(batch)
+    yield from batch
+
+
 class ChainReport:
     def __init__(self):
         self.count = 0
@@ -302,7 +315,7 @@ def verify_database(limit_problems: int = 20) -> ChainReport:
             .values_list("history_id", "seq", "record_sha256")
             .iterator(chunk_size=2000)
         )
-        rows = model.history.order_by("history_id").iterator(chunk_size=2000)
+        rows = _with_m2m(model.history.order_by("history_id").iterator(chunk_size=2000))
         event, row = next(events, None), next(rows, None)
         while event is not None or row is not None:
             if row is None or (event is not None and event[0] < row.history_id):
