@@ -31,6 +31,8 @@ def _resave(model):
             queryset = queryset.filter(decision__status=DecisionStatus.DRAFT)
         obj = queryset.first()
         obj._history_user = user
+        # PostgreSQL's first evaluation may be one an approved decision cites: such a change needs a reason.
+        obj._change_reason = "Re-saved by the completeness test"
         obj.save()
         return obj
 
