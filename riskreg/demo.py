@@ -78,12 +78,14 @@ class DemoSeeder:
 
     def _service_user(self, username: str, first_name: str):
         User = get_user_model()
-        user, created = User.objects.get_or_create(
-            username=username, defaults={"first_name": first_name, "is_active": False}
-        )
-        if created:
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            user = User(username=username, first_name=first_name, is_active=False)
             user.set_unusable_password()
-            user.save(update_fields=["password"])
+            # By the loader; its own account is written by no one but the command.
+            user._history_user, user._change_reason = getattr(self, "user", None), CHANGE_REASON
+            with transaction.atomic():
+                user.save()
         return user
 
     def _save(self, obj):
@@ -400,6 +402,7 @@ class DemoSeeder:
             if user is None:
                 user = User(username=username, is_staff=superuser, is_superuser=superuser)
                 user.set_password(DEMO_PASSWORD)
+                user._history_user, user._change_reason = self.user, CHANGE_REASON
                 user.save()
                 self.report.created["demo account"] += 1
                 if role:

@@ -97,6 +97,8 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
+    # Before auth: its createsuperuser and changepassword write users inside a transaction (tracked).
+    "riskreg.accounts",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -111,7 +113,6 @@ INSTALLED_APPS = [
     "riskreg.decisions",
     "riskreg.audit",
     "riskreg.importers",
-    "riskreg.accounts",
 ]
 
 MIDDLEWARE = [

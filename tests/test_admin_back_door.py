@@ -254,3 +254,17 @@ def test_the_admin_shows_a_cited_evaluation_read_only(client, superuser, cited):
     assert response.status_code == 403
     evaluation.refresh_from_db()
     assert evaluation.title != "Renamed"
+
+
+def test_the_admin_shows_no_token_hash_or_secret_prefix(admin_client):
+    user = make.user("pipeline-owner")
+    token, raw = ApiToken.issue(user, "release pipeline")
+    pages = [
+        admin_url(token, "changelist"),
+        admin_url(token, "change", token.pk),
+        admin_url(token, "history", token.pk),
+    ]
+    for url in pages:
+        html = admin_client.get(url).content.decode()
+        assert "release pipeline" in html, url
+        assert token.key_hash not in html and raw[:10] not in html, url

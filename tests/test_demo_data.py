@@ -35,7 +35,7 @@ def coverage(category_slug, **version):
 
 
 def tracked_models():
-    """Every domain model of riskreg's apps (the history models themselves excluded).
+    """Every domain model of riskreg's apps (the history models themselves excluded), and users.
 
     LoginFailure is not one: it only counts failed log-ins for the throttle, and has no history.
     """
@@ -45,7 +45,7 @@ def tracked_models():
         if model._meta.app_label in {"frameworks", "evaluations", "risks", "decisions", "accounts"}
         and not model.__name__.startswith("Historical")
         and model._meta.label != "accounts.LoginFailure"
-    ]
+    ] + [get_user_model()]
 
 
 def test_rsp_v3_covers_chem_bio_formally_and_cyber_not_at_all(demo):
@@ -167,6 +167,8 @@ def test_every_created_record_has_a_history_row_with_the_seed_user(demo):
                 assert first.history_user_id == obj.signer_id, obj
             elif model is Affirmation:  # written by the lifecycle step, by whoever took it
                 assert first.history_user_id == obj.affirmed_by_id and first.history_change_reason, obj
+            elif obj == seed_user:  # the loader's own account: written by no one but the command
+                assert first.history_user_id is None and first.history_change_reason.startswith("seed_demo")
             else:
                 assert first.history_user_id == seed_user.pk, obj
                 assert first.history_change_reason.startswith("seed_demo"), obj

@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth.models import User
 
 from riskreg.admin import RegistryAdmin
 
@@ -7,10 +9,25 @@ from .models import ApiToken
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(RegistryAdmin):
-    """Tokens are made and revoked by their owners on their settings page; only a hash is stored."""
+    """Tokens are made and revoked by their owners on their settings page; only a hash is stored, and
+    the admin shows neither it nor the secret's prefix: a token's id and name are all anyone reads."""
 
-    list_display = ["name", "user", "prefix", "created_at", "revoked_at"]
-    readonly_fields = ["user", "name", "prefix", "key_hash", "created_at", "revoked_at"]
+    list_display = ["id", "name", "user", "created_at", "revoked_at"]
+    fields = readonly_fields = ["user", "name", "created_at", "revoked_at"]
 
     def has_add_permission(self, request):
         return False
+
+
+# django.contrib.auth registers User when its admin module is imported; this app comes before auth
+# in INSTALLED_APPS, so import it first, then put the same admin back with a history view.
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserAdmin(RegistryAdmin, auth_admin.UserAdmin):
+    """Django's user admin, with each account's history (never its password hash, which is not tracked)."""
+
+    def revert_disabled(self, request, obj=None):
+        # A history row has no password: reverting to it would save the account without one.
+        return True

@@ -1,4 +1,8 @@
-"""Per-user API tokens, for release pipelines that ask the gate before they ship.
+"""Accounts in the trail, and per-user API tokens for release pipelines that ask the gate before they ship.
+
+Users are tracked like every domain record (below): their names, email, activation, staff and
+superuser flags, groups and direct permissions get history rows and audit events, through the admin,
+commands and the settings page alike. Their password hash and last log-in never do.
 
 Only a SHA-256 of each token is stored; the token itself is shown once, when it is made. Neither
 that hash nor the token's first characters enter history, events, pages or exports: a token is
@@ -9,11 +13,36 @@ import hashlib
 import secrets
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import models, transaction
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 TOKEN_PREFIX = "rr_"
+
+
+class UserHistory(HistoricalRecords):
+    """History of users, which live in django.contrib.auth, kept in this app.
+
+    A save that writes only untracked fields (Django's log-in stamps `last_login` with
+    update_fields) is no change to the record and writes no history row.
+    """
+
+    def post_save(self, instance, created, using=None, update_fields=None, **kwargs):
+        if not created and update_fields and set(update_fields) <= set(self.excluded_fields):
+            return
+        super().post_save(instance, created, using=using, **kwargs)
+
+
+# Not the password hash (a secret) nor last_login (a log-in is not a change of the account).
+USER_HISTORY = UserHistory(
+    app="accounts", excluded_fields=["password", "last_login"], m2m_fields=["groups", "user_permissions"]
+)
+USER_HISTORY.manager_name = "history"
+USER_HISTORY.module = __name__
+USER_HISTORY.cls = User
+USER_HISTORY.add_extra_methods(User)
+USER_HISTORY.finalize(User)  # what simple_history.register does, with the history model in this app
 
 
 def hash_token(raw: str) -> str:

@@ -8,16 +8,20 @@ def _is_tracked(model) -> bool:
     return hasattr(model._meta, "simple_history_manager_attribute")
 
 
-def _require_transaction(sender, **kwargs):
+def _require_transaction(sender, update_fields=None, **kwargs):
     """A tracked row, its history row and its audit event commit together or not at all.
 
     Outside a transaction Django would commit the row before its history exists; refuse that.
-    Requests are atomic, and commands wrap their writes in transaction.atomic().
+    Requests are atomic, and commands wrap their writes in transaction.atomic(). A save of
+    untracked fields only (a user's last_login at log-in) writes no history, so needs none.
     """
-    if _is_tracked(sender) and not connection.in_atomic_block:
-        raise transaction.TransactionManagementError(
-            f"{sender._meta.label} is written only inside a transaction (wrap the write in transaction.atomic())."
-        )
+    if not _is_tracked(sender) or connection.in_atomic_block:
+        return
+    if update_fields and set(update_fields) <= set(sender.history.model._history_excluded_fields):
+        return
+    raise transaction.TransactionManagementError(
+        f"{sender._meta.label} is written only inside a transaction (wrap the write in transaction.atomic())."
+    )
 
 
 def _append_audit_event(sender, instance, history_instance, **kwargs):

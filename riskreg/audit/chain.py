@@ -19,6 +19,7 @@ from django.db.models import Max, Model
 from django.db.models.fields.files import FieldFile
 from simple_history import utils as history_utils
 
+from .live import check_live_rows
 from .models import GENESIS_HASH, Action, AuditEvent, AuditHead
 from .verify import canonical_json, event_hash
 
@@ -247,6 +248,19 @@ def _append_batch_events(records, batch, pk_name: str, previous_up_to: int | Non
     append_events(records, [live[getattr(record, pk_name)] for record in records])
 
 
+def _with_m2m(history_rows, size: int = 2000):
+    """History rows with their m2m ids read a chunk at a time (one query per chunk, not per row)."""
+    batch = []
+    for row in history_rows:
+        batch.append(row)
+        if len(batch) == size:
+            _attach_m2m(batch)
+            yield from batch
+            batch = []
+    _attach_m2m(batch)
+    yield from batch
+
+
 class ChainReport:
     def __init__(self):
         self.count = 0
@@ -262,7 +276,8 @@ def verify_database(limit_problems: int = 20) -> ChainReport:
 
     Finds: an edited event (hash), a removed, inserted or reordered one (sequence and links),
     a head that does not match the last event, an edited or removed history row (record hash),
-    and history rows with no event (written around the audit trail).
+    history rows with no event (written around the audit trail), and live rows written around
+    history altogether (live.py).
     """
     from django.apps import apps
 
@@ -300,7 +315,7 @@ def verify_database(limit_problems: int = 20) -> ChainReport:
             .values_list("history_id", "seq", "record_sha256")
             .iterator(chunk_size=2000)
         )
-        rows = model.history.order_by("history_id").iterator(chunk_size=2000)
+        rows = _with_m2m(model.history.order_by("history_id").iterator(chunk_size=2000))
         event, row = next(events, None), next(rows, None)
         while event is not None or row is not None:
             if row is None or (event is not None and event[0] < row.history_id):
@@ -313,4 +328,7 @@ def verify_database(limit_problems: int = 20) -> ChainReport:
                 if record_sha256(row) != event[2]:
                     problem(f"history row {label} #{row.history_id} (event {event[1]}) was altered")
                 event, row = next(events, None), next(rows, None)
+
+    for mismatch in check_live_rows(limit_problems):
+        problem(str(mismatch))
     return report

@@ -92,4 +92,4 @@ def test_the_list_of_tracked_models_is_the_whole_domain():
     assert labels == {
         model._meta.label for model in apps.get_models() if hasattr(model._meta, "simple_history_manager_attribute")
     }
-    assert len(labels) == 18
+    assert len(labels) == 19

@@ -1,0 +1,121 @@
+"""Issue 14, attack 6: accounts are tracked like every record, and their secrets never enter the trail.
+
+Making an account superuser and approver through the admin used to leave the audit head where it
+was; now each change is a history row with the acting user and an audit event.
+"""
+
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.db import transaction
+from django.urls import reverse
+
+from riskreg.accounts.models import ApiToken
+from riskreg.accounts.roles import APPROVER
+from riskreg.audit.chain import verify_database
+from riskreg.audit.models import AuditEvent, AuditHead
+
+pytestmark = pytest.mark.django_db
+
+User = get_user_model()
+
+
+def events_for(user):
+    return AuditEvent.objects.filter(model="auth.User", object_id=str(user.pk)).order_by("seq")
+
+
+def make_superuser_and_approver(client, admin, user):
+    client.force_login(admin)
+    response = client.post(
+        reverse("admin:auth_user_change", args=[user.pk]),
+        {
+            "username": user.username, "first_name": "Mallory", "last_name": "", "email": "m@example.com",
+            "is_active": "on", "is_staff": "on", "is_superuser": "on",
+            "groups": [Group.objects.get(name=APPROVER).pk],
+            "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00",
+        },
+    )  # fmt: skip
+    assert response.status_code == 302, response.content[:2000]
+
+
+def test_it_records_an_account_made_superuser_and_approver_in_the_admin(client, superuser, viewer):
+    head_before = AuditHead.objects.get().seq
+
+    make_superuser_and_approver(client, superuser, viewer)
+
+    assert AuditHead.objects.get().seq > head_before
+    viewer.refresh_from_db()
+    assert viewer.is_superuser and viewer.groups.filter(name=APPROVER).exists()
+    newest = viewer.history.first()
+    assert newest.history_user == superuser
+    assert (newest.is_superuser, newest.is_staff, newest.first_name) == (True, True, "Mallory")
+    assert list(newest.groups.values_list("group__name", flat=True)) == [APPROVER]
+    changed = {name for event in events_for(viewer).filter(seq__gt=head_before) for name in event.changes}
+    assert {"is_superuser", "is_staff", "first_name", "email", "groups"} <= changed
+    assert {event.username for event in events_for(viewer).filter(seq__gt=head_before)} == {superuser.username}
+    assert verify_database().ok
+
+
+def test_no_password_hash_reaches_history_events_pages_or_exports(client, superuser, auditor, viewer):
+    make_superuser_and_approver(client, superuser, viewer)
+    hashes = [user.password for user in User.objects.all()]
+    assert hashes and all(hashes)
+
+    assert not any(hasattr(row, "password") or hasattr(row, "last_login") for row in User.history.all())
+    client.force_login(auditor)
+    texts = [str(list(AuditEvent.objects.values()))]
+    texts.append(client.get(reverse("audit:list"), {"model": "auth.User"}).content.decode())
+    for fmt in ("csv", "jsonl"):
+        texts.append(b"".join(client.get(reverse("audit:export", args=[fmt])).streaming_content).decode())
+    out = io.StringIO()
+    call_command("export_audit", "--format", "jsonl", stdout=out)
+    texts.append(out.getvalue())
+    for text in texts:
+        assert "auth.User" in text
+        assert "pbkdf2" not in text and "md5$" not in text
+        assert not any(password in text for password in hashes)
+
+
+def test_a_log_in_is_no_change_of_the_account(client, viewer):
+    before = AuditEvent.objects.count()
+    client.force_login(viewer)
+    viewer.refresh_from_db()
+    assert viewer.last_login is not None
+    assert AuditEvent.objects.count() == before
+
+
+def test_a_password_change_is_an_event_without_the_hash(viewer):
+    viewer.set_password("a new long passphrase")
+    with transaction.atomic():
+        viewer.save()
+    event = events_for(viewer).last()
+    assert event.action == "~" and "password" not in event.changes
+
+
+def test_createsuperuser_and_changepassword_write_history(monkeypatch):
+    call_command("createsuperuser", "--noinput", "--username", "root", "--email", "r@example.com",
+                 stdout=io.StringIO())  # fmt: skip
+    root = User.objects.get(username="root")
+    assert [event.action for event in events_for(root)] == ["+"]
+    assert events_for(root).get().changes["is_superuser"] == {"old": None, "new": True}
+
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": "a long new passphrase 1")
+    call_command("changepassword", "root", stdout=io.StringIO())
+    assert [event.action for event in events_for(root)] == ["+", "~"]
+    assert verify_database().ok
+
+
+def test_token_creation_and_revocation_on_the_settings_page_are_events(client, viewer):
+    client.force_login(viewer)
+    before = AuditEvent.objects.filter(model="accounts.ApiToken").count()
+    client.post(reverse("settings"), {"name": "pipeline"})
+    token = ApiToken.objects.get(user=viewer, name="pipeline")
+    client.post(reverse("token-revoke", args=[token.pk]))
+    events = AuditEvent.objects.filter(model="accounts.ApiToken", object_id=str(token.pk)).order_by("seq")
+    assert AuditEvent.objects.filter(model="accounts.ApiToken").count() == before + 2
+    assert [event.action for event in events] == ["+", "~"]
+    assert {event.username for event in events} == {viewer.username}
+    assert all("key_hash" not in event.changes and "prefix" not in event.changes for event in events)
