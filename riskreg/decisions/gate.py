@@ -488,7 +488,16 @@ def _check_recorded(decision) -> Check:
 def _check_stale(sign_offs, digests, contents) -> Check:
     title = "Sign-offs still match what was signed"
     stale = [s for s in sign_offs if not _is_current(s, digests)]
+    # A stale sign-off whose title has since signed or re-affirmed the current content is replaced,
+    # not outstanding: it stays in the record, and the page shows it struck through.
+    current_titles = {s.title_id for s in sign_offs if _is_current(s, digests)}
+    replaced = [s for s in stale if s.title_id in current_titles]
+    stale = [s for s in stale if s.title_id not in current_titles]
     if not stale:
+        if replaced:
+            return Check("stale_sign_offs", title, PASS,
+                         "Every title has signed the current content; the earlier sign-offs it replaced "
+                         f"({len(replaced)}) stay in the record.")  # fmt: skip
         return Check("stale_sign_offs", title, PASS, "No sign-off is stale.")
     parts = []
     for sign_off in stale:
