@@ -8,7 +8,7 @@ It shows each record and its history; it never becomes a way around what the mod
   permission alone. Here that POST is refused for every model and every user, superusers included.
 - A model that guards its own delete() loses the "Delete selected" action, which deletes through the
   queryset, around that guard; such records are deleted one at a time, from their own page.
-- A delete the model refuses shows its reason on the page instead of a server error.
+- A save or delete the model refuses shows its reason on the page instead of a server error.
 """
 
 from django.contrib import messages
@@ -25,6 +25,18 @@ def guards_its_delete(model) -> bool:
 
 
 class RegistryAdmin(SimpleHistoryAdmin):
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # A save the model refuses (a frozen version, a part of a decision beyond a draft, a cited
+        # evaluation without a reason) rolls back with the admin's transaction and is shown as a
+        # message on the form's page, not as a server error.
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as refusal:
+            if request.method != "POST":
+                raise
+            self.message_user(request, " ".join(refusal.messages), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if request.method != "GET":
             raise PermissionDenied("The admin shows past versions; it never restores one.")

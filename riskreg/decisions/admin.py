@@ -6,22 +6,21 @@ from .models import Affirmation, Determination, GapAcknowledgement, ReleaseDecis
 
 
 class FrozenWhenApprovedMixin:
-    """Approved decisions cannot be edited through the admin either (the models refuse it too)."""
+    """A decision beyond a draft, and its parts, are read-only in the admin too (the models and, on
+    PostgreSQL, the triggers refuse the change anyway; here it is not offered)."""
 
     def _decision_of(self, obj):
         return obj if isinstance(obj, ReleaseDecision) else getattr(obj, "decision", None)
 
-    def has_change_permission(self, request, obj=None):
+    def _beyond_draft(self, obj) -> bool:
         decision = self._decision_of(obj) if obj else None
-        if decision is not None and decision.is_frozen:
-            return False
-        return super().has_change_permission(request, obj)
+        return decision is not None and not decision.is_draft
+
+    def has_change_permission(self, request, obj=None):
+        return not self._beyond_draft(obj) and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
-        decision = self._decision_of(obj) if obj else None
-        if decision is not None and decision.is_frozen:
-            return False
-        return super().has_delete_permission(request, obj)
+        return not self._beyond_draft(obj) and super().has_delete_permission(request, obj)
 
 
 @admin.register(ReleaseDecision)
@@ -48,6 +47,14 @@ class DeterminationAdmin(FrozenWhenApprovedMixin, RegistryAdmin):
 @admin.register(GapAcknowledgement)
 class GapAcknowledgementAdmin(FrozenWhenApprovedMixin, RegistryAdmin):
     list_display = ["decision", "category", "acknowledged_by"]
+    # Whoever acknowledges is recorded, never chosen: naming another user would forge the record
+    # and make them an author, barred from signing.
+    readonly_fields = ["acknowledged_by"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.acknowledged_by = request.user
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Affirmation)

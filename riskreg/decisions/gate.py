@@ -98,6 +98,13 @@ class GateReport:
         return self.status in (PASS, WARN)
 
     @property
+    def release_allowed(self) -> bool:
+        """What a release pipeline asks: an approved decision, decided here, whose checks pass now.
+        A draft, a decision in review, a superseded or rejected one, and one recorded from a published
+        source never allow a release, whatever their checks say."""
+        return self.passed and self.decision_status == DecisionStatus.APPROVED and not self.recorded
+
+    @property
     def blocking(self) -> list[Check]:
         return [check for check in self.checks if check.status == BLOCK]
 
@@ -134,7 +141,8 @@ class GateReport:
                 "status": self.decision_status, "recorded_from_published_source": self.recorded,
             },
             "status": self.status,
-            "passed": self.passed,
+            "passed": self.release_allowed,
+            "checks_pass": self.passed,
             "headline": self.headline,
             "digest": self.digest,
             "material_change": self.material_change.as_dict() if self.material_change else None,
@@ -461,7 +469,9 @@ def _valid_sign_offs(decision, sign_offs, digests, authors) -> dict:
 def _check_sign_offs(decision, required, sign_offs, digests, authors) -> Check:
     title = "Every required title signed, by distinct people, none of them an author"
     if not required:
-        return Check("sign_offs", title, WARN, "The framework version names no title whose sign-off is required.")
+        return Check("sign_offs", title, BLOCK,
+                     "The framework version names no title whose sign-off is required, so nobody can approve "
+                     "a release under it.")  # fmt: skip
     valid = _valid_sign_offs(decision, sign_offs, digests, authors)
     rejected = [s for s in sign_offs if s.verdict == SignOffVerdict.REJECT and _is_current(s, digests)]
     missing = [t for t in required if t.pk not in valid]

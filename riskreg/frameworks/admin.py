@@ -23,14 +23,30 @@ class FrameworkAdmin(RegistryAdmin):
     prepopulated_fields = {"slug": ["name"]}
 
 
-class CoverageInline(admin.TabularInline):
+class FrozenVersionPartInline:
+    """A frozen version's coverage and thresholds are shown, never offered for change or delete."""
+
+    extra = 0
+
+    def _frozen(self, obj) -> bool:
+        return obj is not None and obj.is_frozen
+
+    def has_add_permission(self, request, obj=None):
+        return not self._frozen(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return not self._frozen(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not self._frozen(obj) and super().has_delete_permission(request, obj)
+
+
+class CoverageInline(FrozenVersionPartInline, admin.TabularInline):
     model = Coverage
-    extra = 0
 
 
-class ThresholdInline(admin.StackedInline):
+class ThresholdInline(FrozenVersionPartInline, admin.StackedInline):
     model = Threshold
-    extra = 0
 
 
 @admin.register(FrameworkVersion)
@@ -40,14 +56,32 @@ class FrameworkVersionAdmin(RegistryAdmin):
     filter_horizontal = ["required_titles"]
     inlines = [CoverageInline, ThresholdInline]
 
+    def has_change_permission(self, request, obj=None):
+        return not (obj is not None and obj.is_frozen) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not (obj is not None and obj.is_frozen) and super().has_delete_permission(request, obj)
+
+
+class VersionPartAdmin(RegistryAdmin):
+    """Coverage and thresholds of a frozen version: read-only here as in the model."""
+
+    def has_change_permission(self, request, obj=None):
+        frozen = obj is not None and obj.framework_version.is_frozen
+        return not frozen and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        frozen = obj is not None and obj.framework_version.is_frozen
+        return not frozen and super().has_delete_permission(request, obj)
+
 
 @admin.register(Threshold)
-class ThresholdAdmin(RegistryAdmin):
+class ThresholdAdmin(VersionPartAdmin):
     list_display = ["code", "name", "framework_version", "category", "response_deployment", "response_report"]
     list_filter = ["framework_version", "category"]
 
 
 @admin.register(Coverage)
-class CoverageAdmin(RegistryAdmin):
+class CoverageAdmin(VersionPartAdmin):
     list_display = ["framework_version", "category", "level"]
     list_filter = ["framework_version", "level", "category"]

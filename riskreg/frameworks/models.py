@@ -49,6 +49,13 @@ class GovernanceTitle(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def delete(self, *args, **kwargs):
+        # Deleting the title would drop it from every version requiring it (the cascade sends no
+        # m2m signal): a frozen version would then approve with fewer signatures.
+        for version in self.framework_versions.all():
+            version.refuse_if_frozen()
+        return super().delete(*args, **kwargs)
+
 
 class Framework(models.Model):
     slug = models.SlugField(max_length=50, unique=True)
@@ -135,9 +142,17 @@ class VersionPart(models.Model):
 
 
 @receiver(m2m_changed, sender=FrameworkVersion.required_titles.through)
-def _refuse_title_change_on_frozen_version(sender, instance, action, reverse, **kwargs):
-    if action in {"pre_add", "pre_remove", "pre_clear"} and not reverse:
+def _refuse_title_change_on_frozen_version(sender, instance, action, reverse, pk_set=None, **kwargs):
+    if action not in {"pre_add", "pre_remove", "pre_clear"}:
+        return
+    if not reverse:
         instance.refuse_if_frozen()
+        return
+    # From the title's side (title.required_by.add/remove/clear): every version touched must be unfrozen.
+    versions = FrameworkVersion.objects.all()
+    versions = versions.filter(pk__in=pk_set) if pk_set is not None else versions.filter(required_titles=instance)
+    for version in versions:
+        version.refuse_if_frozen()
 
 
 class DeploymentWhenCrossed(models.TextChoices):

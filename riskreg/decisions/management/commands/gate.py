@@ -40,8 +40,10 @@ class Command(BaseCommand):
                 BLOCK: "BLOCKED", WARN: "PASSES, with warnings",
                 RECORDED: "RECORDED from a published source; no sign-off data (not a gate pass)",
             }.get(report.status, "PASSES")  # fmt: skip
+            if report.passed and not report.release_allowed:
+                verdict = f"NOT RELEASABLE: the decision is {found.get_status_display().lower()}, not approved"
             self.stdout.write(f"Result: {verdict}")
-        if not report.passed:
+        if not report.release_allowed:
             sys.exit(1)
 
     def _find(self, value: str) -> ReleaseDecision:
