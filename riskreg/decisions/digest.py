@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from riskreg.audit.chain import jsonable
 from riskreg.audit.verify import canonical_json
-from riskreg.evaluations.models import Evaluation, Evidence
+from riskreg.evaluations.models import Evaluation, Evidence, Outcome
 from riskreg.frameworks.models import Coverage, FrameworkVersion, ThreatCategory, Threshold
 
 from .models import Determination, GapAcknowledgement, ReleaseDecision
@@ -108,10 +108,17 @@ class Loaded:
     determinations: list  # Determination instances, each with `.cited`: evaluation dicts with "evidence"
     gaps: list
     version: dict = field(default_factory=dict)  # fields, "required_title_ids", "coverage", "thresholds"
+    concerning: list = field(default_factory=list)  # the snapshot's concerning results (CONCERNING_FIELDS)
+
+
+# The coverage-gap check reads every concerning result of the decision's snapshot, cited or not; a
+# signature covers them too, so a new or changed one after approval is a material change, not a
+# silent block.
+CONCERNING_FIELDS = ["id", "title", "source_section", "category_id", "outcome"]
 
 
 def load_many(decision_ids) -> dict[int, Loaded]:
-    """What the digest covers for each decision, in eight queries whatever their number.
+    """What the digest covers for each decision, in nine queries whatever their number.
 
     Cited evaluations and their evidence are read as plain dicts (`determination.cited`), not model
     instances: a decision may cite thousands, and building instances was most of the gate's time.
@@ -165,8 +172,20 @@ def load_many(decision_ids) -> dict[int, Loaded]:
         ):
             versions[row.pop("framework_version_id")][key].append(row)
 
+    concerning: dict[int, list] = {}
+    for row in (
+        Evaluation.objects.filter(
+            snapshot_id__in={decision.snapshot_id for decision in decisions.values()},
+            outcome__in=Outcome.concerning(),
+        )
+        .order_by("id")
+        .values("snapshot_id", "category__name", *CONCERNING_FIELDS)  # the name for the gate's report
+    ):
+        concerning.setdefault(row.pop("snapshot_id"), []).append(row)
+
     loaded = {
-        pk: Loaded(decision, [], [], versions[decision.framework_version_id]) for pk, decision in decisions.items()
+        pk: Loaded(decision, [], [], versions[decision.framework_version_id], concerning.get(decision.snapshot_id, []))
+        for pk, decision in decisions.items()
     }
     for determination in determinations:
         determination.cited = cited[determination.pk]
@@ -216,6 +235,7 @@ def signed_content(loaded: Loaded, version: int = CONTENT_VERSION) -> dict:
             for determination in loaded.determinations
         ],
         "gap_acknowledgements": [_fields(gap, FIELDS["gap"]) for gap in loaded.gaps],
+        "concerning_results": [_fields(row, CONCERNING_FIELDS) for row in loaded.concerning],
     }
 
 
@@ -328,7 +348,7 @@ def describe_changes(old: dict, new: dict) -> list[Change]:
     """How two signed documents (of one format) differ, record by record, in words a person reads."""
     category_ids = set()
     for document in (old, new):
-        for part in ("determinations", "gap_acknowledgements"):
+        for part in ("determinations", "gap_acknowledgements", "concerning_results"):
             category_ids.update(item.get("category_id") for item in document.get(part, []))
         for evaluation in _evaluations(document).values():
             category_ids.add(evaluation.get("category_id"))
@@ -391,6 +411,26 @@ def describe_changes(old: dict, new: dict) -> list[Change]:
         old.get("gap_acknowledgements"), new.get("gap_acknowledgements"), GapAcknowledgement,
         lambda row: f"Gap acknowledgement for {categories.get(row.get('category_id'), '?')}", categories,
     )  # fmt: skip
+    changes += _concerning_changes(old, new, set(old_evaluations) | set(new_evaluations), categories)
+    return changes
+
+
+def _concerning_changes(old: dict, new: dict, cited: set, categories: dict) -> list[Change]:
+    """Concerning results of the snapshot that appeared, went or changed (the cited ones are told above)."""
+    before, after = _by_id(old.get("concerning_results")), _by_id(new.get("concerning_results"))
+    changes = []
+    for pk in sorted((set(before) | set(after)) - cited):
+        row = after.get(pk) or before[pk]
+        where = categories.get(row.get("category_id"), "?")
+        label = f"{_evaluation_label(row)} in {where}"
+        if pk not in before:
+            details = [f"a concerning result since signing: {_show(Evaluation, 'outcome', row['outcome'], categories)}"]
+        elif pk not in after:
+            details = ["no longer a concerning result"]
+        else:
+            details = _field_changes(Evaluation, before[pk], after[pk], categories)
+        if details:
+            changes.append(Change(label, details, Evaluation, pk))
     return changes
 
 

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 
 from django.db.models import Max
 
-from riskreg.evaluations.models import Evaluation, Evidence, Outcome
+from riskreg.evaluations.models import Evaluation, Evidence
 from riskreg.frameworks.models import Coverage, CoverageLevel, DeploymentWhenCrossed, GovernanceTitle, ThreatCategory
 
 from .digest import CONTENT_VERSION, Change, describe_changes, digest_of, load, load_many, signed_content
@@ -285,12 +285,9 @@ def gate(decision: ReleaseDecision) -> GateReport:
     coverage = {
         row.category_id: row for row in Coverage.objects.filter(framework_version=version).select_related("category")
     }
+    # The snapshot's concerning results, as load() read them for the digest: the gate judges what is signed.
     concerning: dict[int, list[dict]] = {}
-    for evaluation in (
-        Evaluation.objects.filter(snapshot_id=decision.snapshot_id, outcome__in=Outcome.concerning())
-        .order_by("category_id", "id")
-        .values("id", "title", "source_section", "category_id", "category__name")
-    ):
+    for evaluation in sorted(loaded.concerning, key=lambda row: (row["category_id"], row["id"])):
         concerning.setdefault(evaluation["category_id"], []).append(evaluation)
     sign_offs = list(
         SignOff.objects.filter(decision=decision).select_related("signer", "title").order_by("signed_at", "id")

@@ -583,3 +583,21 @@ def test_the_admin_offers_no_change_to_a_frozen_version(world, admin_client):
     assert admin_client.post(url, {"level": "none"}).status_code == 403
     coverage.refresh_from_db()
     assert coverage.level == "formal"
+
+
+def test_a_concerning_result_recorded_after_approval_is_a_material_change_not_a_silent_block(world):
+    decision = approve(world)
+    uncovered = make.category("autonomy-uncovered")
+    make.evaluation(snap=decision.snapshot, cat=uncovered, title="Autonomy suite", source_section="5.1",
+                    outcome="saturated")  # fmt: skip
+
+    report = gate(decision)
+    assert not report.passed  # the coverage-gap check now blocks ...
+    assert report.material_change is not None  # ... and the decision says why, in words
+    words = " ".join(change.text for change in report.material_change.changes)
+    assert f"Evaluation 'Autonomy suite' (§5.1) in {uncovered.name}" in words
+    assert "a concerning result since signing: Saturated" in words
+    assert report.headline.startswith("Approved — changed since signing")
+    assert review_states([decision])[decision.pk].changed
+    with pytest.raises(DecisionError, match="supersede it instead"):
+        lifecycle.reaffirm(decision, by=world["signers"]["RSO"], title=world["rso"])
