@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.db import transaction
 
 from riskreg.demo import DemoSeeder
 from riskreg.evaluations.models import Evaluation
@@ -19,8 +20,9 @@ LOG = SAMPLE / "2026-11-22T06-21-37-00-00_tiny-qa_AUTim9gRa9z2wiyoWZfPBo.eval"
 def evaluator(committed_db, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     DemoSeeder().run(with_accounts=False)
-    user = get_user_model().objects.create_user("ivy", password="browser-test-pw")
-    user.groups.add(Group.objects.get(name="evaluator"))
+    with transaction.atomic():  # accounts are tracked: written inside a transaction, like every record
+        user = get_user_model().objects.create_user("ivy", password="browser-test-pw")
+        user.groups.add(Group.objects.get(name="evaluator"))
     return user
 
 

@@ -7,6 +7,7 @@ import hashlib
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.db import transaction
 
 from riskreg.decisions.models import DecisionStatus, ReleaseDecision
 from riskreg.demo import DemoSeeder
@@ -27,6 +28,7 @@ def people(committed_db, settings, tmp_path):
     rso = GovernanceTitle.objects.get(name="Responsible Scaling Officer")
     ceo = GovernanceTitle.objects.get(name="CEO")
 
+    @transaction.atomic  # accounts are tracked: written inside a transaction, like every record
     def person(username, groups, titles=()):
         user = User.objects.create_user(username, password=PASSWORD)
         user.groups.add(*Group.objects.filter(name__in=groups))
@@ -208,7 +210,8 @@ def test_record_evaluate_draft_submit_and_sign(page, people, screenshots, tmp_pa
 
 
 def test_the_main_pages_render_for_a_viewer(page, people, screenshots):
-    get_user_model().objects.create_user("vic", password=PASSWORD).groups.add(Group.objects.get(name="viewer"))
+    with transaction.atomic():
+        get_user_model().objects.create_user("vic", password=PASSWORD).groups.add(Group.objects.get(name="viewer"))
     log_in(page, "vic")
     page.goto("/models/claude-mythos-preview/")
     gap = page.locator("td.gap")
