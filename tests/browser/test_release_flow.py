@@ -216,12 +216,12 @@ def test_the_main_pages_render_for_a_viewer(page, people, screenshots):
     page.goto("/models/claude-mythos-preview/")
     gap = page.locator("td.gap")
     assert gap.count() >= 1 and "gap" in gap.first.inner_text()
-    shot(page, screenshots, "09-model")
+    shot(page, screenshots, "12-model")
     page.goto("/risks/")
     assert page.locator("svg.heatmap").count() == 2
-    shot(page, screenshots, "10-risks")
+    shot(page, screenshots, "13-risks")
     page.goto("/decisions/")
-    shot(page, screenshots, "11-decisions")
+    shot(page, screenshots, "14-decisions")
     # a viewer sees no recording buttons, and the server refuses the page anyway
     assert page.get_by_role("link", name="Draft a decision").count() == 0
     response = page.goto("/decisions/new/")
