@@ -7,6 +7,7 @@ import pytest
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.urls import reverse
 
 from riskreg.decisions.gate import RECORDED, gate
 from riskreg.decisions.models import (
@@ -386,3 +387,12 @@ def test_the_story_holds_cyber_has_no_rsp_v3_threshold_and_blocks_only_general_a
     limited = gate(ReleaseDecision.objects.get(reference="D8"))
     gap = next(check for check in limited.checks if check.code == "coverage_gap")
     assert gap.status == "warn" and "acknowledged" in gap.reason
+
+
+def test_recorded_decisions_are_never_badged_as_approved(client, viewer, demo):
+    client.force_login(viewer)
+    html = client.get(reverse("decisions:list")).content.decode()
+    assert html.count("status-recorded") == 4  # D2, D3, D7, D8 (D1 is superseded)
+    assert html.count("badge status-approved") == 1  # ILLUS-1, signed in riskreg
+    page = client.get(ReleaseDecision.objects.get(reference="D8").get_absolute_url()).content.decode()
+    assert 'class="badge status-recorded"' in page

@@ -233,10 +233,12 @@ class ReviewState:
     status: str
     label: str
     changed: bool = False
+    recorded: bool = False  # reported by a published source, never approved here: not shown as approved
 
     @property
     def css(self) -> str:
-        return f"status-{self.status}" + (" changed" if self.changed else "")
+        status = "recorded" if self.recorded and self.status == DecisionStatus.APPROVED else self.status
+        return f"status-{status}" + (" changed" if self.changed else "")
 
 
 def review_states(decisions) -> dict[int, ReviewState]:
@@ -261,7 +263,8 @@ def review_states(decisions) -> dict[int, ReviewState]:
             changed = digest_of(signed_content(loaded[decision.pk], found.content_version)) != found.digest
             if changed:
                 label += " — changed since " + ("recording" if found.kind == AffirmationKind.RECORDED else "signing")
-        states[decision.pk] = ReviewState(decision.status, label, changed)
+        recorded = decision.provenance == "published_source"
+        states[decision.pk] = ReviewState(decision.status, label, changed, recorded)
     return states
 
 
