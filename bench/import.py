@@ -1,7 +1,13 @@
 #!/usr/bin/env python3
-"""Import of a large Inspect log: time and peak memory.
+"""Import of a large Inspect log, and of hostile ones: time and peak memory.
 
     .venv/bin/python bench/import.py [--samples 10000] [--format json|eval]
+    .venv/bin/python bench/import.py --hostile
+
+--hostile builds the files an attacker would send (issue 15): an .eval of a few hundred KB whose
+summaries unpack to 32 MB of `[{},{},…]` each, one of many such members, a 50 MB .json of `[{},…]`,
+a .json log whose samples are 50 MB of `{}`, a zip of 200,000 empty members and a header of one
+huge string, and reports, for each, the command's answer, its time and its peak memory.
 
 Generates a log of N samples (each with a short conversation and scores, as inspect-ai writes
 them) into a temporary folder, then imports it into a throwaway SQLite database (or the database
@@ -24,7 +30,7 @@ from riskreg.evaluations.models import AIModel, Snapshot
 from riskreg.frameworks.models import ThreatCategory
 with transaction.atomic():
     model = AIModel.objects.create(slug="bench", name="Bench", developer="bench")
-    snapshot = Snapshot.objects.create(model=model, name="final", kind="final")
+    snapshot = Snapshot.objects.create(model=model, name="final", kind="final", model_identifiers="mockllm/model")
     ThreatCategory.objects.create(slug="cyber", name="Cyber")
 print(snapshot.pk)
 """
@@ -97,29 +103,99 @@ from django.core.management import execute_from_command_line
 import os
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "riskreg.settings")
 os.environ.setdefault("DEBUG", "1")  # a throwaway benchmark database, never a deployment
-execute_from_command_line(sys.argv)
-print(f"{time.perf_counter() - start} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}", file=sys.stderr)
+try:
+    execute_from_command_line(sys.argv)
+finally:  # a refused file exits 1: its figures count too
+    # VmHWM is this program's own high-water mark; ru_maxrss would include the benchmark's memory
+    # that the process inherited before exec (Linux keeps the larger of the two across exec).
+    status = open("/proc/self/status").read()
+    hwm = [line for line in status.splitlines() if line.startswith("VmHWM:")]
+    peak = int(hwm[0].split()[1]) / 1024 if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{time.perf_counter() - start} {peak}", file=sys.stderr)
 """
 
 
-def measured(arguments, env) -> tuple[float, float]:
+def measured(arguments, env, answer: list | None = None) -> tuple[float, float]:
     """Seconds and peak RSS (MB) of a manage.py command, as its own process reports them."""
     result = subprocess.run(
-        [sys.executable, "-c", MEASURE, *arguments], check=True, env=env, cwd=ROOT, capture_output=True, text=True
-    )
-    seconds, peak = result.stderr.strip().splitlines()[-1].split()
+        [sys.executable, "-c", MEASURE, *arguments], check=answer is None, env=env, cwd=ROOT, capture_output=True,
+        text=True,
+    )  # fmt: skip
+    if answer is not None:
+        lines = (result.stdout + result.stderr).strip().splitlines()
+        said = next((line for line in lines if "refused —" in line or "imported —" in line), lines[0] if lines else "")
+        answer.append(said.split(" — ", 1)[-1][:150])
+    last = result.stderr.strip().splitlines()[-1].split()
+    seconds, peak = last[-2:]
     return float(seconds), float(peak)
+
+
+def _zip(path: Path, members: dict, count_only: int = 0) -> Path:
+    import zipfile as plain
+
+    with plain.ZipFile(path, "w", compression=plain.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+        for number in range(count_only):
+            archive.writestr(f"samples/{number}_epoch_1.json", b"")
+    return path
+
+
+def hostile_files(folder: Path) -> list[tuple[str, Path]]:
+    header = make_log(1)
+    header.pop("samples")
+    header["eval"]["eval_id"] = "hostile"
+    header_bytes = json.dumps(header).encode()
+
+    def header_for(eval_id: str) -> bytes:
+        return header_bytes.replace(b'"hostile"', json.dumps(eval_id).encode())
+
+    start = json.dumps({"version": 2, "eval": header["eval"], "plan": {}}).encode()
+    spam = b"[" + b"{}," * (32 * 1024 * 1024 // 3 - 1) + b"{}]"  # 32 MB of empty objects
+    files = [
+        ("four 32 MB summaries of [{},…]", _zip(folder / "four.eval", {
+            "header.json": header_bytes, "summaries.json": spam, **{f"_journal/summaries/{n}.json": spam
+                                                                    for n in range(1, 4)}})),
+        ("crashed run, 60 journal parts of 32 MB [{},…]", _zip(folder / "sixty.eval", {
+            "_journal/start.json": start, **{f"_journal/summaries/{n}.json": spam for n in range(1, 61)}})),
+        ("200,000 empty members", _zip(folder / "members.eval", {"header.json": header_bytes}, count_only=200_000)),
+        ("99,999 empty members (within the limit)", _zip(folder / "members-ok.eval", {"header.json": header_for("ok1")},
+                                                         count_only=99_999)),  # fmt: skip
+        ("header of one 60 MB string", _zip(folder / "string.eval", {
+            "header.json": b'{"version": 2, "eval": {"eval_id": "s", "task": "t", "metadata": {"x": "'
+            + b"x" * (60 * 1024 * 1024) + b'"}}}'})),
+    ]
+    within = b"[" + b"{}," * (2 * 1024 * 1024 // 3 - 1000) + b"{}]"  # just under the 2 MB header limit
+    files.append(("header with 2 MB of [{},…] (within the limit)", _zip(folder / "header-spam.eval", {
+        "header.json": header_for("ok2")[:-1] + b', "metadata": ' + within + b"}"})))
+    one = folder / "one-sample.json"
+    with one.open("wb") as out:  # one sample just under the 4 MB sample limit, of empty objects
+        out.write(header_for("ok3")[:-1] + b', "samples": [{"x": [' + b"{}," * (2 * 1024 * 1024 // 3 - 100)
+                  + b"{}]}]}")  # fmt: skip
+    files.append((".json log with one 2 MB sample of {} (within the limit)", one))
+    flat = folder / "array.json"
+    with flat.open("wb") as out:
+        out.write(b"[" + b"{}," * (50 * 1024 * 1024 // 3) + b"{}]")
+    files.append(("50 MB .json of [{},…]", flat))
+    samples = folder / "samples.json"
+    with samples.open("wb") as out:
+        out.write(header_bytes[:-1] + b', "samples": [' + b"{}," * (50 * 1024 * 1024 // 3) + b"{}]}")
+    files.append((".json log with 50 MB of {} samples", samples))
+    return files
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=10_000)
     parser.add_argument("--format", choices=["json", "eval"], default="json")
+    parser.add_argument("--hostile", action="store_true", help="Measure the hostile files instead.")
     args = parser.parse_args()
+    if args.hostile:
+        return hostile()
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         path = write(make_log(args.samples), folder, args.format)
-        env = dict(os.environ, MEDIA_ROOT=str(folder / "media"))
+        env = dict(os.environ, MEDIA_ROOT=str(folder / "media"), DEBUG="1")  # a throwaway database
         env.setdefault("DATABASE_URL", f"sqlite:///{folder / 'bench.sqlite3'}")
         manage = [sys.executable, str(ROOT / "manage.py")]
         subprocess.run(manage + ["migrate", "-v0"], check=True, env=env)
@@ -136,6 +212,30 @@ def main() -> int:
         f"{args.format} log, {args.samples:,} samples, {size / 1e6:.1f} MB: import command {seconds:.2f} s, "
         f"peak RSS {peak:.0f} MB; a bare start-up (manage.py check) takes {startup:.2f} s, {startup_peak:.0f} MB"
     )
+    return 0
+
+
+def hostile() -> int:
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        env = dict(os.environ, MEDIA_ROOT=str(folder / "media"), DEBUG="1")  # a throwaway database
+        env.setdefault("DATABASE_URL", f"sqlite:///{folder / 'bench.sqlite3'}")
+        manage = [sys.executable, str(ROOT / "manage.py")]
+        subprocess.run(manage + ["migrate", "-v0"], check=True, env=env)
+        snapshot = subprocess.run(
+            manage + ["shell", "--no-imports", "-c", SETUP_SCRIPT], check=True, env=env, capture_output=True, text=True
+        ).stdout.strip()
+        startup, startup_peak = measured(["check"], env)
+        print(f"machine: {os.cpu_count()} cores; database: {env['DATABASE_URL'].split(':')[0]}")
+        print(f"a bare start-up (manage.py check): {startup:.2f} s, peak RSS {startup_peak:.0f} MB")
+        print("| file | size | answer | time | peak RSS |")
+        print("|---|---|---|---|---|")
+        for label, path in hostile_files(folder):
+            answer: list = []
+            seconds, peak = measured(
+                ["import_inspect", str(path), "--snapshot", snapshot, "--category", "cyber"], env, answer
+            )
+            print(f"| {label} | {path.stat().st_size / 1e6:.2f} MB | {answer[0]} | {seconds:.2f} s | {peak:.0f} MB |")
     return 0
 
 

@@ -11,6 +11,7 @@ from django.contrib.auth import logout
 from django.contrib.auth.signals import user_logged_in
 from django.contrib.auth.views import redirect_to_login
 from django.dispatch import receiver
+from django.http import JsonResponse
 from django.shortcuts import render
 
 # No inline script or style anywhere (templates hold none; the heat maps are SVG attributes).
@@ -77,14 +78,18 @@ class UploadLimitMiddleware:
 
     def __call__(self, request):
         if request.method == "POST" and request.content_type == "multipart/form-data":
-            importing = request.path_info.startswith("/import/")
+            importing = request.path_info.startswith(("/import/", "/api/imports/"))
             limit = settings.IMPORT_MAX_BYTES if importing else settings.EVIDENCE_MAX_BYTES
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:
                 length = 0
             if length > limit + self.MULTIPART_OVERHEAD:
-                response = render(request, "upload_too_large.html", {"limit_mb": limit / 2**20}, status=413)
+                if request.path_info.startswith("/api/"):
+                    response = JsonResponse({"error": f"The upload is larger than {limit / 2**20:.0f} MB "
+                                                      "(IMPORT_MAX_BYTES); nothing was imported."}, status=413)
+                else:
+                    response = render(request, "upload_too_large.html", {"limit_mb": limit / 2**20}, status=413)
                 response["Connection"] = "close"  # the unread body is not ours to drain
                 return response
         return self.get_response(request)

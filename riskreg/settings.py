@@ -211,9 +211,18 @@ STORAGES = {
 
 # Largest evidence file accepted, in bytes (25 MB by default).
 EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 25 * 1024 * 1024)
-# Largest Inspect log imported, in bytes (200 MB by default); each part of an .eval zip is
-# further limited to 64 MB unpacked, so a zip bomb is refused before it is inflated.
+# Largest Inspect log imported, in bytes (200 MB by default; for a multi-file upload, all files together).
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 200 * 1024 * 1024)
+# Reading a log is bounded in memory and time whatever the file holds (riskreg/importers/inspect.py):
+# the parts of an .eval zip (counted from its end record before its directory is read), each part's
+# unpacked size, the total unpacked of the parts read, the header (parsed whole), any one sample
+# (summaries and a .json log's samples stream one at a time) and the number of samples.
+IMPORT_MAX_MEMBERS = env_int("IMPORT_MAX_MEMBERS", 100_000)
+IMPORT_MAX_MEMBER_BYTES = env_int("IMPORT_MAX_MEMBER_BYTES", 64 * 1024 * 1024)
+IMPORT_MAX_UNPACKED_BYTES = env_int("IMPORT_MAX_UNPACKED_BYTES", 256 * 1024 * 1024)
+IMPORT_MAX_HEADER_BYTES = env_int("IMPORT_MAX_HEADER_BYTES", 2 * 1024 * 1024)
+IMPORT_MAX_SAMPLE_BYTES = env_int("IMPORT_MAX_SAMPLE_BYTES", 2 * 1024 * 1024)
+IMPORT_MAX_SAMPLES = env_int("IMPORT_MAX_SAMPLES", 500_000)
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/table.html"
 

@@ -16,6 +16,9 @@ class SourceMark(models.TextChoices):
     # Not in the source at all: an example riskreg adds to show how the tool works (e.g. a demo
     # decision signed in riskreg). Always with a note saying so.
     ILLUSTRATION = "illustration", "Illustration (not in the source)"
+    # Read by riskreg from an evaluation harness's log file, which is attached as evidence: a record
+    # of what the log says, not a fact checked against a published source.
+    IMPORTED = "imported", "Imported log (read from the attached file)"
 
 
 class Sourced(models.Model):

@@ -3,8 +3,10 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from riskreg.accounts.views import RevokeTokenView, SettingsView, ThrottledLoginView
+from riskreg.api import OpenApiView
 from riskreg.decisions.api import GateApiView
 from riskreg.evaluations.views import ModelDetailView
+from riskreg.importers.api import ImportApiView
 
 from . import views
 
@@ -15,6 +17,8 @@ urlpatterns = [
     path("accounts/settings/", SettingsView.as_view(), name="settings"),
     path("accounts/tokens/<int:pk>/revoke/", RevokeTokenView.as_view(), name="token-revoke"),
     path("api/decisions/<int:pk>/gate/", GateApiView.as_view(), name="api-gate"),
+    path("api/imports/", ImportApiView.as_view(), name="api-imports"),
+    path("api/openapi.json", OpenApiView.as_view(), name="api-openapi"),
     path("models/<slug:slug>/", ModelDetailView.as_view(), name="model-detail"),
     path("evaluations/", include("riskreg.evaluations.urls")),
     path("risks/", include("riskreg.risks.urls")),

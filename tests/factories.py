@@ -39,10 +39,10 @@ def threshold(version=None, cat=None, code=None):
     )
 
 
-def snapshot():
+def snapshot(known_as: str = ""):
     n = next(_n)
     model = AIModel.objects.create(slug=f"model-{n}", name=f"Model {n}", developer="Lab")
-    return Snapshot.objects.create(model=model, name="final", kind="final")
+    return Snapshot.objects.create(model=model, name="final", kind="final", model_identifiers=known_as)
 
 
 def evaluation(snap=None, cat=None, by=None, **fields):

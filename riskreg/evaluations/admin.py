@@ -13,7 +13,7 @@ class AIModelAdmin(RegistryAdmin):
 
 @admin.register(Snapshot)
 class SnapshotAdmin(RegistryAdmin):
-    list_display = ["name", "model", "kind", "available_from"]
+    list_display = ["name", "id", "model", "kind", "available_from", "model_identifiers"]
     list_filter = ["model", "kind"]
 
 

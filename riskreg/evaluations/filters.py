@@ -1,5 +1,6 @@
 import django_filters
 from django import forms
+from django.db.models import Q
 
 from riskreg.forms import FilterForm
 from riskreg.frameworks.models import ThreatCategory
@@ -9,6 +10,10 @@ from .models import AIModel, Evaluation, EvaluationKind, Outcome, Snapshot
 
 class EvaluationFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(field_name="title", lookup_expr="icontains", label="Title contains")
+    run = django_filters.CharFilter(
+        method="filter_run", label="Inspect run",
+        help_text="A task name (part of it), a task id, an eval id, an eval-set id or a tag.",
+    )  # fmt: skip
     model = django_filters.ModelChoiceFilter(
         field_name="snapshot__model", queryset=AIModel.objects.all(), label="Model"
     )
@@ -30,4 +35,16 @@ class EvaluationFilter(django_filters.FilterSet):
     class Meta:
         model = Evaluation
         form = FilterForm
-        fields = ["q", "model", "snapshot", "category", "kind", "outcome", "is_external"]
+        fields = ["q", "run", "model", "snapshot", "category", "kind", "outcome", "is_external"]
+
+    def filter_run(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(imported_run__task__icontains=value)
+            | Q(imported_run__task_id=value)
+            | Q(imported_run__eval_id=value)
+            | Q(imported_run__eval_set_id=value)
+            | Q(imported_run__tags__icontains=value)
+        )

@@ -53,6 +53,13 @@ class Snapshot(Sourced):
     kind = models.CharField(max_length=10, choices=SnapshotKind.choices)
     description = models.TextField(blank=True)
     available_from = models.DateField(null=True, blank=True)
+    model_identifiers = models.TextField(
+        "known as",
+        blank=True,
+        help_text="The identifiers evaluation harnesses use for this snapshot, one per line, e.g. "
+        "anthropic/claude-mythos-preview. An imported log naming another model is refused unless the "
+        "importer confirms the mismatch.",
+    )
 
     history = HistoricalRecords()
 
@@ -69,6 +76,10 @@ class Snapshot(Sourced):
 
     def __str__(self) -> str:
         return f"{self.model.name} — {self.name}"
+
+    @property
+    def identifiers(self) -> list[str]:
+        return [line.strip() for line in self.model_identifiers.splitlines() if line.strip()]
 
 
 class EvaluationKind(models.TextChoices):
@@ -260,22 +271,52 @@ class RunStatus(models.TextChoices):
 
 
 class ImportedRun(models.Model):
-    """Where an imported evaluation came from: the harness run and the log file it was read from."""
+    """Where an imported evaluation came from: the harness run, as Inspect reads its log, and the file."""
 
     evaluation = models.OneToOneField(Evaluation, on_delete=models.PROTECT, related_name="imported_run")
     eval_id = models.CharField(
-        max_length=100, unique=True, help_text="Inspect's id of the run; importing it again changes nothing."
+        max_length=100,
+        unique=True,
+        help_text="Inspect's id of the run. Importing it again changes nothing, unless the run was unfinished "
+        "and the new file is a later state of it.",
     )
     run_id = models.CharField(max_length=100, blank=True)
+    eval_set_id = models.CharField("eval-set id", max_length=100, blank=True, db_index=True)
     task = models.CharField(max_length=200)
+    task_id = models.CharField("task id", max_length=100, blank=True, db_index=True)
     task_version = models.CharField(max_length=50, blank=True)
     model = models.CharField(max_length=200, blank=True)
+    other_model_confirmed = models.BooleanField(
+        "model mismatch confirmed",
+        default=False,
+        help_text="The log's model is not among the snapshot's known identifiers; the importer confirmed it.",
+    )
+    model_roles = models.JSONField(default=dict, blank=True)
+    generate_config = models.JSONField("generation config", default=dict, blank=True)
     status = models.CharField(max_length=10, choices=RunStatus.choices)
     log_version = models.PositiveSmallIntegerField()
     producer_version = models.CharField(max_length=50, blank=True)
+    created = models.DateTimeField("log created", null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    dataset_name = models.CharField(max_length=200, blank=True)
+    dataset_samples = models.PositiveIntegerField(null=True, blank=True)
+    epochs = models.PositiveIntegerField(default=1)
+    epochs_reducer = models.JSONField("epoch reducers", default=list, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    task_metadata = models.JSONField(default=dict, blank=True)
+    model_usage = models.JSONField("token usage", default=dict, blank=True)
     file_name = models.CharField(max_length=255)
     file_sha256 = models.CharField("file SHA-256", max_length=64)
-    metrics = models.JSONField(default=list, blank=True, help_text="Every scorer's metrics, as in the log.")
+    log_evidence = models.ForeignKey(
+        "Evidence", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="The piece of evidence holding the log this record was last read from.",
+    )  # fmt: skip
+    metrics = models.JSONField(
+        default=list, blank=True, help_text="Every metric in the log with its scorer, score, reducer and group."
+    )
+    headline = models.CharField(max_length=300, blank=True, help_text="The headline metric's full name.")
+    rule = models.CharField("outcome rule", max_length=300, blank=True)
     total_samples = models.PositiveIntegerField(null=True, blank=True)
     completed_samples = models.PositiveIntegerField(null=True, blank=True)
     sample_errors = models.PositiveIntegerField(default=0)
@@ -291,6 +332,26 @@ class ImportedRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} · {self.model} · {self.eval_id}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status != RunStatus.STARTED
+
+    def metric_rows(self) -> list[dict]:
+        """Every metric as a row of the page's table. Runs imported before metrics were fully named
+        stored [{"scorer", "metrics": {name: value}}]; they read as rows too."""
+        rows = []
+        for entry in self.metrics or []:
+            if "metrics" in entry:
+                for metric, value in (entry.get("metrics") or {}).items():
+                    name = f"{entry.get('scorer')}/{metric}"
+                    rows.append({"name": name, "scorer": entry.get("scorer"), "score": entry.get("scorer"),
+                                 "reducer": None, "metric": metric, "group": None, "value": value})  # fmt: skip
+            else:
+                rows.append(entry)
+        for row in rows:
+            row["headline"] = row["name"] == self.headline
+        return rows
 
 
 class HttpsURLField(models.URLField):

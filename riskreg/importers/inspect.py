@@ -1,28 +1,46 @@
-"""Read UK AISI Inspect evaluation logs (`.json` and `.eval`) without depending on inspect-ai.
+"""Read UK AISI Inspect evaluation logs (`.json` and `.eval`) as Inspect reads them, without inspect-ai.
 
 `read_log(file, name)` returns an `InspectLog` with what riskreg records, or raises
 `InspectLogError` with a message a person understands. It reads only what it needs: for `.eval`
-zips, `header.json` (or, for a crashed run, `_journal/start.json` and the journal summaries) and
-`summaries.json`; never the full samples. Sizes are bounded before anything is decompressed, so
-a zip bomb or a huge file is refused, not read.
+zips, `header.json` (or, for a crashed or running run, `_journal/start.json` and the journal
+summaries) and `summaries.json`; never the full samples. Everything is bounded before it is held:
+the number of zip members, each member's unpacked size, the total unpacked per log, the header's
+size, the number of samples, and the size of any one sample. Summaries and a `.json` log's samples
+are streamed one at a time, so memory stays flat whatever the number of samples.
+
+The headline is resolved as inspect-ai 0.3.285 does (`inspect_ai.log._headline`): the headline the
+log recorded at scoring time, else the task's declared `headline_metric`; each set field of the
+declaration (reducer, scorer, score) narrows the scores in turn, then `metric` picks the first score
+carrying it; a declaration that matches nothing is abandoned whole for the first metric of the first
+score. Its standard error is the `stderr` metric of the same score.
 """
 
+import codecs
 import json
 import math
-import zipfile as stdlib_zipfile
+import struct
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import PurePath
+
+from django.conf import settings
 
 try:  # Zstandard members (inspect-ai 0.3.206 and later); Python 3.14's zipfile reads them natively
     from backports.zstd import zipfile
 except ImportError:  # pragma: no cover - Python 3.14+
     import zipfile
+import zipfile as stdlib_zipfile
 
 SUPPORTED_VERSION = 2
 STATUSES = {"success", "error", "cancelled", "started"}
-# The parts of a .eval zip riskreg reads, and how large each may be once decompressed.
-MAX_MEMBER_BYTES = 64 * 1024 * 1024
+# The kept header sections of a .json log (everything but samples and reductions).
+HEADER_KEYS = {"version", "status", "eval", "plan", "results", "stats", "error", "tags", "metadata", "invalidated"}
+CHUNK = 1 << 20
+
+
+def limit(name: str) -> int:
+    """One of the reading limits, from settings (see settings.py for what each bounds)."""
+    return getattr(settings, name)
 
 
 class InspectLogError(ValueError):
@@ -30,9 +48,35 @@ class InspectLogError(ValueError):
 
 
 @dataclass
-class ScorerMetrics:
+class Metric:
+    """One value of the log's results, fully named: which scorer, which of its scores, which epoch
+    reducer, which metric (and the metric's group, e.g. `grouped`)."""
+
+    scorer: str
+    score: str
+    reducer: str | None
+    metric: str
+    group: str | None
+    value: float | None
+
+    @property
+    def name(self) -> str:
+        """`scorer/metric[reducer]`; a dict-valued scorer's score is `scorer.score` (Inspect's shorthand)."""
+        base = self.scorer if self.score in ("", self.scorer) else f"{self.scorer}.{self.score}"
+        named = f"{base}/{self.metric}"
+        return f"{named}[{self.reducer}]" if self.reducer else named
+
+    def as_json(self) -> dict:
+        return {"name": self.name, "scorer": self.scorer, "score": self.score, "reducer": self.reducer,
+                "metric": self.metric, "group": self.group, "value": self.value}  # fmt: skip
+
+
+@dataclass
+class _Score:
     name: str
-    metrics: dict  # metric name → number or None
+    scorer: str
+    reducer: str | None
+    metrics: dict  # metric key → (value or None, group or None), in the log's order
 
 
 @dataclass
@@ -53,74 +97,313 @@ class InspectLog:
     total_samples: int | None
     completed_samples: int | None
     sample_errors: int
-    scores: list[ScorerMetrics]
-    headline_scorer: str = ""
-    headline_metric: str = ""
-    headline_value: float | None = None
+    metrics: list[Metric]
+    headline: Metric | None = None
     headline_stderr: float | None = None
     error_message: str = ""
+    eval_set_id: str = ""
+    task_id: str = ""
+    dataset_samples: int | None = None
+    epochs_reducer: list = field(default_factory=list)
+    model_roles: dict = field(default_factory=dict)
+    generate_config: dict = field(default_factory=dict)
+    tags: list = field(default_factory=list)
+    task_metadata: dict = field(default_factory=dict)
+    model_usage: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
     @property
     def succeeded(self) -> bool:
         return self.status == "success"
 
+    @property
+    def headline_value(self) -> float | None:
+        return self.headline.value if self.headline else None
+
+    @property
+    def headline_name(self) -> str:
+        return self.headline.name if self.headline else ""
+
     def metrics_as_json(self) -> list[dict]:
-        return [{"scorer": s.name, "metrics": s.metrics} for s in self.scores]
+        return [m.as_json() for m in self.metrics]
+
+    def metric_names(self) -> list[str]:
+        return [m.name for m in self.metrics]
 
 
-# -- low-level reading ---------------------------------------------------------------------------
+# -- streaming JSON within bounds ----------------------------------------------------------------
+
+_DECODER = json.JSONDecoder()
+_WHITESPACE = " \t\n\r"
 
 
-def _json(raw: bytes, where: str):
+class _JsonStream:
+    """JSON read from a binary stream a value at a time, never holding more than one value.
+
+    `value(cap)` parses the next complete value if its text is at most `cap` characters; `items()`
+    and `elements()` walk an object's keys or an array's elements without parsing the whole.
+    """
+
+    def __init__(self, binary, where: str, budget: list[int]):
+        self.binary, self.where, self.budget = binary, where, budget  # budget: [bytes left], shared per log
+        self.decoder = codecs.getincrementaldecoder("utf-8")()
+        self.buf, self.pos, self.eof = "", 0, False
+
+    def _more(self) -> bool:
+        if self.eof:
+            return False
+        chunk = self.binary.read(CHUNK)
+        self.budget[0] -= len(chunk)
+        if self.budget[0] < 0:
+            raise InspectLogError(f"The log unpacks to more than {limit('IMPORT_MAX_UNPACKED_BYTES') / 1e6:.0f} MB "
+                                  "in the parts riskreg reads (IMPORT_MAX_UNPACKED_BYTES); refused.")  # fmt: skip
+        try:
+            text = self.decoder.decode(chunk, final=not chunk)
+        except UnicodeDecodeError:
+            raise InspectLogError(f"{self.where} is not UTF-8 text.") from None
+        if self.pos > CHUNK:
+            self.buf, self.pos = self.buf[self.pos :], 0
+        self.buf += text
+        self.eof = not chunk
+        return True
+
+    def _peek(self) -> str:
+        while True:
+            while self.pos < len(self.buf) and self.buf[self.pos] in _WHITESPACE:
+                self.pos += 1
+            if self.pos < len(self.buf):
+                return self.buf[self.pos]
+            if not self._more():
+                return ""
+
+    def _take(self, char: str) -> None:
+        if self._peek() != char:
+            found = self._peek() or "the end of the file"
+            raise InspectLogError(f"{self.where} is not valid JSON (expected {char!r}, found {found!r}).")
+        self.pos += 1
+
+    def value(self, cap: int, what: str):
+        self._peek()
+        while True:
+            try:
+                obj, end = _DECODER.raw_decode(self.buf, self.pos)
+            except json.JSONDecodeError as error:
+                if len(self.buf) - self.pos > cap:
+                    raise InspectLogError(self._too_large(what, cap)) from None
+                if not self._more():
+                    raise InspectLogError(f"{self.where} is not valid JSON ({error.msg}).") from None
+                continue
+            except RecursionError:
+                raise InspectLogError(f"{self.where} is nested too deeply to be an Inspect log.") from None
+            if end - self.pos > cap:
+                raise InspectLogError(self._too_large(what, cap))
+            if end == len(self.buf) and not isinstance(obj, (dict, list, str)) and self._more():
+                continue  # a number (or literal) at the end of the buffer may go on in the next chunk
+            self.pos = end
+            return obj
+
+    def _too_large(self, what: str, cap: int) -> str:
+        hint = (" Convert the log (inspect log convert --to eval) and import the .eval file, whose summaries are "
+                "thinned." if self.where == "The file" else "")  # fmt: skip
+        return f"{what} in {self.where} is larger than {_size(cap)} of JSON; riskreg reads logs within a fixed " \
+               f"memory budget.{hint}"
+
+    def elements(self):
+        """The positions of an array's elements: after each yield, the caller reads one value."""
+        self._take("[")
+        if self._peek() == "]":
+            self.pos += 1
+            return
+        while True:
+            yield
+            char = self._peek()
+            self.pos += 1
+            if char == "]":
+                return
+            if char != ",":
+                raise InspectLogError(f"{self.where} is not valid JSON (expected ',' or ']' in an array).")
+
+    def items(self):
+        """An object's keys, one at a time: after each, the caller reads (or skips) its value."""
+        self._take("{")
+        if self._peek() == "}":
+            self.pos += 1
+            return
+        while True:
+            if self._peek() != '"':
+                raise InspectLogError(f"{self.where} is not valid JSON (expected a key in an object).")
+            key = self.value(64 * 1024, "A key")
+            self._take(":")
+            yield key
+            char = self._peek()
+            self.pos += 1
+            if char == "}":
+                return
+            if char != ",":
+                raise InspectLogError(f"{self.where} is not valid JSON (expected ',' or '}}' in an object).")
+
+    def end(self) -> None:
+        if self._peek() != "":
+            raise InspectLogError(f"{self.where} is not valid JSON (text after the end of the log).")
+
+
+def _size(count: int) -> str:
+    return f"{count / 1e6:,.0f} MB" if count >= 1e6 else f"{count / 1e3:,.0f} KB"
+
+
+class _Samples:
+    """Counts samples and errored samples as they stream past, within the sample limit."""
+
+    def __init__(self):
+        self.count = 0
+        self.errors = 0
+
+    def read(self, stream: _JsonStream, cap: int) -> None:
+        for _ in stream.elements():
+            row = stream.value(cap, "A sample")
+            self.count += 1
+            if self.count > limit("IMPORT_MAX_SAMPLES"):
+                raise InspectLogError(f"The log lists more than {limit('IMPORT_MAX_SAMPLES'):,} samples "
+                                      "(IMPORT_MAX_SAMPLES); refused.")  # fmt: skip
+            if isinstance(row, dict) and row.get("error"):
+                self.errors += 1
+
+
+def _read_json_log(file) -> tuple[dict, _Samples]:
+    """A .json log's header sections, and its samples counted as they stream past."""
+    file.seek(0)
+    stream = _JsonStream(file, "The file", [limit("IMPORT_MAX_UNPACKED_BYTES")])
+    if stream._peek() != "{":
+        raise InspectLogError("The file is JSON but not an Inspect log (expected an object).")
+    header, samples = {}, _Samples()
+    left = limit("IMPORT_MAX_HEADER_BYTES")
+    for key in stream.items():
+        if key == "samples" and stream._peek() == "[":
+            samples.read(stream, limit("IMPORT_MAX_SAMPLE_BYTES"))
+            header["_has_samples"] = True
+        elif key == "reductions" and stream._peek() == "[":
+            for _ in stream.elements():
+                stream.value(limit("IMPORT_MAX_SAMPLE_BYTES"), "A reduction")
+        else:
+            start = stream.pos
+            value = stream.value(left, "The log's header")
+            left -= stream.pos - start
+            if key in HEADER_KEYS:
+                header[key] = value
+    stream.end()
+    return header, samples
+
+
+# -- .eval zips ----------------------------------------------------------------------------------
+
+
+def _member_count(file) -> int | None:
+    """The number of members a zip declares, read from its end record before the zip is opened, so
+    a zip of millions of tiny members is refused before their directory is read into memory."""
+    file.seek(0, 2)
+    size = file.tell()
+    tail_size = min(size, 65536 + 22)
+    file.seek(size - tail_size)
+    tail = file.read(tail_size)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or at + 22 > len(tail):
+        return None
+    count = struct.unpack("<H", tail[at + 10 : at + 12])[0]
+    locator = tail.rfind(b"PK\x06\x07", 0, at)
+    if count == 0xFFFF and locator >= 0:  # Zip64: the real count is in the Zip64 end record
+        (offset,) = struct.unpack("<Q", tail[locator + 8 : locator + 16])
+        file.seek(offset)
+        record = file.read(56)
+        if record[:4] == b"PK\x06\x06":
+            count = struct.unpack("<Q", record[32:40])[0]
+    file.seek(0)
+    return count
+
+
+class _Member:
+    """One member of the zip, read with its declared and its real unpacked size bounded."""
+
+    def __init__(self, archive, name: str):
+        info = archive.getinfo(name)
+        cap = limit("IMPORT_MAX_MEMBER_BYTES")
+        if info.file_size > cap:
+            raise InspectLogError(f"{name} would unpack to {info.file_size / 1e6:.0f} MB; the limit is "
+                                  f"{cap / 1e6:.0f} MB per part (IMPORT_MAX_MEMBER_BYTES).")  # fmt: skip
+        self.name, self.cap, self.read_bytes = name, cap, 0
+        self.handle = archive.open(info)
+
+    def read(self, size: int) -> bytes:
+        data = self.handle.read(size)
+        self.read_bytes += len(data)
+        if self.read_bytes > self.cap:  # a member that lies about its size changes nothing
+            raise InspectLogError(f"{self.name} unpacks to more than {self.cap / 1e6:.0f} MB; refused.")
+        return data
+
+    def close(self):
+        self.handle.close()
+
+
+def _member_json(archive, name: str, budget: list[int], cap: int, what: str):
+    member = _Member(archive, name)
     try:
-        return json.loads(raw)
-    except UnicodeDecodeError:
-        raise InspectLogError(f"{where} is not UTF-8 text.") from None
-    except json.JSONDecodeError as error:
-        raise InspectLogError(f"{where} is not valid JSON ({error.msg} at line {error.lineno}).") from None
-    except RecursionError:
-        raise InspectLogError(f"{where} is nested too deeply to be an Inspect log.") from None
+        stream = _JsonStream(member, name, budget)
+        value = stream.value(cap, what)
+        stream.end()
+        return value
+    finally:
+        member.close()
 
 
-def _read_member(archive, name: str) -> bytes:
-    info = archive.getinfo(name)
-    if info.file_size > MAX_MEMBER_BYTES:
-        raise InspectLogError(f"{name} would unpack to {info.file_size / 1e6:.0f} MB; the limit is "
-                              f"{MAX_MEMBER_BYTES / 1e6:.0f} MB per part.")  # fmt: skip
-    with archive.open(info) as member:
-        data = member.read(MAX_MEMBER_BYTES + 1)  # a header that lies about its size changes nothing
-    if len(data) > MAX_MEMBER_BYTES:
-        raise InspectLogError(f"{name} unpacks to more than {MAX_MEMBER_BYTES / 1e6:.0f} MB; refused.")
-    return data
+def _member_samples(archive, name: str, budget: list[int], samples: _Samples) -> None:
+    member = _Member(archive, name)
+    try:
+        stream = _JsonStream(member, name, budget)
+        if stream._peek() == "[":
+            samples.read(stream, limit("IMPORT_MAX_SAMPLE_BYTES"))
+        else:
+            stream.value(limit("IMPORT_MAX_SAMPLE_BYTES"), "The summaries")
+        stream.end()
+    finally:
+        member.close()
 
 
-def _open_eval(file) -> dict:
-    """The parts of a .eval zip the importer needs, as a log-shaped dict (without samples)."""
+def _read_eval(file) -> tuple[dict, _Samples]:
+    """The parts of a .eval zip the importer needs, as a log-shaped dict, and its samples counted."""
+    try:
+        count = _member_count(file)
+    except (OSError, struct.error):
+        count = None
+    if count is not None and count > limit("IMPORT_MAX_MEMBERS"):
+        raise InspectLogError(f"The .eval archive has {count:,} parts; riskreg reads archives of at most "
+                              f"{limit('IMPORT_MAX_MEMBERS'):,} (IMPORT_MAX_MEMBERS).")  # fmt: skip
     try:
         archive = zipfile.ZipFile(file)
-    except (zipfile.BadZipFile, stdlib_zipfile.BadZipFile, EOFError, OSError):
+    except (zipfile.BadZipFile, stdlib_zipfile.BadZipFile, EOFError, OSError, ValueError):
         raise InspectLogError("The .eval file is not a readable zip archive (truncated or corrupt?).") from None
+    budget = [limit("IMPORT_MAX_UNPACKED_BYTES")]
+    header_cap = limit("IMPORT_MAX_HEADER_BYTES")
+    samples = _Samples()
     with archive:
+        if len(archive.infolist()) > limit("IMPORT_MAX_MEMBERS"):
+            raise InspectLogError(f"The .eval archive has more than {limit('IMPORT_MAX_MEMBERS'):,} parts; refused.")
         names = set(archive.namelist())
         try:
             if "header.json" in names:
-                log = _json(_read_member(archive, "header.json"), "header.json")
+                log = _member_json(archive, "header.json", budget, header_cap, "The header")
                 if not isinstance(log, dict):
                     raise InspectLogError("header.json is not a JSON object.")
                 if "summaries.json" in names:
-                    log["_summaries"] = _json(_read_member(archive, "summaries.json"), "summaries.json")
-                return log
+                    _member_samples(archive, "summaries.json", budget, samples)
+                    log["_has_samples"] = True
+                return log, samples
             if "_journal/start.json" in names:
                 # Crashed or still running: no header yet. Inspect reports such a log as "started".
-                start = _json(_read_member(archive, "_journal/start.json"), "_journal/start.json")
+                start = _member_json(archive, "_journal/start.json", budget, header_cap, "The start record")
                 if not isinstance(start, dict):
                     raise InspectLogError("_journal/start.json is not a JSON object.")
-                summaries = []
                 for name in sorted(n for n in names if n.startswith("_journal/summaries/")):
-                    part = _json(_read_member(archive, name), name)
-                    summaries += part if isinstance(part, list) else []
-                return {**start, "status": "started", "_summaries": summaries, "stats": {}}
+                    _member_samples(archive, name, budget, samples)
+                return {**start, "status": "started", "stats": {}, "_has_samples": True}, samples
         except (zipfile.BadZipFile, stdlib_zipfile.BadZipFile, EOFError, OSError, RuntimeError) as error:
             raise InspectLogError(f"A part of the .eval archive cannot be unpacked ({error}).") from None
         except NotImplementedError:
@@ -151,23 +434,66 @@ def _number(value, warnings: list, where: str) -> float | None:
     return float(value)
 
 
-def _scores(results: dict, warnings: list) -> list[ScorerMetrics]:
+def _text(value) -> str | None:
+    return None if value in (None, "") else str(value)
+
+
+def _scores(results: dict, warnings: list) -> list[_Score]:
     scores = []
     entries = results.get("scores")
     if entries is None and "metrics" in results:  # legacy single-scorer shape
-        entries = [{"name": results.get("scorer", {}).get("name", "score"), "metrics": results["metrics"]}]
+        legacy = results.get("scorer")
+        name = legacy.get("name", "score") if isinstance(legacy, dict) else "score"
+        entries = [{"name": name, "scorer": name, "metrics": results["metrics"]}]
     for entry in entries or []:
         if not isinstance(entry, dict):
             continue
         name = str(entry.get("name") or entry.get("scorer") or "score")
+        scorer = str(entry.get("scorer") or name)
+        reducer = _text(entry.get("reducer"))
         metrics = {}
         raw = entry.get("metrics") or {}
         items = raw.items() if isinstance(raw, dict) else ((m.get("name"), m) for m in raw if isinstance(m, dict))
-        for metric_name, metric in items:
+        for key, metric in items:
             value = metric.get("value") if isinstance(metric, dict) else metric
-            metrics[str(metric_name)] = _number(value, warnings, f"{name}/{metric_name}")
-        scores.append(ScorerMetrics(name, metrics))
+            group = _text(metric.get("group")) if isinstance(metric, dict) else None
+            label = Metric(scorer, name, reducer, str(key), group, None).name
+            metrics[str(key)] = (_number(value, warnings, label), group, value)
+        scores.append(_Score(name, scorer, reducer, metrics))
     return scores
+
+
+def _declared(results: dict, evaluation: dict) -> dict | None:
+    declared = results.get("headline") or evaluation.get("headline_metric")
+    return declared if isinstance(declared, dict) else None
+
+
+def _resolve_headline(scores: list[_Score], declared: dict | None, warnings: list) -> tuple[_Score, str] | None:
+    """inspect_ai.log._headline.resolve_headline_metric, field for field."""
+    if not scores:
+        return None
+    if declared:
+        candidates = scores
+        for key, of in (("reducer", "reducer"), ("scorer", "scorer"), ("score", "name")):
+            wanted = declared.get(key)
+            if wanted is None:
+                continue
+            candidates = [score for score in candidates if getattr(score, of) == wanted]
+            if not candidates:
+                warnings.append(f"The log's headline {key} {wanted!r} is not in its results; as Inspect does, the "
+                                "first metric of the first score is the headline instead.")  # fmt: skip
+                break
+        else:
+            wanted = declared.get("metric")
+            if wanted is None:
+                return (candidates[0], next(iter(candidates[0].metrics))) if candidates[0].metrics else None
+            for score in candidates:
+                if wanted in score.metrics:
+                    return score, wanted
+            warnings.append(f"The log's headline metric {wanted!r} is not in its results; as Inspect does, the "
+                            "first metric of the first score is the headline instead.")  # fmt: skip
+    first = scores[0]
+    return (first, next(iter(first.metrics))) if first.metrics else None
 
 
 def _require(mapping: dict, key: str, where: str):
@@ -177,10 +503,34 @@ def _require(mapping: dict, key: str, where: str):
     return value
 
 
-def interpret(log) -> InspectLog:
-    """The log's header and summaries as an InspectLog; InspectLogError for anything else."""
+def _finite_json(value, depth: int = 0):
+    """A JSON value PostgreSQL's jsonb accepts: NaN and infinities become null."""
+    if depth > 50:
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _finite_json(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite_json(v, depth + 1) for v in value]
+    return value
+
+
+def _kept(value, kind, warnings: list, what: str):
+    """A provenance section as stored: of the expected kind, finite, and at most 64 KB."""
+    if not isinstance(value, kind):
+        return kind()
+    value = _finite_json(value)
+    if len(json.dumps(value, default=str)) > 64 * 1024:
+        warnings.append(f"{what} is larger than 64 KB; it is kept in the attached log, not in the record.")
+        return {"_omitted": "larger than 64 KB; see the attached log"} if kind is dict else []
+    return value
+
+
+def interpret(log, samples: "_Samples | None" = None) -> InspectLog:
+    """The log's header (and counted samples) as an InspectLog; InspectLogError for anything else."""
     try:
-        return _interpret(log)
+        return _interpret(log, samples or _Samples())
     except InspectLogError:
         raise
     except (TypeError, ValueError, AttributeError, KeyError, OverflowError, RecursionError) as error:
@@ -190,7 +540,7 @@ def interpret(log) -> InspectLog:
         raise InspectLogError(f"The log does not have the shape Inspect writes ({kind}: {detail}).") from None
 
 
-def _interpret(log) -> InspectLog:
+def _interpret(log, samples: _Samples) -> InspectLog:
     if not isinstance(log, dict):
         raise InspectLogError("The file is JSON but not an Inspect log (expected an object).")
     if "version" not in log or "eval" not in log:
@@ -215,31 +565,28 @@ def _interpret(log) -> InspectLog:
         raise InspectLogError("The log's 'stats' or 'results' section is not an object.")
 
     scores = _scores(results, warnings)
-    headline = results.get("headline") or {}
-    headline_scorer = str(headline.get("scorer") or (scores[0].name if scores else ""))
-    headline_metric = str(headline.get("metric") or "")
-    chosen = next((s for s in scores if s.name == headline_scorer), scores[0] if scores else None)
-    value = stderr = None
-    if chosen is not None:
-        if not headline_metric:
-            headline_metric = "accuracy" if "accuracy" in chosen.metrics else next(iter(chosen.metrics), "")
-        value = chosen.metrics.get(headline_metric)
-        stderr = chosen.metrics.get("stderr")
-        raw_value = _raw_metric(results, chosen.name, headline_metric)
-        if status == "success" and isinstance(raw_value, float) and not math.isfinite(raw_value):
+    resolved = _resolve_headline(scores, _declared(results, evaluation), warnings)
+    headline = stderr = None
+    if resolved is not None:
+        score, key = resolved
+        value, group, raw = score.metrics[key]
+        headline = Metric(score.scorer, score.name, score.reducer, key, group, value)
+        if "stderr" in score.metrics:
+            stderr = score.metrics["stderr"][0]
+        if status == "success" and isinstance(raw, float) and not math.isfinite(raw):
             raise InspectLogError(
-                f"The headline metric {chosen.name}/{headline_metric} is {raw_value} (bare NaN or Infinity in the "
-                "log): riskreg records no guessed score. Fix the log or report the run by hand."
+                f"The headline metric {headline.name} is {raw} (bare NaN or Infinity in the log): riskreg "
+                "records no guessed score. Fix the log or report the run by hand."
             )
+    metrics = [Metric(s.scorer, s.name, s.reducer, k, g, v) for s in scores for k, (v, g, _) in s.metrics.items()]
 
-    samples = log.get("samples")
-    summaries = log.get("_summaries")
-    rows = samples if isinstance(samples, list) else summaries if isinstance(summaries, list) else []
-    sample_errors = sum(1 for row in rows if isinstance(row, dict) and row.get("error"))
     error = log.get("error") or {}
-    dataset = evaluation.get("dataset") or {}
-    config = evaluation.get("config") or {}
-    model = evaluation.get("model")
+    dataset = evaluation.get("dataset") if isinstance(evaluation.get("dataset"), dict) else {}
+    config = evaluation.get("config") if isinstance(evaluation.get("config"), dict) else {}
+    reducer = config.get("epochs_reducer")
+    tags = sorted({str(t) for t in (evaluation.get("tags") or []) + (log.get("tags") or []) if isinstance(t, str)})
+    roles = evaluation.get("model_roles") if isinstance(evaluation.get("model_roles"), dict) else {}
+    usage = stats.get("model_usage") if isinstance(stats.get("model_usage"), dict) else {}
     return InspectLog(
         log_version=version,
         status=status,
@@ -247,42 +594,74 @@ def _interpret(log) -> InspectLog:
         run_id=str(evaluation.get("run_id") or ""),
         task=str(_require(evaluation, "task", "eval.")),
         task_version=str(evaluation.get("task_version", 0)),
-        model=str(model or ""),
+        model=str(evaluation.get("model") or ""),
         producer_version=str((evaluation.get("packages") or {}).get("inspect_ai", "")),
         created=_date(evaluation.get("created"), warnings, "eval.created"),
         started_at=_date(stats.get("started_at"), warnings, "stats.started_at"),
         completed_at=_date(stats.get("completed_at"), warnings, "stats.completed_at"),
-        dataset=str(dataset.get("name") or "") if isinstance(dataset, dict) else "",
-        epochs=int(config.get("epochs") or 1) if isinstance(config, dict) else 1,
+        dataset=str(dataset.get("name") or ""),
+        epochs=int(config.get("epochs") or 1),
         total_samples=results.get("total_samples") if isinstance(results.get("total_samples"), int) else None,
         completed_samples=results.get("completed_samples")
         if isinstance(results.get("completed_samples"), int)
         else None,
-        sample_errors=sample_errors,
-        scores=scores,
-        headline_scorer=headline_scorer if chosen else "",
-        headline_metric=headline_metric if chosen else "",
-        headline_value=value,
+        sample_errors=samples.errors,
+        metrics=metrics,
+        headline=headline,
         headline_stderr=stderr,
         error_message=str(error.get("message") or "") if isinstance(error, dict) else str(error),
+        eval_set_id=str(evaluation.get("eval_set_id") or ""),
+        task_id=str(evaluation.get("task_id") or ""),
+        dataset_samples=dataset.get("samples") if isinstance(dataset.get("samples"), int) else None,
+        epochs_reducer=[str(r) for r in reducer] if isinstance(reducer, list) else [],
+        model_roles=_kept(roles, dict, warnings, "eval.model_roles"),
+        generate_config=_kept(evaluation.get("model_generate_config"), dict, warnings, "eval.model_generate_config"),
+        tags=_kept(tags, list, warnings, "tags"),
+        task_metadata=_kept(evaluation.get("metadata"), dict, warnings, "eval.metadata"),
+        model_usage=_kept(usage, dict, warnings, "stats.model_usage"),
         warnings=warnings,
     )
-
-
-def _raw_metric(results, scorer, metric):
-    for entry in results.get("scores") or []:
-        if isinstance(entry, dict) and (entry.get("name") or entry.get("scorer")) == scorer:
-            found = (entry.get("metrics") or {}).get(metric) if isinstance(entry.get("metrics"), dict) else None
-            return found.get("value") if isinstance(found, dict) else found
-    return None
 
 
 def read_log(file, name: str) -> InspectLog:
     """Read an Inspect log from a seekable binary file; `name` tells the format by its extension."""
     suffix = PurePath(name).suffix.lower()
     if suffix == ".eval":
-        return interpret(_open_eval(file))
+        return interpret(*_read_eval(file))
     if suffix == ".json":
-        file.seek(0)
-        return interpret(_json(file.read(), "The file"))
+        return interpret(*_read_json_log(file))
     raise InspectLogError(f"'{name}' is neither a .json nor an .eval Inspect log.")
+
+
+# -- eval sets -----------------------------------------------------------------------------------
+
+LISTING_NAMES = {"logs.json", "eval-set.json"}
+
+
+@dataclass
+class EvalSetListing:
+    """What an eval-set folder's `logs.json` and `eval-set.json` say its members are."""
+
+    eval_set_id: str = ""
+    log_names: list[str] = field(default_factory=list)  # from logs.json, in its order
+    tasks: list[dict] = field(default_factory=list)  # from eval-set.json: task_id, name, model
+
+
+def read_listing(file, name: str, listing: EvalSetListing) -> None:
+    """Add what `logs.json` (its keys) or `eval-set.json` (its id and tasks) says to `listing`."""
+    stream = _JsonStream(file, name, [limit("IMPORT_MAX_UNPACKED_BYTES")])
+    if stream._peek() != "{":
+        raise InspectLogError(f"{name} is not a JSON object: not an Inspect eval-set listing.")
+    if PurePath(name).name == "logs.json":
+        for key in stream.items():
+            stream.value(limit("IMPORT_MAX_HEADER_BYTES"), "A log's header")
+            if len(listing.log_names) >= limit("IMPORT_MAX_MEMBERS"):
+                raise InspectLogError(f"{name} lists more than {limit('IMPORT_MAX_MEMBERS'):,} logs; refused.")
+            listing.log_names.append(str(key))
+    else:
+        data = stream.value(limit("IMPORT_MAX_HEADER_BYTES"), "The eval-set record")
+        listing.eval_set_id = str(data.get("eval_set_id") or "")
+        for task in data.get("tasks") or []:
+            if isinstance(task, dict):
+                listing.tasks.append({k: str(task.get(k) or "") for k in ("task_id", "name", "model")})
+    stream.end()

@@ -1,28 +1,48 @@
 """Recording an Inspect log: one evaluation, its ImportedRun provenance, and the log as evidence.
 
 Everything of one import is written in one transaction; a refused file writes nothing, not even
-its evidence file. Importing a log whose eval_id is already recorded changes nothing.
+its evidence file. A log whose eval_id is already recorded changes nothing, with one exception: a
+run recorded while unfinished (status `started`) is brought up to date by a later state of the same
+run (a finished log, or a later copy of the running one). The update is an ordinary change of the
+evaluation, with a reason, a history row and an audit event, and the new file is a further piece of
+evidence that names the one it follows; if a submitted or approved decision cites the evaluation,
+its digest changes and the decision shows the change (the material-change rules of the gate). A
+finished run is never overwritten.
 """
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import DataError, transaction
+from django.db import DataError, IntegrityError, transaction
 
-from riskreg.evaluations.models import Evaluation, EvaluationKind, Evidence, EvidenceKind, ImportedRun, Outcome
+from riskreg.evaluations.models import (
+    Evaluation,
+    EvaluationKind,
+    Evidence,
+    EvidenceKind,
+    ImportedRun,
+    Outcome,
+    RunStatus,
+)
+from riskreg.sources import SourceMark
 
 from .inspect import InspectLog, InspectLogError, read_log
 
-RULE = re.compile(r"^\s*(?P<metric>[\w./-]+)\s*>=\s*(?P<value>-?\d+(\.\d+)?)\s*$")
+RULE = re.compile(r"^\s*(?P<metric>[^\s<>=]+)\s*>=\s*(?P<value>-?\d+(\.\d+)?)\s*$")
 
 
 @dataclass
 class OutcomeRule:
-    """'metric ≥ value ⇒ signal met' for a successful run; below it, below threshold."""
+    """'metric ≥ value ⇒ signal met' for a successful run; below it, below threshold.
+
+    `metric` is a metric's full name as the log reports it (`scorer/metric[reducer]`, e.g.
+    `match/accuracy[pass_at_2]`); a bare metric name (`accuracy`) is accepted only where exactly one
+    metric of the log has it, and is then recorded by its full name.
+    """
 
     metric: str
     value: float
@@ -33,8 +53,27 @@ class OutcomeRule:
             return None
         match = RULE.match(text)
         if not match:
-            raise InspectLogError(f"Outcome rule {text!r} is not of the form 'metric>=number', e.g. 'accuracy>=0.5'.")
+            raise InspectLogError(
+                f"Outcome rule {text!r} is not of the form 'metric>=number', e.g. 'match/accuracy>=0.5'."
+            )
         return cls(match["metric"], float(match["value"]))
+
+    def resolve(self, log: InspectLog):
+        """The metric of the log this rule names; InspectLogError listing the names it could be."""
+        exact = [m for m in log.metrics if m.name == self.metric]
+        if not exact:
+            exact = [m for m in log.metrics if m.metric == self.metric]
+        if len(exact) == 1:
+            return exact[0]
+        names = ", ".join(log.metric_names()) or "none"
+        if len(exact) > 1:
+            raise InspectLogError(f"The outcome rule's metric {self.metric!r} is ambiguous in this log; name one of: "
+                                  f"{', '.join(m.name for m in exact)}.")  # fmt: skip
+        raise InspectLogError(f"The outcome rule names metric {self.metric!r}, which the log does not report. "
+                              f"Its metrics are: {names}.")  # fmt: skip
+
+    def text(self) -> str:
+        return f"{self.metric}>={self.value:g}"
 
     def __str__(self) -> str:
         return f"{self.metric} ≥ {self.value:g} ⇒ signal met"
@@ -43,10 +82,28 @@ class OutcomeRule:
 @dataclass
 class ImportResult:
     name: str
-    status: str  # "imported", "skipped" or "refused"
+    status: str  # "imported", "updated", "skipped" or "refused"
     message: str
     evaluation: Evaluation | None = None
     log: InspectLog | None = None
+
+    @property
+    def refused(self) -> bool:
+        return self.status == "refused"
+
+
+@dataclass
+class Plan:
+    """What importing one log would do, worked out before anything is written (and shown as the preview)."""
+
+    log: InspectLog
+    outcome: str
+    rule: OutcomeRule | None
+    existing: ImportedRun | None = None
+    action: str = "import"  # "import", "update" or "skip"
+    reason: str = ""
+    model_mismatch: bool = False
+    warnings: list[str] = field(default_factory=list)
 
 
 def check_size(size: int | None, name: str) -> None:
@@ -71,17 +128,18 @@ def sha256_of(file) -> str:
 
 
 def outcome_for(log: InspectLog, rule: OutcomeRule | None) -> str:
-    """Never a success for a run that did not finish: error, cancelled and started are inconclusive."""
+    """Never a success for a run that did not finish: error, cancelled and started are inconclusive.
+    A rule naming a metric the log does not have is refused, whatever the run's status."""
+    metric = rule.resolve(log) if rule is not None and log.metrics else None
     if not log.succeeded:
         return Outcome.INCONCLUSIVE
     if rule is None:
         return Outcome.NOT_ASSESSED
-    value = next((s.metrics.get(rule.metric) for s in log.scores if s.name == log.headline_scorer), None)
-    if value is None:
-        value = next((s.metrics[rule.metric] for s in log.scores if s.metrics.get(rule.metric) is not None), None)
-    if value is None:
-        raise InspectLogError(f"The outcome rule names metric {rule.metric!r}, which the log does not report.")
-    return Outcome.SIGNAL_MET if value >= rule.value else Outcome.BELOW_THRESHOLD
+    if metric is None:
+        rule.resolve(log)  # no metrics at all: refused with the (empty) list
+    if metric.value is None:
+        raise InspectLogError(f"The outcome rule's metric {metric.name} has no numeric value in the log.")
+    return Outcome.SIGNAL_MET if metric.value >= rule.value else Outcome.BELOW_THRESHOLD
 
 
 def describe(log: InspectLog) -> str:
@@ -89,12 +147,16 @@ def describe(log: InspectLog) -> str:
     parts = [f"Inspect run of task {log.task} (version {log.task_version}) on {log.model or 'an unnamed model'}: "
              f"status {log.status}."]  # fmt: skip
     if log.total_samples is not None:
-        parts.append(f"{log.completed_samples} of {log.total_samples} samples completed over {log.epochs} epoch(s).")
+        parts.append(f"{log.completed_samples} of {log.total_samples} samples completed over {log.epochs} epoch(s)"
+                     + (f", reduced by {', '.join(log.epochs_reducer)}." if log.epochs_reducer else "."))  # fmt: skip
     if log.sample_errors:
         parts.append(f"{log.sample_errors} sample(s) errored.")
-    for scorer in log.scores:
-        metrics = ", ".join(f"{k} {v:.4g}" if v is not None else f"{k} —" for k, v in scorer.metrics.items())
-        parts.append(f"Scorer {scorer.name}: {metrics}.")
+    if log.headline is not None and log.succeeded:
+        stderr = f" ± {log.headline_stderr:.4g}" if log.headline_stderr is not None else ""
+        value = f"{log.headline.value:.4g}" if log.headline.value is not None else "—"
+        parts.append(f"Headline {log.headline.name} = {value}{stderr} (as Inspect reports it).")
+    if len(log.metrics) > 1:
+        parts.append(f"{len(log.metrics)} metrics in all, listed with the run.")
     if log.error_message:
         parts.append(f"Error: {log.error_message[:500]}")
     if not log.succeeded:
@@ -102,77 +164,220 @@ def describe(log: InspectLog) -> str:
     return " ".join(parts)
 
 
-def import_log(file, name: str, *, snapshot, category, user, rule: OutcomeRule | None = None) -> ImportResult:
+def _later(existing: ImportedRun, log: InspectLog) -> bool:
+    """Is `log` a later state of the recorded run? Only an unfinished run moves on."""
+    if existing.status != RunStatus.STARTED:
+        return False
+    if log.status != RunStatus.STARTED:
+        return True
+    return (log.completed_samples or 0) > (existing.completed_samples or 0)
+
+
+def plan(log: InspectLog, digest: str, *, snapshot, rule: OutcomeRule | None, allow_other_model: bool) -> Plan:
+    """What importing `log` would do; InspectLogError if it is refused."""
+    existing = ImportedRun.objects.filter(eval_id=log.eval_id).select_related("evaluation").first()
+    if existing is not None and rule is None and existing.rule:
+        rule = OutcomeRule.parse(existing.rule)  # an update keeps the rule the run was recorded with
+    outcome = outcome_for(log, rule)
+    mismatch = log.model not in snapshot.identifiers
+    result = Plan(log, outcome, rule, existing, model_mismatch=mismatch)
+    if existing is not None:
+        evaluation = existing.evaluation
+        if existing.file_sha256 == digest:
+            result.action, result.reason = "skip", (
+                f"This file is already recorded as evaluation {evaluation.pk}; nothing changes.")
+        elif not _later(existing, log):
+            result.action, result.reason = "skip", (
+                f"eval_id {log.eval_id} is already recorded as evaluation {evaluation.pk} with status "
+                f"{existing.status}"
+                + (f" and {existing.completed_samples} completed samples" if existing.completed_samples else "")
+                + f"; this file (status {log.status}) is not a later state of the run, so nothing changes"
+                + (" (a finished run is never overwritten)." if existing.finished else "."))  # fmt: skip
+        else:
+            result.action, result.reason = "update", (
+                f"Updates evaluation {evaluation.pk}: the run was recorded with status {existing.status}; this file "
+                f"is a later state ({log.status}).")  # fmt: skip
+            citing = list(evaluation.citing_decisions()[:5])
+            if citing:
+                result.warnings.append(
+                    "Decisions beyond a draft cite this evaluation (" + ", ".join(str(d) for d in citing)
+                    + "): the update is a change to what they rest on and shows on them as such."
+                )  # fmt: skip
+        return result
+    if mismatch and not allow_other_model:
+        known = ", ".join(snapshot.identifiers) or "no identifiers recorded"
+        raise InspectLogError(
+            f"The log's model is {log.model or '(none)'}, but {snapshot} is known as: {known}. Confirm the mismatch "
+            "to record it anyway (the checkbox on the preview, --allow-other-model on the command line, "
+            "allow_other_model=true in the API); the confirmation is recorded with the evaluation."
+        )
+    return result
+
+
+def _title(log: InspectLog) -> str:
+    when = log.created or log.started_at
+    return " · ".join(part for part in (log.task, log.model, f"{when:%d %b %Y}" if when else "") if part)
+
+
+def _score_note(log: InspectLog) -> str:
+    note = f"± {log.headline_stderr:.4g} stderr" if log.headline_stderr is not None else ""
+    if len(log.headline_name) > 60:  # the unit holds 60 characters: the full name goes here
+        note = f"{note} (headline {log.headline_name})".strip()
+    return note[:300]
+
+
+def _evaluation_values(log: InspectLog, outcome: str) -> dict:
+    score = log.headline_value if log.succeeded else None
+    return {
+        "started_on": log.started_at.date() if log.started_at else None,
+        "finished_on": log.completed_at.date() if log.completed_at else None,
+        "finding": describe(log),
+        "score": score,
+        "score_unit": log.headline_name[:60] if score is not None else "",
+        "score_note": _score_note(log) if score is not None else "",
+        "outcome": outcome,
+        "source_note": "; ".join(log.warnings),
+    }
+
+
+def _run_values(log: InspectLog, name: str, digest: str, rule: OutcomeRule | None) -> dict:
+    return {
+        "run_id": log.run_id, "eval_set_id": log.eval_set_id, "task": log.task, "task_id": log.task_id,
+        "task_version": log.task_version, "model": log.model, "model_roles": log.model_roles,
+        "generate_config": log.generate_config, "status": log.status, "log_version": log.log_version,
+        "producer_version": log.producer_version, "created": log.created, "started_at": log.started_at,
+        "completed_at": log.completed_at, "dataset_name": log.dataset, "dataset_samples": log.dataset_samples,
+        "epochs": log.epochs, "epochs_reducer": log.epochs_reducer, "tags": log.tags,
+        "task_metadata": log.task_metadata, "model_usage": log.model_usage, "file_name": name[-255:],
+        "file_sha256": digest, "metrics": log.metrics_as_json(), "headline": log.headline_name,
+        "rule": rule.text() if rule else "", "total_samples": log.total_samples,
+        "completed_samples": log.completed_samples, "sample_errors": log.sample_errors,
+        "error_message": log.error_message[:2000],
+    }  # fmt: skip
+
+
+def _rule_resolved(rule: OutcomeRule | None, log: InspectLog) -> OutcomeRule | None:
+    """The rule with its metric's full name, as recorded."""
+    if rule is None or not log.metrics:
+        return rule
+    return OutcomeRule(rule.resolve(log).name, rule.value)
+
+
+def import_log(file, name: str, *, snapshot, category, user, rule: OutcomeRule | None = None,
+               allow_other_model: bool = False) -> ImportResult:  # fmt: skip
     """Read and record one log. Never raises for a bad file: the result says it was refused, and why."""
     try:
         check_size(getattr(file, "size", None), name)
         log = read_log(file, name)
-        existing = ImportedRun.objects.filter(eval_id=log.eval_id).select_related("evaluation").first()
-        if existing is not None:
-            return ImportResult(name, "skipped", f"eval_id {log.eval_id} is already recorded as evaluation "
-                                f"{existing.evaluation_id}; nothing changed.", existing.evaluation, log)  # fmt: skip
-        outcome = outcome_for(log, rule)
         digest = sha256_of(file)
+        with transaction.atomic():
+            # Serialise imports of one run: the second waits, then sees the first's record.
+            list(ImportedRun.objects.select_for_update().filter(eval_id=log.eval_id).values_list("pk", flat=True))
+            decided = plan(log, digest, snapshot=snapshot, rule=rule, allow_other_model=allow_other_model)
+            if decided.action == "skip":
+                return ImportResult(name, "skipped", decided.reason, decided.existing.evaluation, log)
+            return _write(file, name, log, digest, decided, snapshot=snapshot, category=category, user=user,
+                          allow_other_model=allow_other_model)  # fmt: skip
     except InspectLogError as error:
         return ImportResult(name, "refused", str(error))
-
-    score = log.headline_value if log.succeeded else None
-    evaluation = Evaluation(
-        snapshot=snapshot,
-        category=category,
-        title=f"{log.task} ({log.model})" if log.model else log.task,
-        kind=EvaluationKind.AUTOMATED_BENCHMARK,
-        run_by=f"Inspect {log.producer_version}".strip(),
-        is_external=False,
-        started_on=log.started_at.date() if log.started_at else None,
-        finished_on=log.completed_at.date() if log.completed_at else None,
-        finding=describe(log),
-        score=score,
-        score_unit=f"{log.headline_scorer}/{log.headline_metric}" if score is not None else "",
-        score_note=f"± {log.headline_stderr:.4g} stderr"
-        if score is not None and log.headline_stderr is not None
-        else "",
-        outcome=outcome,
-        source_section=f"Inspect log {log.eval_id}",
-        source_note="; ".join(log.warnings),
-        recorded_by=user,
-    )
-    stored_name = None
-    try:
-        with transaction.atomic():
-            for obj in (evaluation,):
-                obj._history_user = user
-                obj.full_clean()
-                obj.save()
-            run = ImportedRun(
-                evaluation=evaluation, eval_id=log.eval_id, run_id=log.run_id, task=log.task,
-                task_version=log.task_version, model=log.model, status=log.status, log_version=log.log_version,
-                producer_version=log.producer_version, file_name=name[-255:], file_sha256=digest,
-                metrics=log.metrics_as_json(), total_samples=log.total_samples,
-                completed_samples=log.completed_samples, sample_errors=log.sample_errors,
-                error_message=log.error_message[:2000], imported_by=user,
-            )  # fmt: skip
-            run._history_user = user
-            run.full_clean()
-            run.save()
-            file.seek(0)
-            piece = Evidence(
-                evaluation=evaluation, kind=EvidenceKind.FILE, title=f"Inspect log {name}", added_by=user,
-                original_name=name[-255:],
-                content_type="application/zip" if name.lower().endswith(".eval") else "application/json",
-            )  # fmt: skip
-            piece.file.save(name.rsplit("/", 1)[-1], File(file), save=False)
-            stored_name = piece.file.name
-            piece._history_user = user
-            piece.save()
     except (ValidationError, DataError, ValueError) as error:
         # Values that no record can hold (too long, out of range, NUL characters): refused whole.
-        if stored_name:
-            piece.file.storage.delete(stored_name)
         messages = error.messages if isinstance(error, ValidationError) else [str(error)]
         return ImportResult(name, "refused", "The log's values do not fit a record: " + " ".join(messages)[:500])
-    except Exception:
-        if stored_name:  # the row is rolled back; do not leave its file behind
-            piece.file.storage.delete(stored_name)
+    except IntegrityError:
+        return ImportResult(name, "refused", f"eval_id {log.eval_id} was being imported at the same moment by "
+                            "another request; import the file again to see what was recorded.")  # fmt: skip
+
+
+def _write(file, name, log, digest, decided: Plan, *, snapshot, category, user, allow_other_model) -> ImportResult:
+    """Write the evaluation, its run record and the log as evidence (inside the caller's transaction)."""
+    rule = _rule_resolved(decided.rule, log)
+    stored = []
+    try:
+        if decided.action == "update":
+            run = decided.existing
+            evaluation = run.evaluation
+            # simple-history keeps 100 characters of a change reason; the file is named by the new evidence.
+            reason = f"Re-import of Inspect run {log.eval_id[:40]}: status {run.status} → {log.status}"[:100]
+            for key, value in _evaluation_values(log, decided.outcome).items():
+                setattr(evaluation, key, value)
+            evaluation._change_reason = reason
+        else:
+            reason = ""
+            evaluation = Evaluation(
+                snapshot=snapshot, category=category, title=_title(log)[:300],
+                kind=EvaluationKind.AUTOMATED_BENCHMARK, run_by=f"Inspect {log.producer_version}".strip(),
+                is_external=False, source_section=f"Inspect log {log.eval_id}"[:100],
+                source_mark=SourceMark.IMPORTED, recorded_by=user, **_evaluation_values(log, decided.outcome),
+            )  # fmt: skip
+        evaluation._history_user = user
+        evaluation.full_clean()
+        evaluation.save()
+
+        file.seek(0)
+        previous = decided.existing.log_evidence if decided.existing else None
+        follows = f" — status {log.status}, follows the {decided.existing.status} log" if previous else ""
+        piece = Evidence(
+            evaluation=evaluation, kind=EvidenceKind.FILE, title=f"Inspect log {name}{follows}"[:300], added_by=user,
+            original_name=name[-255:], replaces=previous,
+            content_type="application/zip" if name.lower().endswith(".eval") else "application/json",
+        )  # fmt: skip
+        piece.file.save(name.rsplit("/", 1)[-1], File(file), save=False)
+        stored.append(piece.file)
+        piece._history_user = user
+        piece._change_reason = reason
+        piece.save()
+
+        values = _run_values(log, name, digest, rule)
+        if decided.action == "update":
+            run = decided.existing
+            for key, value in values.items():
+                setattr(run, key, value)
+            run._change_reason = reason
+        else:
+            run = ImportedRun(evaluation=evaluation, eval_id=log.eval_id, imported_by=user,
+                              other_model_confirmed=decided.model_mismatch and allow_other_model, **values)  # fmt: skip
+        run.log_evidence = piece
+        run._history_user = user
+        run.full_clean(validate_unique=False)
+        run.save()
+    except BaseException:
+        for stored_file in stored:  # the rows roll back with the transaction; do not leave their files behind
+            stored_file.storage.delete(stored_file.name)
         raise
+    if reason:
+        return ImportResult(name, "updated", f"Updated evaluation {evaluation.pk}: {reason}.", evaluation, log)
     return ImportResult(name, "imported", f"Recorded as evaluation {evaluation.pk} ({log.status}).", evaluation, log)
+
+
+def find_snapshot(value):
+    """A snapshot by its id or its name (case-insensitive), as the command line and the API take it."""
+    from riskreg.evaluations.models import Snapshot
+    from riskreg.forms import id_in_range
+
+    text = str(value or "").strip()
+    if not text or "\x00" in text:
+        raise InspectLogError("Give the snapshot: its id or its name (both are shown on the model page).")
+    if text.isascii() and text.isdigit() and id_in_range(text):
+        found = Snapshot.objects.select_related("model").filter(pk=int(text)).first()
+        if found is not None:
+            return found
+    matches = list(Snapshot.objects.select_related("model").filter(name__iexact=text)[:10])
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise InspectLogError(f"Several snapshots are called {text!r}; give one's id: "
+                              + "; ".join(f"{s.pk} = {s}" for s in matches) + ".")  # fmt: skip
+    known = "; ".join(f"{s.pk} = {s}" for s in Snapshot.objects.select_related("model")[:20])
+    raise InspectLogError(f"No snapshot with id or name {text!r} (known: {known or 'none'}).")
+
+
+def find_category(value):
+    from riskreg.frameworks.models import ThreatCategory
+
+    text = str(value or "").strip()
+    found = ThreatCategory.objects.filter(slug=text).first() if text and "\x00" not in text else None
+    if found is None:
+        slugs = ", ".join(ThreatCategory.objects.values_list("slug", flat=True))
+        raise InspectLogError(f"No threat category {text!r} (known: {slugs}).")
+    return found

@@ -1,7 +1,7 @@
-"""The upload page: choose a log, see what will be recorded, then confirm.
+"""The upload page: choose one or more logs, see what each will record, then confirm them together.
 
-The uploaded file waits between preview and confirmation in a staging folder, under a random
-token that only the uploader's session knows; confirming imports it from there and removes it.
+The uploaded files wait between preview and confirmation in a staging folder, under a random token
+that only the uploader's session knows; confirming imports them from there and removes them.
 """
 
 import shutil
@@ -16,10 +16,13 @@ from django.utils.text import get_valid_filename
 from django.views import View
 
 from riskreg.accounts.access import RoleRequiredMixin
+from riskreg.evaluations.models import Outcome, Snapshot
+from riskreg.frameworks.models import ThreatCategory
 
+from .evalsets import check_members, is_listing, listing_of
 from .forms import ConfirmForm, ImportForm
 from .inspect import InspectLogError, read_log
-from .service import check_size, import_log, outcome_for
+from .service import check_size, import_log, plan, sha256_of
 
 SESSION_KEY = "inspect_staged"
 STAGING_HOURS = 24
@@ -39,49 +42,92 @@ def _clear_old_staging() -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+def _safe_name(upload, taken: set) -> str:
+    name = get_valid_filename(Path(upload.name).name) if upload.name else "log"
+    stem, number = name, 2
+    while name in taken:  # two uploads of one name stay two files
+        name = f"{number}-{stem}"
+        number += 1
+    taken.add(name)
+    return name
+
+
+def command_line_context() -> dict:
+    """What the command line and the API need: each snapshot's id and name, each category's short name."""
+    return {
+        "cli_snapshots": Snapshot.objects.select_related("model").order_by("model__name", "name")[:200],
+        "cli_categories": ThreatCategory.objects.order_by("slug")[:200],
+    }
+
+
 class ImportView(RoleRequiredMixin, View):
     permission_required = "evaluations.import_evaluation_logs"
     template_name = "importers/import_form.html"
 
+    def _form_page(self, request, form, status=200):
+        return render(request, self.template_name, {"form": form, **command_line_context()}, status=status)
+
     def get(self, request):
-        return render(request, self.template_name, {"form": ImportForm()})
+        return self._form_page(request, ImportForm())
 
     def post(self, request):
         if "token" in request.POST:
             return self.confirm(request)
         form = ImportForm(request.POST, request.FILES)
         if not form.is_valid():
-            return render(request, self.template_name, {"form": form}, status=400)
-        upload = form.cleaned_data["log"]
-        name = get_valid_filename(Path(upload.name).name) if upload.name else "log"
+            return self._form_page(request, form, status=400)
+        snapshot, category, rule = (form.cleaned_data[k] for k in ("snapshot", "category", "rule"))
+        taken: set = set()
+        uploads = [(upload, _safe_name(upload, taken)) for upload in form.cleaned_data["log"]]
+        rows, listing_files = [], {}
+        for upload, name in uploads:
+            if is_listing(name):
+                listing_files[name] = upload
+                continue
+            try:
+                check_size(upload.size, name)
+                log = read_log(upload, name)
+                decided = plan(log, sha256_of(upload), snapshot=snapshot, rule=rule, allow_other_model=True)
+                rows.append({"name": name, "upload": upload, "log": log, "plan": decided,
+                             "outcome": Outcome(decided.outcome).label})  # fmt: skip
+            except InspectLogError as error:
+                rows.append({"name": name, "error": str(error)})
+        notes = []
         try:
-            check_size(upload.size, name)
-            log = read_log(upload, name)
-            outcome = outcome_for(log, form.cleaned_data["rule"])
+            listing = listing_of(listing_files)
         except InspectLogError as error:
             form.add_error("log", str(error))
-            return render(request, self.template_name, {"form": form}, status=400)
+            return self._form_page(request, form, status=400)
+        if listing is not None:
+            missing, notes = check_members(listing, [row["name"] for row in rows])
+            rows += [{"name": name, "error": why} for name, why in missing]
+        if not any("log" in row for row in rows):
+            for row in rows:
+                form.add_error("log", f"{row['name']}: {row['error']}")
+            if not rows:
+                form.add_error("log", "No Inspect logs among the files (logs.json and eval-set.json list the "
+                                      "members; choose the logs too).")  # fmt: skip
+            return self._form_page(request, form, status=400)
 
         _clear_old_staging()
         token = uuid.uuid4().hex
         folder = staging_root() / token
         folder.mkdir(parents=True)
-        with (folder / name).open("wb") as staged:
-            for chunk in upload.chunks():
-                staged.write(chunk)
-        request.session[SESSION_KEY] = {**request.session.get(SESSION_KEY, {}), token: name}
-        rule = form.cleaned_data["rule"]
+        staged_names = []
+        for row in rows:
+            if "log" in row and row["plan"].action != "skip":
+                with (folder / row["name"]).open("wb") as staged:
+                    for chunk in row["upload"].chunks():
+                        staged.write(chunk)
+                staged_names.append(row["name"])
+        request.session[SESSION_KEY] = {**request.session.get(SESSION_KEY, {}), token: staged_names}
         confirm = ConfirmForm(initial={
-            "token": token, "snapshot": form.cleaned_data["snapshot"].pk,
-            "category": form.cleaned_data["category"].pk, "rule": f"{rule.metric}>={rule.value}" if rule else "",
+            "token": token, "snapshot": snapshot.pk, "category": category.pk, "rule": rule.text() if rule else "",
         })  # fmt: skip
-        from riskreg.evaluations.models import ImportedRun, Outcome
-
-        existing = ImportedRun.objects.filter(eval_id=log.eval_id).first()
         context = {
-            "log": log, "name": name, "confirm": confirm, "snapshot": form.cleaned_data["snapshot"],
-            "category": form.cleaned_data["category"], "rule": rule, "outcome": Outcome(outcome).label,
-            "existing": existing,
+            "rows": rows, "confirm": confirm, "snapshot": snapshot, "category": category, "rule": rule,
+            "notes": notes, "staged": staged_names,
+            "mismatch": any("log" in r and r["plan"].model_mismatch and r["plan"].action == "import" for r in rows),
         }  # fmt: skip
         return render(request, "importers/import_preview.html", context)
 
@@ -92,24 +138,37 @@ class ImportView(RoleRequiredMixin, View):
             messages.error(request, "That upload is no longer waiting to be confirmed; please upload it again.")
             return redirect("importers:upload")
         token = form.cleaned_data["token"]
-        name = staged[token]
         folder = staging_root() / token
-        path = folder / name
-        if not path.is_file():
-            messages.error(request, "That upload is no longer waiting to be confirmed; please upload it again.")
-            return redirect("importers:upload")
+        results = []
         try:
-            with path.open("rb") as handle:
-                handle.size = path.stat().st_size
-                result = import_log(handle, name, snapshot=form.cleaned_data["snapshot"],
-                                    category=form.cleaned_data["category"], user=request.user,
-                                    rule=form.cleaned_data["rule"])  # fmt: skip
+            for name in staged[token]:
+                path = folder / name
+                if not path.is_file():
+                    continue
+                with path.open("rb") as handle:
+                    handle.size = path.stat().st_size
+                    results.append(import_log(
+                        handle, name, snapshot=form.cleaned_data["snapshot"], category=form.cleaned_data["category"],
+                        user=request.user, rule=form.cleaned_data["rule"],
+                        allow_other_model=form.cleaned_data["allow_other_model"],
+                    ))  # fmt: skip
         finally:
             staged.pop(token, None)
             request.session[SESSION_KEY] = staged
             shutil.rmtree(folder, ignore_errors=True)
-        if result.status == "refused":
-            messages.error(request, f"{name} was refused: {result.message}")
+        if not results:
+            messages.error(request, "That upload is no longer waiting to be confirmed; please upload it again.")
             return redirect("importers:upload")
-        (messages.success if result.status == "imported" else messages.info)(request, result.message)
-        return redirect(result.evaluation)
+        for result in results:
+            if result.refused:
+                messages.error(request, f"{result.name} was refused: {result.message}")
+            else:
+                (messages.success if result.status in ("imported", "updated") else messages.info)(
+                    request, f"{result.name}: {result.message}"
+                )
+        recorded = [r.evaluation for r in results if r.evaluation is not None]
+        if len(results) == 1 and recorded:
+            return redirect(recorded[0])
+        if recorded:
+            return redirect("evaluations:list")
+        return redirect("importers:upload")

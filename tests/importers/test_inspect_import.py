@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 from backports.zstd import zipfile as zstd_zipfile
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 import factories as make
 from riskreg.audit.models import AuditEvent
 from riskreg.evaluations.models import Evaluation, Evidence, ImportedRun
-from riskreg.importers import inspect as reader
 from riskreg.importers.service import OutcomeRule, import_log
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +35,8 @@ def media(settings, tmp_path):
 
 @pytest.fixture
 def target():
-    return {"snapshot": make.snapshot(), "category": make.category("cyber"), "user": make.user("importer")}
+    snapshot = make.snapshot(known_as="mockllm/model\nprovider/model-x")
+    return {"snapshot": snapshot, "category": make.category("cyber"), "user": make.user("importer")}
 
 
 def written(media):
@@ -188,7 +189,7 @@ def test_a_successful_run_in_each_format(target, fmt):
 
 @pytest.mark.parametrize("status", ["error", "cancelled"])
 def test_an_unfinished_run_is_recorded_as_such_never_as_a_success(target, status):
-    result = run(target, as_json(log_dict(status=status)), f"{status}.json", rule=OutcomeRule("accuracy", 0.1))
+    result = run(target, as_json(log_dict(status=status)), f"{status}.json", rule=OutcomeRule("includes/accuracy", 0.1))
     evaluation = result.evaluation
     assert result.status == "imported"
     assert evaluation.imported_run.status == status
@@ -220,7 +221,8 @@ def test_a_non_numeric_metric_is_kept_as_empty(target):
     log["results"]["scores"][1]["metrics"]["accuracy"]["value"] = "n/a"
     result = run(target, as_json(log), "text-metric.json")
     assert result.status == "imported" and result.evaluation.score == 0.75
-    assert {"scorer": "match", "metrics": {"accuracy": None}} in result.evaluation.imported_run.metrics
+    rows = {row["name"]: row["value"] for row in result.evaluation.imported_run.metrics}
+    assert rows["match/accuracy"] is None and rows["includes/accuracy"] == 0.75
 
 
 def test_a_nan_stderr_is_kept_as_empty_with_a_note(target):
@@ -229,10 +231,13 @@ def test_a_nan_stderr_is_kept_as_empty_with_a_note(target):
     assert result.status == "imported"
     assert evaluation.score == 0.75 and evaluation.score_note == ""
     assert "includes/stderr is nan" in evaluation.source_note
-    assert {"scorer": "includes", "metrics": {"accuracy": 0.75, "stderr": None}} in evaluation.imported_run.metrics
+    rows = {row["name"]: row["value"] for row in evaluation.imported_run.metrics}
+    assert rows["includes/stderr"] is None and rows["includes/accuracy"] == 0.75
 
 
-@pytest.mark.parametrize(("rule", "outcome"), [("accuracy>=0.5", "signal_met"), ("accuracy>=0.9", "below_threshold")])
+@pytest.mark.parametrize(
+    ("rule", "outcome"), [("includes/accuracy>=0.5", "signal_met"), ("includes/accuracy>=0.9", "below_threshold")]
+)
 def test_an_outcome_rule_sets_the_outcome(target, rule, outcome):
     result = run(target, as_json(log_dict()), "r.json", rule=OutcomeRule.parse(rule))
     assert result.evaluation.outcome == outcome
@@ -249,7 +254,7 @@ def test_re_importing_the_same_eval_id_changes_nothing(target, media):
 def zip_bomb() -> bytes:
     buffer = io.BytesIO()
     with stdlib_zipfile.ZipFile(buffer, "w", compression=stdlib_zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("header.json", b" " * (reader.MAX_MEMBER_BYTES + 1024))
+        archive.writestr("header.json", b" " * (settings.IMPORT_MAX_MEMBER_BYTES + 1024))
     return buffer.getvalue()
 
 
@@ -323,12 +328,12 @@ def test_the_command_imports_many_files_and_names_each_refused_one(target, tmp_p
             "--category",
             "cyber",
             "--rule",
-            "accuracy>=0.5",
+            "includes/accuracy>=0.5",
             stdout=out,
             stderr=err,
         )
     assert error.value.returncode == 1
-    assert "Imported 1, skipped 1, refused 1." in str(error.value)
+    assert "Imported 1, updated 0, skipped 1, refused 1." in str(error.value)
     assert "[2/3]" in out.getvalue() and f"{bad}: The file is not valid JSON" in err.getvalue()
     assert Evaluation.objects.get().outcome == "signal_met"
 

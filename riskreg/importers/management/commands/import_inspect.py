@@ -2,65 +2,77 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from riskreg.evaluations.models import Snapshot
-from riskreg.forms import id_in_range
-from riskreg.frameworks.models import ThreatCategory
+from riskreg.importers.evalsets import collect
 from riskreg.importers.inspect import InspectLogError
-from riskreg.importers.service import OutcomeRule, import_log
+from riskreg.importers.service import OutcomeRule, find_category, find_snapshot, import_log
 
 
 class Command(BaseCommand):
     help = (
-        "Import UK AISI Inspect evaluation logs (.json or .eval): each log becomes one evaluation of the "
-        "given snapshot and category, with the log attached as evidence. Re-importing a log changes nothing. "
+        "Import UK AISI Inspect evaluation logs (.json or .eval), eval-set folders, or an eval set's logs.json: "
+        "each log becomes one evaluation of the given snapshot and category, with the log attached as evidence. "
+        "Re-importing a log changes nothing, unless it is a later state of a run recorded unfinished. "
         "Exits 1 if any file was refused."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("files", nargs="+", metavar="FILE", help="Inspect log files (.json or .eval).")
-        parser.add_argument("--snapshot", required=True, type=int, help="Id of the snapshot the runs evaluated.")
-        parser.add_argument("--category", required=True, help="Slug of the threat category, e.g. cyber.")
-        parser.add_argument("--rule", default="", help="Optional outcome rule, e.g. 'accuracy>=0.5' ⇒ signal met.")
+        parser.add_argument("files", nargs="+", metavar="PATH",
+                            help="Inspect log files, eval-set folders, or logs.json / eval-set.json.")  # fmt: skip
+        parser.add_argument("--snapshot", required=True,
+                            help="The snapshot the runs evaluated: its id or its name (shown on the model page).")
+        parser.add_argument("--category", required=True, help="Short name of the threat category, e.g. cyber.")
+        parser.add_argument("--rule", default="",
+                            help="Optional outcome rule on a metric's full name, e.g. 'match/accuracy>=0.5' ⇒ "
+                                 "signal met (a bare metric name is accepted where only one metric has it).")
+        parser.add_argument("--allow-other-model", action="store_true",
+                            help="Record logs whose model is not among the snapshot's known identifiers (the "
+                                 "confirmation is recorded with each evaluation).")
         parser.add_argument("--user", default="", help="Username recorded as the importer (default: the seed user).")
 
-    def handle(self, *args, files, snapshot, category, rule, user, **options):
-        found_snapshot = Snapshot.objects.filter(pk=snapshot).first() if id_in_range(snapshot) else None
-        if found_snapshot is None:
-            raise CommandError(f"No snapshot with id {snapshot}.")
-        found_category = ThreatCategory.objects.filter(slug=category).first() if "\x00" not in category else None
-        if found_category is None:
-            slugs = ", ".join(ThreatCategory.objects.values_list("slug", flat=True))
-            raise CommandError(f"No threat category {category!r} (known: {slugs}).")
+    def handle(self, *args, files, snapshot, category, rule, allow_other_model, user, **options):
         try:
+            found_snapshot = find_snapshot(snapshot)
+            found_category = find_category(category)
             outcome_rule = OutcomeRule.parse(rule)
         except InspectLogError as error:
             raise CommandError(str(error)) from None
         importer = self._user(user)
 
-        counts = {"imported": 0, "skipped": 0, "refused": 0}
-        refused = []
-        for number, name in enumerate(files, start=1):
-            path = Path(name)
+        collected = collect(files)
+        for note in collected.notes:
+            self.stdout.write(note)
+        counts = {"imported": 0, "updated": 0, "skipped": 0, "refused": 0}
+        refused = [f"{name}: {why}" for name, why in collected.missing]
+        counts["refused"] += len(refused)
+        total = len(collected.files)
+        for number, path in enumerate(collected.files, start=1):
             if not path.is_file():
-                result_status, message = "refused", "no such file"
+                status, message = "refused", "no such file"
             else:
                 with path.open("rb") as handle:
                     handle.size = path.stat().st_size
                     result = import_log(handle, path.name, snapshot=found_snapshot, category=found_category,
-                                        user=importer, rule=outcome_rule)  # fmt: skip
-                result_status, message = result.status, result.message
-            counts[result_status] += 1
-            if result_status == "refused":
-                refused.append(f"{name}: {message}")
-            self.stdout.write(f"[{number}/{len(files)}] {name}: {result_status} — {message}")
-        summary = f"Imported {counts['imported']}, skipped {counts['skipped']}, refused {counts['refused']}."
+                                        user=importer, rule=outcome_rule,
+                                        allow_other_model=allow_other_model)  # fmt: skip
+                status, message = result.status, result.message
+                if result.evaluation is not None and status != "refused":
+                    message += f" [{result.evaluation.get_absolute_url()}]"
+            counts[status] += 1
+            if status == "refused":
+                refused.append(f"{path}: {message}")
+            self.stdout.write(f"[{number}/{total}] {Path(path)}: {status} — {message}")
+        summary = (f"Imported {counts['imported']}, updated {counts['updated']}, skipped {counts['skipped']}, "
+                   f"refused {counts['refused']}.")  # fmt: skip
         if refused:
             self.stderr.write("Refused:\n  " + "\n  ".join(refused))
             raise CommandError(summary, returncode=1)
+        if not total:
+            raise CommandError("No Inspect logs found in what was given.", returncode=1)
         self.stdout.write(self.style.SUCCESS(summary))
 
     def _user(self, username):
         from django.contrib.auth import get_user_model
+        from django.db import transaction
 
         from riskreg.demo import SEED_USERNAME
 
@@ -70,10 +82,11 @@ class Command(BaseCommand):
             if found is None:
                 raise CommandError(f"No user {username!r}.")
             return found
-        found, created = User.objects.get_or_create(
-            username=SEED_USERNAME, defaults={"first_name": "Demo data loader", "is_active": False}
-        )
-        if created:
-            found.set_unusable_password()
-            found.save(update_fields=["password"])
+        with transaction.atomic():
+            found, created = User.objects.get_or_create(
+                username=SEED_USERNAME, defaults={"first_name": "Demo data loader", "is_active": False}
+            )
+            if created:
+                found.set_unusable_password()
+                found.save(update_fields=["password"])
         return found
