@@ -51,6 +51,10 @@ def check_members(listing: EvalSetListing, log_names: list[str]) -> tuple[list[t
     return missing, notes
 
 
+def _plain_name(name: str) -> bool:
+    return bool(name) and "/" not in name and "\\" not in name and name not in (".", "..") and "\x00" not in name
+
+
 def _folder(folder: Path, collected: Collected) -> None:
     listing = EvalSetListing()
     read_any = False
@@ -61,7 +65,11 @@ def _folder(folder: Path, collected: Collected) -> None:
                 read_listing(handle, name, listing)
             read_any = True
     if listing.log_names:
-        members = [folder / name for name in listing.log_names]
+        # A member is a file of this folder: a listed name with a path in it (../, /etc/…) is refused.
+        unsafe = [name for name in listing.log_names if not _plain_name(name)]
+        collected.missing += [(name, "listed in logs.json with a path; only files of the eval-set folder are read")
+                              for name in unsafe]  # fmt: skip
+        members = [folder / name for name in listing.log_names if _plain_name(name)]
         present = [path for path in members if path.is_file()]
         collected.missing += [(str(path), "listed in logs.json but not in the folder")
                               for path in members if not path.is_file()]  # fmt: skip

@@ -488,3 +488,19 @@ def test_an_api_upload_over_the_limit_is_a_json_413(client, evaluator, target, s
     response = _api(client, evaluator, files, snapshot=str(target["snapshot"].pk), category="cyber")
     assert response.status_code == 413 and "IMPORT_MAX_BYTES" in response.json()["error"]
     assert counts()[:3] == (0, 0, 0)
+
+
+def test_a_listing_naming_a_file_outside_the_folder_is_refused(target, tmp_path):
+    folder = tmp_path / "set"
+    shutil.copytree(HERE / "eval-set", folder)
+    outside = tmp_path / "outside.eval"
+    shutil.copy(HERE / DICT, outside)
+    listing = json.loads((folder / "logs.json").read_text())
+    listing["../outside.eval"] = {}
+    listing[str(outside)] = {}
+    (folder / "logs.json").write_text(json.dumps(listing))
+    with pytest.raises(CommandError) as error:
+        call(folder, "--snapshot", target["snapshot"].pk, "--category", "cyber")
+    assert "refused 2" in str(error.value)
+    assert sorted(r.task for r in ImportedRun.objects.all()) == ["dict_headline", "groups"]
+    assert not ImportedRun.objects.filter(file_name="outside.eval").exists()
