@@ -93,3 +93,30 @@ class UploadLimitMiddleware:
                 response["Connection"] = "close"  # the unread body is not ours to drain
                 return response
         return self.get_response(request)
+
+
+class MethodNotAllowedPageMiddleware:
+    """A page, not a blank screen, for a form's address opened by a visit (a reload after a failed
+    POST, a bookmark): Django answers 405 with an empty body. The API keeps its own answers."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code == 405 and not response.content and not request.path_info.startswith("/api/"):
+            allowed = [method.strip() for method in response.get("Allow", "").split(",") if method.strip()]
+            back = _same_site_referer(request)
+            page = render(request, "405.html", {"allowed": allowed or ["POST"], "back": back}, status=405)
+            page["Allow"] = response.get("Allow", "")
+            return page
+        return response
+
+
+def _same_site_referer(request) -> str:
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    referer = request.headers.get("Referer", "")
+    if referer and url_has_allowed_host_and_scheme(referer, {request.get_host()}, request.is_secure()):
+        return referer
+    return ""

@@ -126,6 +126,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "riskreg.security.SessionLifetimeMiddleware",
     "riskreg.security.ContentSecurityPolicyMiddleware",
+    "riskreg.security.MethodNotAllowedPageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Puts request.user on every history record a request writes.
     "simple_history.middleware.HistoryRequestMiddleware",

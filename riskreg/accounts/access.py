@@ -9,6 +9,16 @@ from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMix
 
 
 class RoleRequiredMixin(LoginRequiredMixin, PermissionRequiredMixin):
+    def get_permission_denied_message(self):
+        from django.contrib.auth.models import Permission
+
+        needed = []
+        for perm in self.get_permission_required():
+            app, _, codename = perm.partition(".")
+            found = Permission.objects.filter(content_type__app_label=app, codename=codename).first()
+            needed.append(f"“{found.name.lower()}”" if found else perm)
+        return f"This page needs the permission {' and '.join(needed)}, which your roles do not give."
+
     def handle_no_permission(self):
         # Logged in but not allowed: 403, not a redirect back to a login page they already passed.
         self.raise_exception = self.request.user.is_authenticated
