@@ -29,7 +29,7 @@ class ReleaseDecisionAdmin(FrozenWhenApprovedMixin, RegistryAdmin):
     list_filter = ["status", "scope", "framework_version"]
     search_fields = ["title", "rationale", "reference"]
     # Status, provenance and author move only through the lifecycle steps (decisions/lifecycle.py).
-    readonly_fields = ["status", "provenance", "author", "supersedes"]
+    readonly_fields = ["status", "provenance", "author", "supersedes", "revises"]
 
     def save_model(self, request, obj, form, change):
         if not change:

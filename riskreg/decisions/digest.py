@@ -59,6 +59,7 @@ EXCLUDED = {
         "status": "the lifecycle state, moved by the steps; signing moves it, so it cannot be signed",
         "provenance": "set by the record step together with the status",
         "created_at": "when the row was written, not what was decided",
+        "revises_id": "where a draft came from (a rejected decision); set once by the revise step, never content",
     },
     "determination": {"decision_id": "implied: the determination sits inside its decision's document"},
     "gap": {

@@ -4,6 +4,7 @@
     draft → approved, recorded from a published source (record_from_source)
     approved → superseded (when the decision that supersedes it is approved or recorded)
     approved, changed since signing → re-affirmed (reaffirm, by every required title)
+    rejected → a new draft that revises it (revise); approved → a new draft that supersedes it (supersede)
 
 Each step locks the decision's row, checks who may take it, and saves with `_lifecycle_step` set,
 which the model's save() asks for before it lets the status move. On PostgreSQL the step also sets
@@ -243,27 +244,46 @@ def supersede(decision, by) -> ReleaseDecision:
             raise DecisionError("Only an approved decision can be superseded.")
         if ReleaseDecision.objects.filter(supersedes=current).exists():
             raise DecisionError("A decision superseding this one already exists.")
-        draft = ReleaseDecision(
-            snapshot=current.snapshot, framework_version=current.framework_version, reference="",
-            title=current.title, scope=current.scope, scope_details=current.scope_details,
-            conditions=current.conditions, rationale=current.rationale, basis=current.basis,
-            decided_by=current.decided_by, supersedes=current, author=by, status=DecisionStatus.DRAFT,
+        return _copy_into_draft(current, by, f"drafted to supersede decision {current.pk}", supersedes=current)
+
+
+def revise(decision, by) -> ReleaseDecision:
+    """Copy a rejected decision into a new draft that links back to it — its determinations, their
+    citations and its gap acknowledgements — for its author or another evaluator to revise and submit
+    again. The rejected decision stays as it was, with its sign-offs and rejection."""
+    with transaction.atomic():
+        current = _locked(decision)
+        if current.status != DecisionStatus.REJECTED:
+            raise DecisionError("Only a rejected decision is revised into a new draft (a decision in review is "
+                                "withdrawn to a draft instead).")  # fmt: skip
+        open_revision = current.revisions.exclude(status=DecisionStatus.REJECTED).first()
+        if open_revision is not None:
+            raise DecisionError(f"This decision is already being revised: {open_revision}.")
+        return _copy_into_draft(current, by, f"drafted to revise rejected decision {current.pk}", revises=current)
+
+
+def _copy_into_draft(current, by, reason: str, **links) -> ReleaseDecision:
+    draft = ReleaseDecision(
+        snapshot=current.snapshot, framework_version=current.framework_version, reference="",
+        title=current.title, scope=current.scope, scope_details=current.scope_details,
+        conditions=current.conditions, rationale=current.rationale, basis=current.basis,
+        decided_by=current.decided_by, author=by, status=DecisionStatus.DRAFT, **links,
+    )  # fmt: skip
+    draft._history_user = by
+    draft._change_reason = reason
+    draft.save()
+    for old in current.determinations.prefetch_related("cited_evaluations"):
+        determination = Determination(
+            decision=draft, category_id=old.category_id, threshold_id=old.threshold_id, verdict=old.verdict,
+            confidence=old.confidence, residual_risk=old.residual_risk, reasoning=old.reasoning,
+            safeguards=old.safeguards,
         )  # fmt: skip
-        draft._history_user = by
-        draft._change_reason = f"drafted to supersede decision {current.pk}"
-        draft.save()
-        for old in current.determinations.prefetch_related("cited_evaluations"):
-            determination = Determination(
-                decision=draft, category_id=old.category_id, threshold_id=old.threshold_id, verdict=old.verdict,
-                confidence=old.confidence, residual_risk=old.residual_risk, reasoning=old.reasoning,
-                safeguards=old.safeguards,
-            )  # fmt: skip
-            determination._history_user = by
-            determination.save()
-            determination.cited_evaluations.set(old.cited_evaluations.all())
-        for gap in current.gap_acknowledgements.all():
-            copy = GapAcknowledgement(decision=draft, category_id=gap.category_id, rationale=gap.rationale,
-                                      acknowledged_by=by)  # fmt: skip
-            copy._history_user = by
-            copy.save()
-        return draft
+        determination._history_user = by
+        determination.save()
+        determination.cited_evaluations.set(old.cited_evaluations.all())
+    for gap in current.gap_acknowledgements.all():
+        copy = GapAcknowledgement(decision=draft, category_id=gap.category_id, rationale=gap.rationale,
+                                  acknowledged_by=by)  # fmt: skip
+        copy._history_user = by
+        copy.save()
+    return draft

@@ -95,6 +95,14 @@ class ReleaseDecision(Sourced):
         blank=True,
         related_name="superseded_by",
     )
+    revises = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="revisions",
+        help_text="The rejected decision this one was drafted from, to revise it.",
+    )
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 

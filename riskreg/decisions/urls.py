@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:pk>/sign/", views.SignView.as_view(), name="sign"),
     path("<int:pk>/withdraw/", views.WithdrawView.as_view(), name="withdraw"),
     path("<int:pk>/supersede/", views.SupersedeView.as_view(), name="supersede"),
+    path("<int:pk>/revise/", views.ReviseView.as_view(), name="revise"),
     path("<int:pk>/reaffirm/", views.ReaffirmView.as_view(), name="reaffirm"),
     path("<int:decision_pk>/determinations/new/", views.DeterminationCreateView.as_view(), name="determination-add"),
     path(

@@ -98,6 +98,9 @@ class ReleaseDecisionDetailView(RoleRequiredMixin, DetailView):
             can_withdraw=decision.status == "in_review" and user.has_perm("decisions.change_releasedecision"),
             can_supersede=decision.status == "approved" and user.has_perm("decisions.add_releasedecision"),
             superseded_by=ReleaseDecision.objects.filter(supersedes=decision).first(),
+            revisions=(revisions := list(decision.revisions.order_by("id"))),
+            can_revise=decision.status == "rejected" and user.has_perm("decisions.add_releasedecision")
+            and all(revision.status == "rejected" for revision in revisions),
         )
         if context["can_sign"]:
             context["sign_form"] = kwargs.get("sign_form") or SignOffForm(decision=decision, user=user)
@@ -241,6 +244,19 @@ class SupersedeView(DecisionActionView):
     def act(self, decision):
         draft = lifecycle.supersede(decision, by=self.request.user)
         messages.success(self.request, "A new draft supersedes the approved decision once it is approved itself.")
+        return redirect("decisions:edit", pk=draft.pk)
+
+
+class ReviseView(DecisionActionView):
+    """A rejected decision copied into a new draft, to revise and submit again."""
+
+    permission_required = "decisions.add_releasedecision"
+
+    def act(self, decision):
+        draft = lifecycle.revise(decision, by=self.request.user)
+        messages.success(self.request, "A new draft revises the rejected decision: its determinations, citations "
+                                       "and gap acknowledgements are copied. Change what the signers asked, then "
+                                       "submit it.")  # fmt: skip
         return redirect("decisions:edit", pk=draft.pk)
 
 
