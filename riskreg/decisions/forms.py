@@ -1,8 +1,9 @@
 from django import forms
+from django.db.models import Q
 
 from riskreg.evaluations.models import Evaluation
-from riskreg.forms import BoundedChoicesMixin
-from riskreg.frameworks.models import GovernanceTitle
+from riskreg.forms import BoundedChoicesMixin, id_in_range
+from riskreg.frameworks.models import GovernanceTitle, ThreatCategory
 
 from .models import Determination, GapAcknowledgement, ReleaseDecision, SignOffVerdict
 
@@ -62,14 +63,65 @@ class DeterminationForm(OnePerCategoryMixin, BoundedChoicesMixin, forms.ModelFor
             "cited_evaluations": forms.CheckboxSelectMultiple,
         }
 
-    def __init__(self, *args, decision, **kwargs):
+    def __init__(self, *args, decision, category=None, other_snapshots=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.instance.decision = decision
         self.fields["threshold"].queryset = decision.framework_version.thresholds.select_related("category")
-        self.fields["cited_evaluations"].queryset = Evaluation.objects.filter(
-            snapshot=decision.snapshot
-        ).select_related("category")
-        self.fields["cited_evaluations"].help_text = "Evaluations of this snapshot that the determination rests on."
+        if category is not None and not self.instance.category_id:
+            self.initial["category"] = category.pk
+        self.chosen_category = self._chosen_category(category)
+        self.other_snapshots = other_snapshots
+        self._citing_picker(decision)
+
+    def _chosen_category(self, hint):
+        """The category whose evaluations the picker offers: the posted one, the saved one, or the hint."""
+        if self.is_bound:
+            value = self.data.get(self.add_prefix("category"))
+            usable = value and str(value).isascii() and str(value).isdigit() and id_in_range(value)
+            found = ThreatCategory.objects.filter(pk=value).first() if usable else None
+            if found is not None:
+                return found
+        if self.instance.category_id:
+            return self.instance.category
+        return hint
+
+    def _citing_picker(self, decision):
+        """Evaluations the determination may cite: of the chosen category (all categories until one is
+        chosen), of the decision's snapshot — and of the model's other snapshots when asked for, marked
+        as such — grouped by snapshot, each with its outcome, score, section and date, cited ones first."""
+        field = self.fields["cited_evaluations"]
+        snapshots = Q(snapshot=decision.snapshot)
+        if self.other_snapshots:
+            snapshots |= Q(snapshot__model_id=decision.snapshot.model_id)
+        evaluations = Evaluation.objects.filter(snapshots).select_related("category", "snapshot")
+        if self.chosen_category is not None:
+            evaluations = evaluations.filter(category=self.chosen_category)
+        field.queryset = evaluations
+        cited = set(self.instance.cited_evaluations.values_list("pk", flat=True)) if self.instance.pk else set()
+        if self.is_bound:
+            posted = self.data.getlist(self.add_prefix("cited_evaluations"))
+            cited |= {int(v) for v in posted if str(v).isascii() and str(v).isdigit() and id_in_range(v)}
+        groups: dict = {}
+        rows = sorted(evaluations[:2000], key=lambda e: (e.snapshot_id != decision.snapshot_id, e.snapshot_id,
+                                                         e.pk not in cited, e.source_section, e.title))  # fmt: skip
+        for evaluation in rows:
+            snapshot = evaluation.snapshot
+            label = (f"{snapshot.name} — this decision's snapshot" if snapshot.pk == decision.snapshot_id
+                     else f"{snapshot.name} — another snapshot of {decision.snapshot.model.name}")  # fmt: skip
+            groups.setdefault(label, []).append((evaluation.pk, self._label(evaluation, evaluation.pk in cited)))
+        field.choices = list(groups.items())
+        chosen = f" of {self.chosen_category}" if self.chosen_category else ""
+        field.help_text = (f"Evaluations{chosen} that the determination rests on, grouped by snapshot; each with its "
+                           "outcome, score, section and date. Already cited ones come first.")  # fmt: skip
+
+    @staticmethod
+    def _label(evaluation, cited: bool) -> str:
+        score = f"{evaluation.score:g} {evaluation.score_unit}".strip() if evaluation.score is not None else "no score"
+        when = (f"finished {evaluation.finished_on:%d %b %Y}" if evaluation.finished_on
+                else f"recorded {evaluation.recorded_at:%d %b %Y}")  # fmt: skip
+        parts = [evaluation.title, f"§{evaluation.source_section}", evaluation.get_outcome_display(), score, when,
+                 evaluation.category.name]  # fmt: skip
+        return ("★ cited · " if cited else "") + " · ".join(parts)
 
     def clean(self):
         cleaned = super().clean()

@@ -13,6 +13,8 @@ from riskreg.audit.models import AuditEvent
 from riskreg.concurrency import VersionedUpdateMixin
 from riskreg.evaluations.models import Evaluation
 from riskreg.exports import stream_table_csv
+from riskreg.forms import id_in_range
+from riskreg.frameworks.models import ThreatCategory
 from riskreg.pagination import KeysetTableMixin
 
 from . import lifecycle
@@ -162,13 +164,31 @@ class DecisionPartMixin(RoleRequiredMixin):
             return self.form_invalid(form)
 
 
-class DeterminationCreateView(DecisionPartMixin, CreateView):
+class CitingPickerMixin:
+    """The picker's choices come from the page's address: ?category=ID&other_snapshots=1."""
+
+    def get_form_kwargs(self):
+        value = self.request.GET.get("category", "")
+        usable = value.isascii() and value.isdigit() and id_in_range(value)
+        category = ThreatCategory.objects.filter(pk=value).first() if usable else None
+        other = self.request.GET.get("other_snapshots") == "1"
+        return {**super().get_form_kwargs(), "category": category, "other_snapshots": other}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        form = context["form"]
+        context.update(picker_categories=ThreatCategory.objects.order_by("name"),
+                       chosen_category=form.chosen_category, other_snapshots=form.other_snapshots)  # fmt: skip
+        return context
+
+
+class DeterminationCreateView(CitingPickerMixin, DecisionPartMixin, CreateView):
     permission_required = "decisions.add_determination"
     heading = "Add a determination"
     form_class = DeterminationForm
 
 
-class DeterminationUpdateView(DecisionPartMixin, VersionedUpdateMixin, UpdateView):
+class DeterminationUpdateView(CitingPickerMixin, DecisionPartMixin, VersionedUpdateMixin, UpdateView):
     permission_required = "decisions.change_determination"
     heading = "Edit the determination"
     form_class = DeterminationForm

@@ -3,6 +3,7 @@ and submit a decision, and have two approvers sign it while the author's own sig
 then change an evaluation it cites (warned, with a reason) and have both re-affirm."""
 
 import hashlib
+import re
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -53,11 +54,17 @@ def log_in(page, username):
     page.wait_for_url("**/")
 
 
-def determine(page, category, verdict, evaluation, safeguards=""):
+def determine(page, category, verdict, evaluation, safeguards="", screenshots=None):
     page.get_by_role("link", name="Add a determination").click()
-    page.get_by_label("Category").select_option(label=category)
+    # The picker first: only the category's evaluations are offered, each with what it found.
+    page.get_by_label("Offer evaluations of").select_option(label=category)
+    page.get_by_role("button", name="Show").click()
+    assert page.locator("#id_category").input_value()  # preset from the picker
     page.get_by_label("Verdict").select_option(label=verdict)
-    page.get_by_label(evaluation, exact=True).check()
+    page.get_by_label("Find an evaluation to cite").fill(evaluation.split()[0])
+    page.get_by_label(re.compile(re.escape(evaluation) + " · §")).check()
+    if screenshots is not None:
+        shot(page, screenshots, "15-citing-picker")
     if safeguards:
         page.get_by_label("Safeguards").fill(safeguards)
     page.get_by_role("button", name="Save").click()
@@ -127,6 +134,7 @@ def test_record_evaluate_draft_submit_and_sign(page, people, screenshots, tmp_pa
         "Cannot rule out",
         "Sequence-to-function modelling and design",
         safeguards="Classifier guards stay on.",
+        screenshots=screenshots,
     )
     determine(
         page, "Automated AI R&D", "Not crossed", "Staff survey: drop-in replacement for an entry-level researcher?"
