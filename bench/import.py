@@ -18,6 +18,7 @@ process's peak resident memory.
 import argparse
 import json
 import os
+import struct
 import subprocess
 import sys
 import tempfile
@@ -173,6 +174,24 @@ def hostile_files(folder: Path) -> list[tuple[str, Path]]:
         out.write(header_for("ok3")[:-1] + b', "samples": [{"x": [' + b"{}," * (2 * 1024 * 1024 // 3 - 100)
                   + b"{}]}]}")  # fmt: skip
     files.append((".json log with one 2 MB sample of {} (within the limit)", one))
+    lying = folder / "lying.eval"  # one entry repeated a million times in the directory; the end record says 1
+    one = _zip(folder / "one.eval", {"header.json": header_for("lying")}).read_bytes()
+    at = one.rfind(b"PK\x05\x06")
+    size, offset = struct.unpack("<II", one[at + 12 : at + 20])
+    end = bytearray(one[at:])
+    end[8:12] = struct.pack("<HH", 1, 1)
+    end[12:16] = struct.pack("<I", size * 1_000_001)
+    with lying.open("wb") as out:
+        out.write(one[:offset])
+        for _ in range(1_000_001):
+            out.write(one[offset : offset + size])
+        out.write(bytes(end))
+    files.append(("directory of 1,000,001 entries, end record says 1", lying))
+    many = folder / "metrics.json"  # 180,000 metrics in one score, inside the header limit
+    log = json.loads(header_for("metrics"))
+    log["results"]["scores"][0]["metrics"] = {str(i): 1 for i in range(180_000)}
+    many.write_text(json.dumps(log, separators=(",", ":")))
+    files.append(("180,000 metrics in one score", many))
     flat = folder / "array.json"
     with flat.open("wb") as out:
         out.write(b"[" + b"{}," * (50 * 1024 * 1024 // 3) + b"{}]")

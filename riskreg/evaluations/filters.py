@@ -1,3 +1,5 @@
+import json
+
 import django_filters
 from django import forms
 from django.db.models import Q
@@ -46,5 +48,5 @@ class EvaluationFilter(django_filters.FilterSet):
             | Q(imported_run__task_id=value)
             | Q(imported_run__eval_id=value)
             | Q(imported_run__eval_set_id=value)
-            | Q(imported_run__tags__icontains=value)
+            | Q(imported_run__tags__icontains=json.dumps(value, ensure_ascii=False))  # one whole tag, quoted
         )

@@ -5,11 +5,8 @@ optional `rule` and `allow_other_model`. Answers, per file, the evaluation's id 
 reason it was refused; idempotent like the command line.
 """
 
-from pathlib import Path
-
 from django.http import JsonResponse
 from django.utils.decorators import method_decorator
-from django.utils.text import get_valid_filename
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
@@ -19,6 +16,7 @@ from .evalsets import check_members, is_listing, listing_of
 from .forms import MAX_FILES
 from .inspect import InspectLogError
 from .service import OutcomeRule, find_category, find_snapshot, import_log
+from .views import upload_name
 
 TRUE = {"1", "true", "yes", "on"}
 FALSE = {"", "0", "false", "no", "off"}
@@ -56,7 +54,7 @@ class ImportApiView(View):
         if len(uploads) > MAX_FILES:
             return error(400, f"At most {MAX_FILES} files per request.")
 
-        names = [get_valid_filename(Path(u.name).name) if u.name else "log" for u in uploads]
+        names = [upload_name(upload) for upload in uploads]
         listing_files = {n: u for n, u in zip(names, uploads, strict=True) if is_listing(n)}
         try:
             listing = listing_of(listing_files)

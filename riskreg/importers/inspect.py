@@ -18,9 +18,10 @@ score. Its standard error is the `stderr` metric of the same score.
 import codecs
 import json
 import math
+import re
 import struct
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import PurePath
 
 from django.conf import settings
@@ -134,7 +135,7 @@ class InspectLog:
 # -- streaming JSON within bounds ----------------------------------------------------------------
 
 _DECODER = json.JSONDecoder()
-_WHITESPACE = " \t\n\r"
+_NOT_WHITESPACE = re.compile(r"[^ \t\n\r]")
 
 
 class _JsonStream:
@@ -169,10 +170,11 @@ class _JsonStream:
 
     def _peek(self) -> str:
         while True:
-            while self.pos < len(self.buf) and self.buf[self.pos] in _WHITESPACE:
-                self.pos += 1
-            if self.pos < len(self.buf):
+            found = _NOT_WHITESPACE.search(self.buf, self.pos)
+            if found is not None:
+                self.pos = found.start()
                 return self.buf[self.pos]
+            self.pos = len(self.buf)
             if not self._more():
                 return ""
 
@@ -195,6 +197,8 @@ class _JsonStream:
                 continue
             except RecursionError:
                 raise InspectLogError(f"{self.where} is nested too deeply to be an Inspect log.") from None
+            except ValueError as error:  # e.g. an integer of more digits than Python converts
+                raise InspectLogError(f"{self.where} holds a value riskreg cannot read ({str(error)[:80]}).") from None
             if end - self.pos > cap:
                 raise InspectLogError(self._too_large(what, cap))
             if end == len(self.buf) and not isinstance(obj, (dict, list, str)) and self._more():
@@ -258,12 +262,12 @@ class _Samples:
         self.count = 0
         self.errors = 0
 
-    def read(self, stream: _JsonStream, cap: int) -> None:
+    def read(self, stream: _JsonStream, cap: int, what: str = "samples") -> None:
         for _ in stream.elements():
             row = stream.value(cap, "A sample")
             self.count += 1
             if self.count > limit("IMPORT_MAX_SAMPLES"):
-                raise InspectLogError(f"The log lists more than {limit('IMPORT_MAX_SAMPLES'):,} samples "
+                raise InspectLogError(f"The log lists more than {limit('IMPORT_MAX_SAMPLES'):,} {what} "
                                       "(IMPORT_MAX_SAMPLES); refused.")  # fmt: skip
             if isinstance(row, dict) and row.get("error"):
                 self.errors += 1
@@ -282,8 +286,8 @@ def _read_json_log(file) -> tuple[dict, _Samples]:
             samples.read(stream, limit("IMPORT_MAX_SAMPLE_BYTES"))
             header["_has_samples"] = True
         elif key == "reductions" and stream._peek() == "[":
-            for _ in stream.elements():
-                stream.value(limit("IMPORT_MAX_SAMPLE_BYTES"), "A reduction")
+            reductions = _Samples()
+            reductions.read(stream, limit("IMPORT_MAX_SAMPLE_BYTES"), what="reductions")
         else:
             start = stream.pos
             value = stream.value(left, "The log's header")
@@ -298,8 +302,9 @@ def _read_json_log(file) -> tuple[dict, _Samples]:
 
 
 def _member_count(file) -> int | None:
-    """The number of members a zip declares, read from its end record before the zip is opened, so
-    a zip of millions of tiny members is refused before their directory is read into memory."""
+    """The number of members in a zip's central directory, counted by walking its entries before the
+    zip is opened — never trusting the count its end record states — and stopping past the limit, so a
+    directory of millions of entries is refused before zipfile reads it into memory."""
     file.seek(0, 2)
     size = file.tell()
     tail_size = min(size, 65536 + 22)
@@ -308,17 +313,34 @@ def _member_count(file) -> int | None:
     at = tail.rfind(b"PK\x05\x06")
     if at < 0 or at + 22 > len(tail):
         return None
-    count = struct.unpack("<H", tail[at + 10 : at + 12])[0]
+    directory_size = struct.unpack("<I", tail[at + 12 : at + 16])[0]
+    end_record = size - tail_size + at
     locator = tail.rfind(b"PK\x06\x07", 0, at)
-    if count == 0xFFFF and locator >= 0:  # Zip64: the real count is in the Zip64 end record
-        (offset,) = struct.unpack("<Q", tail[locator + 8 : locator + 16])
-        file.seek(offset)
+    if locator >= 0 and at - locator == 20:  # Zip64: the sizes are in the Zip64 end record before the locator
+        file.seek(end_record - 20 - 56)
         record = file.read(56)
         if record[:4] == b"PK\x06\x06":
-            count = struct.unpack("<Q", record[32:40])[0]
+            directory_size = struct.unpack("<Q", record[40:48])[0]
+            end_record -= 20 + 56
+    if directory_size > limit("IMPORT_MAX_MEMBERS") * 330:
+        raise InspectLogError(f"The .eval archive's directory is {_size(directory_size)}; riskreg reads archives of "
+                              f"at most {limit('IMPORT_MAX_MEMBERS'):,} parts (IMPORT_MAX_MEMBERS).")  # fmt: skip
+    # Where zipfile reads the directory: just before the end record(s), whatever offset the record states.
+    start = end_record - directory_size
+    file.seek(start)
+    count, walked, most = 0, 0, limit("IMPORT_MAX_MEMBERS")
+    while walked + 46 <= directory_size:
+        header = file.read(46)
+        if len(header) < 46 or header[:4] != b"PK\x01\x02":
+            break
+        name, extra, comment = struct.unpack("<HHH", header[28:34])
+        file.seek(name + extra + comment, 1)
+        walked += 46 + name + extra + comment
+        count += 1
+        if count > most:
+            break
     file.seek(0)
     return count
-
 
 class _Member:
     """One member of the zip, read with its declared and its real unpacked size bounded."""
@@ -371,11 +393,13 @@ def _read_eval(file) -> tuple[dict, _Samples]:
     """The parts of a .eval zip the importer needs, as a log-shaped dict, and its samples counted."""
     try:
         count = _member_count(file)
-    except (OSError, struct.error):
+    except (OSError, struct.error, ValueError) as error:
+        if isinstance(error, InspectLogError):
+            raise
         count = None
     if count is not None and count > limit("IMPORT_MAX_MEMBERS"):
-        raise InspectLogError(f"The .eval archive has {count:,} parts; riskreg reads archives of at most "
-                              f"{limit('IMPORT_MAX_MEMBERS'):,} (IMPORT_MAX_MEMBERS).")  # fmt: skip
+        raise InspectLogError(f"The .eval archive has more than {limit('IMPORT_MAX_MEMBERS'):,} parts; riskreg "
+                              "reads archives of at most that many (IMPORT_MAX_MEMBERS).")  # fmt: skip
     try:
         archive = zipfile.ZipFile(file)
     except (zipfile.BadZipFile, stdlib_zipfile.BadZipFile, EOFError, OSError, ValueError):
@@ -418,9 +442,12 @@ def _date(value, warnings: list, what: str) -> datetime | None:
     if value in (None, ""):
         return None
     try:
-        return datetime.fromisoformat(str(value))
-    except ValueError:
-        warnings.append(f"{what} {value!r} is not an ISO date; left empty.")
+        parsed = datetime.fromisoformat(str(value))
+        if parsed.tzinfo is not None:
+            parsed.astimezone(UTC)  # stored in UTC: a date at the edge of the calendar cannot be
+        return parsed
+    except (ValueError, OverflowError):
+        warnings.append(f"{what} {str(value)[:60]!r} is not an ISO date riskreg can store; left empty.")
         return None
 
 
@@ -439,7 +466,7 @@ def _text(value) -> str | None:
 
 
 def _scores(results: dict, warnings: list) -> list[_Score]:
-    scores = []
+    scores, count = [], [0]
     entries = results.get("scores")
     if entries is None and "metrics" in results:  # legacy single-scorer shape
         legacy = results.get("scorer")
@@ -455,6 +482,13 @@ def _scores(results: dict, warnings: list) -> list[_Score]:
         raw = entry.get("metrics") or {}
         items = raw.items() if isinstance(raw, dict) else ((m.get("name"), m) for m in raw if isinstance(m, dict))
         for key, metric in items:
+            if len(str(key)) > 200:
+                raise InspectLogError(f"A metric name of {len(str(key)):,} characters; riskreg keeps names of at "
+                                      "most 200.")  # fmt: skip
+            count[0] += 1
+            if count[0] > limit("IMPORT_MAX_METRICS"):
+                raise InspectLogError(f"The log reports more than {limit('IMPORT_MAX_METRICS'):,} metrics "
+                                      "(IMPORT_MAX_METRICS); refused.")  # fmt: skip
             value = metric.get("value") if isinstance(metric, dict) else metric
             group = _text(metric.get("group")) if isinstance(metric, dict) else None
             label = Metric(scorer, name, reducer, str(key), group, None).name
@@ -485,12 +519,15 @@ def _resolve_headline(scores: list[_Score], declared: dict | None, warnings: lis
                 break
         else:
             wanted = declared.get("metric")
-            if wanted is None:
-                return (candidates[0], next(iter(candidates[0].metrics))) if candidates[0].metrics else None
+            if wanted is None and candidates[0].metrics:
+                return candidates[0], next(iter(candidates[0].metrics))
+            if wanted is None:  # Inspect: nothing there, so the first metric of the first score
+                candidates = []
             for score in candidates:
-                if wanted in score.metrics:
+                if wanted is not None and wanted in score.metrics:
                     return score, wanted
-            warnings.append(f"The log's headline metric {wanted!r} is not in its results; as Inspect does, the "
+            if wanted is not None:
+                warnings.append(f"The log's headline metric {wanted!r} is not in its results; as Inspect does, the "
                             "first metric of the first score is the headline instead.")  # fmt: skip
     first = scores[0]
     return (first, next(iter(first.metrics))) if first.metrics else None
@@ -558,6 +595,14 @@ def _interpret(log, samples: _Samples) -> InspectLog:
     status = log.get("status", "started")
     if status not in STATUSES:
         raise InspectLogError(f"Unknown log status {status!r} (expected one of {', '.join(sorted(STATUSES))}).")
+    for key, kinds in (("eval_id", str), ("task", str), ("task_version", (int, str)), ("model", (str, type(None)))):
+        if key in evaluation and (not isinstance(evaluation[key], kinds) or isinstance(evaluation[key], bool)):
+            raise InspectLogError(f"The log's eval.{key} is a {type(evaluation[key]).__name__}, not what Inspect "
+                                  "writes.")  # fmt: skip
+    config = evaluation.get("config") if isinstance(evaluation.get("config"), dict) else {}
+    epochs = config.get("epochs", 1)
+    if epochs is not None and (not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1):
+        raise InspectLogError(f"The log's eval.config.epochs is {str(epochs)[:40]!r}, not a positive whole number.")
     warnings: list[str] = []
     stats = log.get("stats") or {}
     results = log.get("results") or {}
@@ -582,7 +627,6 @@ def _interpret(log, samples: _Samples) -> InspectLog:
 
     error = log.get("error") or {}
     dataset = evaluation.get("dataset") if isinstance(evaluation.get("dataset"), dict) else {}
-    config = evaluation.get("config") if isinstance(evaluation.get("config"), dict) else {}
     reducer = config.get("epochs_reducer")
     tags = sorted({str(t) for t in (evaluation.get("tags") or []) + (log.get("tags") or []) if isinstance(t, str)})
     roles = evaluation.get("model_roles") if isinstance(evaluation.get("model_roles"), dict) else {}
@@ -660,8 +704,13 @@ def read_listing(file, name: str, listing: EvalSetListing) -> None:
             listing.log_names.append(str(key))
     else:
         data = stream.value(limit("IMPORT_MAX_HEADER_BYTES"), "The eval-set record")
-        listing.eval_set_id = str(data.get("eval_set_id") or "")
-        for task in data.get("tasks") or []:
+        tasks = data.get("tasks") if isinstance(data, dict) else None
+        if not isinstance(data, dict) or not isinstance(data.get("eval_set_id", ""), str) or not isinstance(
+            tasks or [], list
+        ):
+            raise InspectLogError(f"{name} is not an Inspect eval-set record (eval_set_id and a list of tasks).")
+        listing.eval_set_id = data.get("eval_set_id") or ""
+        for task in tasks or []:
             if isinstance(task, dict):
                 listing.tasks.append({k: str(task.get(k) or "") for k in ("task_id", "name", "model")})
     stream.end()

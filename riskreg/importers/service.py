@@ -11,6 +11,7 @@ finished run is never overwritten.
 """
 
 import hashlib
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -32,7 +33,7 @@ from riskreg.sources import SourceMark
 
 from .inspect import InspectLog, InspectLogError, read_log
 
-RULE = re.compile(r"^\s*(?P<metric>[^\s<>=]+)\s*>=\s*(?P<value>-?\d+(\.\d+)?)\s*$")
+RULE = re.compile(r"^\s*(?P<metric>[^\s<>=]+)\s*>=\s*(?P<value>-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?)\s*$")
 
 
 @dataclass
@@ -46,6 +47,7 @@ class OutcomeRule:
 
     metric: str
     value: float
+    number: str = ""  # the value as written: recorded and carried as typed, never re-rounded
 
     @classmethod
     def parse(cls, text: str) -> "OutcomeRule | None":
@@ -54,9 +56,12 @@ class OutcomeRule:
         match = RULE.match(text)
         if not match:
             raise InspectLogError(
-                f"Outcome rule {text!r} is not of the form 'metric>=number', e.g. 'match/accuracy>=0.5'."
+                f"Outcome rule {text[:80]!r} is not of the form 'metric>=number', e.g. 'match/accuracy>=0.5'."
             )
-        return cls(match["metric"], float(match["value"]))
+        value = float(match["value"])
+        if not math.isfinite(value):
+            raise InspectLogError(f"Outcome rule {text[:80]!r}: the number is out of range.")
+        return cls(match["metric"], value, match["value"])
 
     def resolve(self, log: InspectLog):
         """The metric of the log this rule names; InspectLogError listing the names it could be."""
@@ -73,10 +78,10 @@ class OutcomeRule:
                               f"Its metrics are: {names}.")  # fmt: skip
 
     def text(self) -> str:
-        return f"{self.metric}>={self.value:g}"
+        return f"{self.metric}>={self.number or repr(self.value)}"
 
     def __str__(self) -> str:
-        return f"{self.metric} ≥ {self.value:g} ⇒ signal met"
+        return f"{self.metric} ≥ {self.number or repr(self.value)} ⇒ signal met"
 
 
 @dataclass
@@ -173,37 +178,14 @@ def _later(existing: ImportedRun, log: InspectLog) -> bool:
     return (log.completed_samples or 0) > (existing.completed_samples or 0)
 
 
-def plan(log: InspectLog, digest: str, *, snapshot, rule: OutcomeRule | None, allow_other_model: bool) -> Plan:
+def plan(log: InspectLog, digest: str, *, snapshot, category=None, rule: OutcomeRule | None,
+         allow_other_model: bool) -> Plan:  # fmt: skip
     """What importing `log` would do; InspectLogError if it is refused."""
-    existing = ImportedRun.objects.filter(eval_id=log.eval_id).select_related("evaluation").first()
-    if existing is not None and rule is None and existing.rule:
-        rule = OutcomeRule.parse(existing.rule)  # an update keeps the rule the run was recorded with
-    outcome = outcome_for(log, rule)
-    mismatch = log.model not in snapshot.identifiers
-    result = Plan(log, outcome, rule, existing, model_mismatch=mismatch)
+    existing = ImportedRun.objects.filter(eval_id=log.eval_id).select_related("evaluation__snapshot").first()
     if existing is not None:
-        evaluation = existing.evaluation
-        if existing.file_sha256 == digest:
-            result.action, result.reason = "skip", (
-                f"This file is already recorded as evaluation {evaluation.pk}; nothing changes.")
-        elif not _later(existing, log):
-            result.action, result.reason = "skip", (
-                f"eval_id {log.eval_id} is already recorded as evaluation {evaluation.pk} with status "
-                f"{existing.status}"
-                + (f" and {existing.completed_samples} completed samples" if existing.completed_samples else "")
-                + f"; this file (status {log.status}) is not a later state of the run, so nothing changes"
-                + (" (a finished run is never overwritten)." if existing.finished else "."))  # fmt: skip
-        else:
-            result.action, result.reason = "update", (
-                f"Updates evaluation {evaluation.pk}: the run was recorded with status {existing.status}; this file "
-                f"is a later state ({log.status}).")  # fmt: skip
-            citing = list(evaluation.citing_decisions()[:5])
-            if citing:
-                result.warnings.append(
-                    "Decisions beyond a draft cite this evaluation (" + ", ".join(str(d) for d in citing)
-                    + "): the update is a change to what they rest on and shows on them as such."
-                )  # fmt: skip
-        return result
+        return _plan_again(log, digest, existing, snapshot=snapshot, category=category, rule=rule)
+    mismatch = log.model not in snapshot.identifiers
+    result = Plan(log, outcome_for(log, rule), rule, None, model_mismatch=mismatch)
     if mismatch and not allow_other_model:
         known = ", ".join(snapshot.identifiers) or "no identifiers recorded"
         raise InspectLogError(
@@ -211,6 +193,49 @@ def plan(log: InspectLog, digest: str, *, snapshot, rule: OutcomeRule | None, al
             "to record it anyway (the checkbox on the preview, --allow-other-model on the command line, "
             "allow_other_model=true in the API); the confirmation is recorded with the evaluation."
         )
+    return result
+
+
+def _plan_again(log: InspectLog, digest: str, existing: ImportedRun, *, snapshot, category, rule) -> Plan:
+    """A log whose eval_id is recorded: nothing changes, unless it is a later state of an unfinished run
+    — of the same run (task, task id, run id, model), for the snapshot and category it is recorded under."""
+    evaluation = existing.evaluation
+    skip = Plan(log, evaluation.outcome, rule, existing, action="skip")
+    if existing.file_sha256 == digest:
+        skip.reason = f"This file is already recorded as evaluation {evaluation.pk}; nothing changes."
+        return skip
+    if not _later(existing, log):
+        skip.reason = (
+            f"eval_id {log.eval_id} is already recorded as evaluation {evaluation.pk} with status {existing.status}"
+            + (f" and {existing.completed_samples} completed samples" if existing.completed_samples else "")
+            + f"; this file (status {log.status}) is not a later state of the run, so nothing changes"
+            + (" (a finished run is never overwritten)." if existing.finished else "."))  # fmt: skip
+        return skip
+    differs = [f"{what} {theirs!r} (recorded: {ours!r})" for what, theirs, ours in (
+        ("task", log.task, existing.task), ("task id", log.task_id, existing.task_id),
+        ("run id", log.run_id, existing.run_id), ("model", log.model, existing.model),
+    ) if ours and theirs != ours]  # fmt: skip
+    if differs:
+        raise InspectLogError(f"eval_id {log.eval_id} is recorded as evaluation {evaluation.pk}, but this file is not "
+                              f"the same run: {'; '.join(differs)}. Nothing changed.")  # fmt: skip
+    if evaluation.snapshot_id != snapshot.pk or (category is not None and evaluation.category_id != category.pk):
+        raise InspectLogError(f"The run is recorded as evaluation {evaluation.pk} for {evaluation.snapshot} · "
+                              f"{evaluation.category}; import its later state for the same snapshot and category.")
+    recorded = OutcomeRule.parse(existing.rule) if existing.rule else None
+    if rule is not None and recorded is not None and rule.text() != recorded.text():
+        raise InspectLogError(f"The run was recorded with the outcome rule {recorded.text()}; its later state is "
+                              "read with the same rule (give that one, or none).")  # fmt: skip
+    rule = rule or recorded
+    result = Plan(log, outcome_for(log, rule), rule, existing, action="update",
+                  model_mismatch=existing.other_model_confirmed)  # fmt: skip
+    result.reason = (f"Updates evaluation {evaluation.pk}: the run was recorded with status {existing.status}; this "
+                     f"file is a later state ({log.status}).")  # fmt: skip
+    citing = list(evaluation.citing_decisions()[:5])
+    if citing:
+        result.warnings.append(
+            "Decisions beyond a draft cite this evaluation (" + ", ".join(str(d) for d in citing)
+            + "): the update is a change to what they rest on and shows on them as such."
+        )  # fmt: skip
     return result
 
 
@@ -260,7 +285,7 @@ def _rule_resolved(rule: OutcomeRule | None, log: InspectLog) -> OutcomeRule | N
     """The rule with its metric's full name, as recorded."""
     if rule is None or not log.metrics:
         return rule
-    return OutcomeRule(rule.resolve(log).name, rule.value)
+    return OutcomeRule(rule.resolve(log).name, rule.value, rule.number)
 
 
 def import_log(file, name: str, *, snapshot, category, user, rule: OutcomeRule | None = None,
@@ -273,7 +298,8 @@ def import_log(file, name: str, *, snapshot, category, user, rule: OutcomeRule |
         with transaction.atomic():
             # Serialise imports of one run: the second waits, then sees the first's record.
             list(ImportedRun.objects.select_for_update().filter(eval_id=log.eval_id).values_list("pk", flat=True))
-            decided = plan(log, digest, snapshot=snapshot, rule=rule, allow_other_model=allow_other_model)
+            decided = plan(log, digest, snapshot=snapshot, category=category, rule=rule,
+                           allow_other_model=allow_other_model)  # fmt: skip
             if decided.action == "skip":
                 return ImportResult(name, "skipped", decided.reason, decided.existing.evaluation, log)
             return _write(file, name, log, digest, decided, snapshot=snapshot, category=category, user=user,
@@ -284,6 +310,8 @@ def import_log(file, name: str, *, snapshot, category, user, rule: OutcomeRule |
         # Values that no record can hold (too long, out of range, NUL characters): refused whole.
         messages = error.messages if isinstance(error, ValidationError) else [str(error)]
         return ImportResult(name, "refused", "The log's values do not fit a record: " + " ".join(messages)[:500])
+    except OverflowError:
+        return ImportResult(name, "refused", "The log holds a date or number no record can hold.")
     except IntegrityError:
         return ImportResult(name, "refused", f"eval_id {log.eval_id} was being imported at the same moment by "
                             "another request; import the file again to see what was recorded.")  # fmt: skip

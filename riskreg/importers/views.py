@@ -12,7 +12,6 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
-from django.utils.text import get_valid_filename
 from django.views import View
 
 from riskreg.accounts.access import RoleRequiredMixin
@@ -42,14 +41,12 @@ def _clear_old_staging() -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def _safe_name(upload, taken: set) -> str:
-    name = get_valid_filename(Path(upload.name).name) if upload.name else "log"
-    stem, number = name, 2
-    while name in taken:  # two uploads of one name stay two files
-        name = f"{number}-{stem}"
-        number += 1
-    taken.add(name)
-    return name
+def upload_name(upload) -> str:
+    """The uploaded file's own base name, as Inspect named it (e.g. `…T10-00-00+01-00_task_id.eval`):
+    shown, recorded and matched against an eval set's logs.json. It never names a file on disk here."""
+    name = Path(str(upload.name or "").replace("\\", "/")).name
+    name = "".join(char for char in name if char.isprintable())[-255:]
+    return name if name.strip(". ") else "log"
 
 
 def command_line_context() -> dict:
@@ -77,8 +74,7 @@ class ImportView(RoleRequiredMixin, View):
         if not form.is_valid():
             return self._form_page(request, form, status=400)
         snapshot, category, rule = (form.cleaned_data[k] for k in ("snapshot", "category", "rule"))
-        taken: set = set()
-        uploads = [(upload, _safe_name(upload, taken)) for upload in form.cleaned_data["log"]]
+        uploads = [(upload, upload_name(upload)) for upload in form.cleaned_data["log"]]
         rows, listing_files = [], {}
         for upload, name in uploads:
             if is_listing(name):
@@ -87,7 +83,8 @@ class ImportView(RoleRequiredMixin, View):
             try:
                 check_size(upload.size, name)
                 log = read_log(upload, name)
-                decided = plan(log, sha256_of(upload), snapshot=snapshot, rule=rule, allow_other_model=True)
+                decided = plan(log, sha256_of(upload), snapshot=snapshot, category=category, rule=rule,
+                               allow_other_model=True)  # fmt: skip
                 rows.append({"name": name, "upload": upload, "log": log, "plan": decided,
                              "outcome": Outcome(decided.outcome).label})  # fmt: skip
             except InspectLogError as error:
@@ -114,12 +111,13 @@ class ImportView(RoleRequiredMixin, View):
         folder = staging_root() / token
         folder.mkdir(parents=True)
         staged_names = []
-        for row in rows:
+        for number, row in enumerate(rows):
             if "log" in row and row["plan"].action != "skip":
-                with (folder / row["name"]).open("wb") as staged:
+                stored = f"{number}{Path(row['name']).suffix.lower()}"  # on disk: a name nobody steers
+                with (folder / stored).open("wb") as staged:
                     for chunk in row["upload"].chunks():
                         staged.write(chunk)
-                staged_names.append(row["name"])
+                staged_names.append([stored, row["name"]])
         request.session[SESSION_KEY] = {**request.session.get(SESSION_KEY, {}), token: staged_names}
         confirm = ConfirmForm(initial={
             "token": token, "snapshot": snapshot.pk, "category": category.pk, "rule": rule.text() if rule else "",
@@ -141,8 +139,9 @@ class ImportView(RoleRequiredMixin, View):
         folder = staging_root() / token
         results = []
         try:
-            for name in staged[token]:
-                path = folder / name
+            for entry in staged[token]:
+                stored, name = entry if isinstance(entry, list) else (entry, entry)
+                path = folder / stored
                 if not path.is_file():
                     continue
                 with path.open("rb") as handle:

@@ -9,6 +9,7 @@ The suite itself never imports inspect-ai.
 import io
 import json
 import shutil
+import struct
 import time
 import zipfile as stdlib_zipfile
 from pathlib import Path
@@ -286,7 +287,8 @@ def test_an_archive_of_too_many_members_is_refused_before_its_directory_is_read(
     settings.IMPORT_MAX_MEMBERS = 50
     content = _eval_zip({"header.json": _header(), **{f"samples/{i}_epoch_1.json": b"{}" for i in range(60)}})
     result = _import_bytes(target, content, "many.eval")
-    assert result.status == "refused" and "has 61 parts" in result.message and "IMPORT_MAX_MEMBERS" in result.message
+    assert result.status == "refused" and "has more than 50 parts" in result.message
+    assert "IMPORT_MAX_MEMBERS" in result.message
 
 
 def test_a_json_log_streams_its_samples_within_the_budget(target, settings):
@@ -504,3 +506,189 @@ def test_a_listing_naming_a_file_outside_the_folder_is_refused(target, tmp_path)
     assert "refused 2" in str(error.value)
     assert sorted(r.task for r in ImportedRun.objects.all()) == ["dict_headline", "groups"]
     assert not ImportedRun.objects.filter(file_name="outside.eval").exists()
+
+
+# -- found by trying it as an attacker would (second pass) ---------------------------------------------
+
+
+def _json_log(**changes) -> dict:
+    log = json.loads((HERE / GROUPS).read_text())
+    for path, value in changes.items():
+        *parents, key = path.split("__")
+        node = log
+        for parent in parents:
+            node = node[parent]
+        node[key] = value
+    return log
+
+
+def _started(log: dict) -> dict:
+    started = {k: v for k, v in log.items() if k not in ("results", "reductions")}
+    started["status"] = "started"
+    started["stats"] = {"started_at": "", "completed_at": ""}
+    return started
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        ({"eval__model": "evil/unvetted-model"}, "model 'evil/unvetted-model'"),
+        ({"eval__task": "another_task"}, "task 'another_task'"),
+        ({"eval__run_id": "other-run"}, "run id 'other-run'"),
+    ],
+)
+def test_a_later_state_must_be_the_same_run(target, change, says):
+    first = _import_bytes(target, json.dumps(_started(_json_log())).encode(), "started.json")
+    assert first.status == "imported", first.message
+    before = counts()
+    later = _import_bytes(target, json.dumps(_json_log(**change)).encode(), "finished.json")
+    assert later.status == "refused" and "is not the same run" in later.message and says in later.message
+    assert counts() == before
+    assert first.evaluation.imported_run.__class__.objects.get().status == "started"
+
+
+def test_a_later_state_is_imported_for_the_snapshot_and_category_of_the_record(target):
+    assert _import_bytes(target, json.dumps(_started(_json_log())).encode(), "started.json").status == "imported"
+    elsewhere = {**target, "snapshot": make.snapshot(known_as="mockllm/model")}
+    file = io.BytesIO(json.dumps(_json_log()).encode())
+    file.size = len(file.getvalue())
+    result = import_log(file, "finished.json", **elsewhere)
+    assert result.status == "refused" and "for the same snapshot and category" in result.message
+
+
+def test_the_rule_is_kept_as_written_through_preview_and_confirm(client, evaluator, target):
+    client.force_login(evaluator)
+    form = {"log": [_upload(HERE / GROUPS)], "snapshot": target["snapshot"].pk, "category": target["category"].pk,
+            "rule": "topical/all>=0.7500001"}  # fmt: skip
+    preview = client.post(reverse("importers:upload"), form)
+    assert "Below threshold" in preview.content.decode()
+    confirm = preview.context["confirm"].initial
+    assert confirm["rule"] == "topical/all>=0.7500001"
+    client.post(reverse("importers:upload"), {**confirm, "snapshot": target["snapshot"].pk,
+                                              "category": target["category"].pk})  # fmt: skip
+    evaluation = Evaluation.objects.get()
+    assert (evaluation.outcome, evaluation.imported_run.rule) == ("below_threshold", "topical/all>=0.7500001")
+
+
+def test_a_rule_in_exponent_form_survives_an_update(target):
+    rule = OutcomeRule.parse("topical/all>=1e6")
+    started = _import_bytes({**target}, json.dumps(_started(_json_log())).encode(), "started.json")
+    file = io.BytesIO(json.dumps(_started(_json_log())).encode())
+    assert started.status == "imported"
+    started.evaluation.imported_run.rule = rule.text()
+    started.evaluation.imported_run.save()
+    del file
+    finished = _import_bytes(target, json.dumps(_json_log()).encode(), "finished.json")
+    assert finished.status == "updated", finished.message
+    assert finished.evaluation.outcome == "below_threshold"
+    assert finished.evaluation.imported_run.rule == "topical/all>=1e6"
+
+
+def test_an_identical_file_is_skipped_whatever_the_rule(target):
+    assert run(target, GROUPS).status == "imported"
+    again = run(target, GROUPS, rule=OutcomeRule.parse("nope/metric>=1"))
+    assert again.status == "skipped"
+
+
+def _lying_directory(entries: int) -> bytes:
+    """A zip whose central directory repeats one entry `entries` times while its end record says 1."""
+    one = _eval_zip({"header.json": _header("lying")})
+    at = one.rfind(b"PK\x05\x06")
+    size, offset = struct.unpack("<II", one[at + 12 : at + 20])
+    entry = one[offset : offset + size]
+    end = bytearray(one[at:])
+    end[8:12] = struct.pack("<HH", 1, 1)
+    end[12:16] = struct.pack("<I", size * entries)
+    return one[:offset] + entry * entries + bytes(end)
+
+
+def test_a_directory_longer_than_its_end_record_says_is_counted_and_refused(target, settings):
+    settings.IMPORT_MAX_MEMBERS = 50
+    result = _import_bytes(target, _lying_directory(200), "lying.eval")
+    assert result.status == "refused" and "IMPORT_MAX_MEMBERS" in result.message
+    assert counts()[:3] == (0, 0, 0)
+
+
+def test_a_log_of_too_many_metrics_is_refused(target, settings):
+    settings.IMPORT_MAX_METRICS = 10
+    log = _json_log()
+    log["results"]["scores"][0]["metrics"] = {f"m{i}": {"name": f"m{i}", "value": 1.0} for i in range(20)}
+    result = _import_bytes(target, json.dumps(log).encode(), "metrics.json")
+    assert result.status == "refused" and "more than 10 metrics" in result.message
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (lambda: b'{"version": 2, "eval": {"eval_id": "a", "task": "t", "metadata": {"n": ' + b"9" * 5000 + b"}}}",
+         "holds a value riskreg cannot read"),
+        (lambda: json.dumps(_json_log(eval__eval_id={"a": 1})).encode(), "eval.eval_id is a dict"),
+        (lambda: json.dumps(_json_log(eval__task_version={"a": 1})).encode(), "eval.task_version is a dict"),
+        (lambda: json.dumps(_json_log(eval__config={"epochs": True})).encode(), "not a positive whole number"),
+        (lambda: json.dumps(_json_log(eval__config={"epochs": 2.7})).encode(), "not a positive whole number"),
+    ],
+)
+def test_values_inspect_would_not_write_are_refused_not_stringified(target, content, says):
+    result = _import_bytes(target, content(), "odd.json")
+    assert result.status == "refused" and says in result.message, result.message
+
+
+def test_a_date_at_the_edge_of_the_calendar_is_left_empty_with_a_note(target):
+    result = _import_bytes(target, json.dumps(_json_log(eval__created="0001-01-01T00:00:00+14:00")).encode(),
+                           "year1.json")  # fmt: skip
+    assert result.status == "imported", result.message
+    assert result.evaluation.imported_run.created is None
+    assert "eval.created" in result.evaluation.source_note
+
+
+def test_reductions_count_against_the_sample_limit(target, settings):
+    settings.IMPORT_MAX_SAMPLES = 100
+    log = _json_log()
+    log["reductions"] = [0] * 1000
+    result = _import_bytes(target, json.dumps(log).encode(), "reductions.json")
+    assert result.status == "refused" and "more than 100 reductions" in result.message
+
+
+def test_a_malformed_eval_set_record_is_a_clear_refusal(client, evaluator, target, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    bad = SimpleUploadedFile("eval-set.json", b'{"eval_set_id": "x", "tasks": 5}')
+    response = _api(client, evaluator, [bad, _upload(HERE / GROUPS)], snapshot=str(target["snapshot"].pk),
+                    category="cyber")  # fmt: skip
+    assert response.status_code == 400 and "not an Inspect eval-set record" in response.json()["error"]
+    folder = tmp_path / "set"
+    folder.mkdir()
+    (folder / "eval-set.json").write_bytes(b'{"eval_set_id": "x", "tasks": 5}')
+    with pytest.raises(CommandError) as error:
+        call(folder, "--snapshot", target["snapshot"].pk, "--category", "cyber")
+    assert error.value.returncode == 1
+
+
+def test_names_are_kept_as_inspect_wrote_them_and_match_the_listing(client, evaluator, target):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    name = "2026-07-01T10-00-00+01-00_groups_abc.json"
+    listing = SimpleUploadedFile("logs.json", json.dumps({name: {}}).encode())
+    response = _api(client, evaluator, [SimpleUploadedFile(name, (HERE / GROUPS).read_bytes()), listing],
+                    snapshot=str(target["snapshot"].pk), category="cyber")  # fmt: skip
+    assert response.status_code == 200, response.content
+    assert [r["file"] for r in response.json()["results"]] == [name]
+    assert ImportedRun.objects.get().file_name == name
+
+
+@pytest.mark.parametrize("name", ["@@@", "...", "a/../../b.json", "nul\x01.json"])
+def test_odd_upload_names_get_an_answer_not_an_error_page(client, evaluator, target, name):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = _api(client, evaluator, [SimpleUploadedFile(name, (HERE / GROUPS).read_bytes())],
+                    snapshot=str(target["snapshot"].pk), category="cyber")  # fmt: skip
+    assert response["Content-Type"] == "application/json" and response.status_code in (200, 422)
+
+
+def test_the_tag_search_matches_whole_tags(client, evaluator, target):
+    run(target, GROUPS)
+    client.force_login(evaluator)
+    url = reverse("evaluations:list")
+    assert client.get(url, {"run": "cyber"}).content.decode().count("mockllm/model ·") == 1
+    for value in ("[", "cyb", '"'):
+        assert client.get(url, {"run": value}).content.decode().count("mockllm/model ·") == 0, value
