@@ -90,7 +90,10 @@ class UploadLimitMiddleware:
                                                       "(IMPORT_MAX_BYTES); nothing was imported."}, status=413)
                 else:
                     response = render(request, "upload_too_large.html", {"limit_mb": limit / 2**20}, status=413)
-                response["Connection"] = "close"  # the unread body is not ours to drain
+                if not request.META.get("SERVER_SOFTWARE", "").startswith("WSGIServer"):
+                    # The unread body is not ours to drain. (The development server's wsgiref refuses
+                    # hop-by-hop headers from the application, and would answer 500 instead.)
+                    response["Connection"] = "close"
                 return response
         return self.get_response(request)
 

@@ -107,6 +107,10 @@ class ImportView(RoleRequiredMixin, View):
             return self._form_page(request, form, status=400)
 
         _clear_old_staging()
+        # One preview waits per session: an earlier unconfirmed one is dropped with its files.
+        for earlier in request.session.get(SESSION_KEY, {}):
+            shutil.rmtree(staging_root() / earlier, ignore_errors=True)
+        request.session[SESSION_KEY] = {}
         token = uuid.uuid4().hex
         folder = staging_root() / token
         folder.mkdir(parents=True)

@@ -692,3 +692,15 @@ def test_the_tag_search_matches_whole_tags(client, evaluator, target):
     assert client.get(url, {"run": "cyber"}).content.decode().count("mockllm/model ·") == 1
     for value in ("[", "cyb", '"'):
         assert client.get(url, {"run": value}).content.decode().count("mockllm/model ·") == 0, value
+
+
+def test_one_preview_waits_per_session(client, evaluator, target, media):
+    client.force_login(evaluator)
+    form = {"snapshot": target["snapshot"].pk, "category": target["category"].pk}
+    first = client.post(reverse("importers:upload"), {**form, "log": [_upload(HERE / GROUPS)]})
+    first_token = first.context["confirm"].initial["token"]
+    second = client.post(reverse("importers:upload"), {**form, "log": [_upload(HERE / DICT)]})
+    staging = Path(media) / "import-staging"
+    assert [p.name for p in staging.iterdir()] == [second.context["confirm"].initial["token"]]
+    stale = client.post(reverse("importers:upload"), {**form, "token": first_token, "rule": ""}, follow=True)
+    assert "no longer waiting" in stale.content.decode() and ImportedRun.objects.count() == 0
