@@ -12,6 +12,8 @@ from . import views
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
+    path("my-work/", views.MyWorkView.as_view(), name="my-work"),
+    path("accounts/after-login/", views.after_login, name="after-login"),
     path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/settings/", SettingsView.as_view(), name="settings"),

@@ -1,5 +1,8 @@
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.shortcuts import redirect
 from django.views.generic import TemplateView
 
+from . import mywork
 from .accounts.access import RoleRequiredMixin
 from .overview import model_overview
 
@@ -14,3 +17,20 @@ class HomeView(RoleRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         context["categories"], context["rows"] = model_overview()
         return context
+
+
+class MyWorkView(LoginRequiredMixin, TemplateView):
+    """Each person's tasks, by kind, each with what to do and a link to where it is done."""
+
+    template_name = "my_work.html"
+
+    def get_context_data(self, **kwargs):
+        sections = mywork.my_work(self.request.user)
+        return {**super().get_context_data(**kwargs), "sections": sections, "total": mywork.count(sections)}
+
+
+def after_login(request):
+    """Where logging in leads: My work for someone with tasks, the overview for everyone else."""
+    if not request.user.is_authenticated:
+        return redirect("login")
+    return redirect("my-work" if mywork.count(mywork.my_work(request.user)) else "home")

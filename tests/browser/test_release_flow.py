@@ -160,7 +160,13 @@ def test_record_evaluate_draft_submit_and_sign(page, people, screenshots, tmp_pa
     # Two approvers, each holding one of the required titles, sign.
     for username, title in (("rosa", "Responsible Scaling Officer"), ("carl", "CEO")):
         log_in(page, username)
-        page.goto(decision.get_absolute_url())
+        # Logging in, the approver lands on My work, where the decision waits for their title.
+        page.wait_for_url("**/my-work/")
+        page.locator("#sign").get_by_text(f"Sign {decision} as {title}").wait_for(state="visible")
+        if username == "rosa":
+            shot(page, screenshots, "16-my-work")
+        page.locator("#sign").get_by_role("link", name="Read and sign").first.click()
+        page.wait_for_url(f"**{decision.get_absolute_url()}#sign-heading")
         page.get_by_label("Signing as").select_option(label=title)
         page.get_by_label("Approve").check()
         page.get_by_label("Comment").fill(f"Signed in the browser as {title}.")
@@ -204,7 +210,11 @@ def test_record_evaluate_draft_submit_and_sign(page, people, screenshots, tmp_pa
     assert page.get_by_text("you cannot re-affirm it").is_visible()
     for username, title in (("rosa", "Responsible Scaling Officer"), ("carl", "CEO")):
         log_in(page, username)
-        page.goto(decision.get_absolute_url())
+        # My work asks them to re-affirm, with the change in words.
+        page.wait_for_url("**/my-work/")
+        task = page.locator("#reaffirm li").filter(has_text=f"Re-affirm {decision} as {title}")
+        task.get_by_role("link", name="See the change and re-affirm").click()
+        page.wait_for_url(f"**{decision.get_absolute_url()}#reaffirm-form")
         page.get_by_label("Re-affirming as").select_option(label=title)
         page.get_by_label("Comment").fill("Still holds with the corrected score.")
         page.get_by_role("button", name="Re-affirm").click()
