@@ -130,6 +130,15 @@ def _check_signer(current, by, title) -> None:
         raise DecisionError(f"You do not hold the title “{title}”.")
 
 
+def check_signer(decision, by, title) -> None:
+    """The sign step's checks, asked before the signer is shown the confirmation (sign checks again)."""
+    if decision.status != DecisionStatus.IN_REVIEW:
+        status = decision.get_status_display().lower()
+        raise DecisionError(f"Only a decision in review is signed; this one is {status}.")
+    _check_signer(decision, by, title)
+    _refuse_second_signature(decision, by, title, _current_document(decision)[1])
+
+
 def _refuse_second_signature(current, by, title, digest) -> None:
     signed = [s for s in current.sign_offs.all() if s.digest == digest and s.content_version == CONTENT_VERSION]
     if any(s.signer_id == by.pk for s in signed):

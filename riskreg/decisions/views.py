@@ -3,7 +3,8 @@ from django.contrib.messages.views import SuccessMessageMixin
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.generic import CreateView, DetailView, UpdateView, View
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
@@ -104,8 +105,12 @@ class ReleaseDecisionDetailView(RoleRequiredMixin, DetailView):
             can_revise=decision.status == "rejected" and user.has_perm("decisions.add_releasedecision")
             and all(revision.status == "rejected" for revision in revisions),
         )
+        if context["can_sign"] and user.pk in authors_of(decision):
+            # Separation of duties: an author may not sign; the page says so instead of offering a form.
+            context.update(can_sign=False, author_cannot_sign=True)
         if context["can_sign"]:
-            context["sign_form"] = kwargs.get("sign_form") or SignOffForm(decision=decision, user=user)
+            form = kwargs.get("sign_form") or SignOffForm(decision=decision, user=user)
+            context.update(sign_form=form, signable=form.fields["title"].queryset.exists())
         if context["can_reaffirm"] and user.pk in authors_of(decision):
             # Separation of duties: an author may not re-affirm; the page says so instead of a form.
             context.update(can_reaffirm=False, author_cannot_reaffirm=True)
@@ -223,6 +228,19 @@ class SubmitView(DecisionActionView):
     permission_required = "decisions.change_releasedecision"
 
     def act(self, decision):
+        if not confirmed(self.request):
+            titles = ", ".join(str(t) for t in decision.framework_version.required_titles.all()) or "no title"
+            return confirmation(
+                self.request, decision, action=reverse("decisions:submit", args=[decision.pk]),
+                heading=f"Confirm: submit {decision} for review",
+                consequences=[
+                    f"The holders of {titles} are asked to sign it.",
+                    "It can no longer be edited while in review: withdraw it to a draft to change it, which makes "
+                    "any sign-off given so far stale.",
+                    "Everyone who wrote it or its parts is an author, and may not sign it.",
+                ],
+                button="Yes, submit it",
+            )  # fmt: skip
         lifecycle.submit(decision, by=self.request.user)
         messages.success(self.request, "Submitted for review.")
         return redirect(decision)
@@ -237,6 +255,19 @@ class WithdrawView(DecisionActionView):
         return redirect(decision)
 
 
+def confirmed(request) -> bool:
+    """A consequential step is taken on its second POST, from the page that says what it does."""
+    return request.POST.get("confirm") == "yes"
+
+
+def confirmation(request, decision, *, action: str, heading: str, consequences: list[str], button: str,
+                 fields: dict | None = None):  # fmt: skip
+    return render(request, "confirm.html", {
+        "action": action, "heading": heading, "consequences": consequences, "button": button,
+        "fields": fields or {}, "back_url": decision.get_absolute_url(), "back_text": "No, back to the decision",
+    })  # fmt: skip
+
+
 class SignView(DecisionActionView):
     permission_required = "decisions.sign_releasedecision"
 
@@ -249,6 +280,30 @@ class SignView(DecisionActionView):
             response.status_code = 400
             return response
         data = form.cleaned_data
+        if not confirmed(self.request):
+            lifecycle.check_signer(decision, self.request.user, data["title"])
+            report = gate(decision)
+            approving = data["verdict"] == "approve"
+            consequences = [
+                f"You sign {decision} as {data['title']}: {'approve' if approving else 'reject'}.",
+                f"What you sign is the decision's content as it is now, digest {report.digest[:16]}…; a later change "
+                "to it, or to the evidence it cites, shows as changed since signing"
+                + (" and asks you to re-affirm." if approving else "."),
+            ]
+            if approving:
+                consequences.append(f"{report.headline}. If yours is the last sign-off the gate asks for, the decision "
+                                    "is approved and never changes after that.")  # fmt: skip
+            else:
+                consequences.append("A rejection ends the review: the decision is rejected, and its author can "
+                                    "revise it into a new draft.")  # fmt: skip
+            if data["comment"]:
+                consequences.append(f"Your comment: “{data['comment']}”")
+            return confirmation(
+                self.request, decision, action=reverse("decisions:sign", args=[decision.pk]),
+                heading=f"Confirm: {'sign' if approving else 'reject'} {decision}", consequences=consequences,
+                button="Yes, sign it" if approving else "Yes, reject it",
+                fields={"title": data["title"].pk, "verdict": data["verdict"], "comment": data["comment"]},
+            )  # fmt: skip
         lifecycle.sign(
             decision, by=self.request.user, title=data["title"], verdict=data["verdict"], comment=data["comment"]
         )

@@ -113,7 +113,7 @@ def test_token_creation_and_revocation_on_the_settings_page_are_events(client, v
     before = AuditEvent.objects.filter(model="accounts.ApiToken").count()
     client.post(reverse("settings"), {"name": "pipeline"})
     token = ApiToken.objects.get(user=viewer, name="pipeline")
-    client.post(reverse("token-revoke", args=[token.pk]))
+    client.post(reverse("token-revoke", args=[token.pk]), {"confirm": "yes"})
     events = AuditEvent.objects.filter(model="accounts.ApiToken", object_id=str(token.pk)).order_by("seq")
     assert AuditEvent.objects.filter(model="accounts.ApiToken").count() == before + 2
     assert [event.action for event in events] == ["+", "~"]

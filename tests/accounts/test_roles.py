@@ -71,7 +71,7 @@ def test_a_tokens_hash_and_prefix_never_enter_history_or_the_trail(client, evalu
     client.force_login(evaluator)
     client.post(reverse("settings"), {"name": "release pipeline"})
     token = ApiToken.objects.get()
-    client.post(reverse("token-revoke", args=[token.pk]))
+    client.post(reverse("token-revoke", args=[token.pk]), {"confirm": "yes"})
     events = list(AuditEvent.objects.filter(model="accounts.ApiToken").values())
     assert [event["action"] for event in sorted(events, key=lambda e: e["seq"])] == ["+", "~"]
     trail = str(events) + str(list(ApiToken.history.values()))

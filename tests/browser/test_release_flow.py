@@ -147,14 +147,15 @@ def test_record_evaluate_draft_submit_and_sign(page, people, screenshots, tmp_pa
     page.wait_for_url("**/decisions/*/")
     shot(page, screenshots, "04-decision-draft")
     page.get_by_role("button", name="Submit for review").click()
+    assert page.get_by_role("heading", name=re.compile("^Confirm: submit")).is_visible()
+    page.get_by_role("button", name="Yes, submit it").click()
     assert page.locator(".badge.status-in_review").first.is_visible()
     decision = ReleaseDecision.objects.get(title="Extend Glasswing access to more maintainers")
     assert decision.status == DecisionStatus.IN_REVIEW
 
-    # The author holds a signing title, yet may not sign what she drafted.
-    page.get_by_label("Approve").check()
-    page.get_by_role("button", name="Sign").click()
+    # The author holds a signing title, yet may not sign what she drafted: no form, a note says why.
     assert page.get_by_text("You wrote this decision or one of its parts, so you cannot sign it off").is_visible()
+    assert page.locator(".sign-form").count() == 0
     assert not decision.sign_offs.exists()
 
     # Two approvers, each holding one of the required titles, sign.
@@ -170,7 +171,13 @@ def test_record_evaluate_draft_submit_and_sign(page, people, screenshots, tmp_pa
         page.get_by_label("Signing as").select_option(label=title)
         page.get_by_label("Approve").check()
         page.get_by_label("Comment").fill(f"Signed in the browser as {title}.")
+        summary = page.locator("#what-you-sign")
+        assert "What you are signing" in summary.inner_text() and "Limited-access programme" in summary.inner_text()
+        if username == "rosa":
+            shot(page, screenshots, "17-what-you-are-signing")
         page.get_by_role("button", name="Sign").click()
+        assert "Yes, sign it" in page.inner_text("main") and not decision.sign_offs.filter(signer__username=username)
+        page.get_by_role("button", name="Yes, sign it").click()
         assert page.get_by_text(f"Signed as {title}.").is_visible()
     assert page.locator(".badge.status-approved").first.is_visible()
     shot(page, screenshots, "05-decision-approved")

@@ -161,11 +161,18 @@ def test_the_pages_walk_a_decision_through_review(client, decision, titles):
     writer = decision.author
     writer.groups.add(Group.objects.get(name="evaluator"))
     client.force_login(writer)
-    assert client.post(reverse("decisions:submit", args=[decision.pk])).status_code == 302
+    submit = reverse("decisions:submit", args=[decision.pk])
+    assert "Confirm: submit" in client.post(submit).content.decode()  # the first POST asks for confirmation
+    assert ReleaseDecision.objects.get(pk=decision.pk).status == "draft"
+    assert client.post(submit, {"confirm": "yes"}).status_code == 302
     approver = holder(rso, "appr")
     approver.groups.add(Group.objects.get(name="approver"))
     client.force_login(approver)
-    response = client.post(reverse("decisions:sign", args=[decision.pk]), {"title": rso.pk, "verdict": "approve"})
+    sign = {"title": rso.pk, "verdict": "approve"}
+    first = client.post(reverse("decisions:sign", args=[decision.pk]), sign)
+    assert "Confirm: sign" in first.content.decode() and "Yes, sign it" in first.content.decode()
+    assert ReleaseDecision.objects.get(pk=decision.pk).sign_offs.count() == 0
+    response = client.post(reverse("decisions:sign", args=[decision.pk]), {**sign, "confirm": "yes"})
     assert response.status_code == 302
     assert ReleaseDecision.objects.get(pk=decision.pk).sign_offs.count() == 1
     # a rejection needs a reason, shown beside the field; nothing is written

@@ -187,7 +187,7 @@ def test_a_user_who_rewrote_the_draft_cannot_sign_it(client, world):
     data = {name: form[name].value() or "" for name in form.fields}
     data.update(title="General availability now", scope="general_availability")
     assert client.post(edit, data).status_code == 302
-    assert client.post(reverse("decisions:submit", args=[decision.pk])).status_code == 302
+    assert client.post(reverse("decisions:submit", args=[decision.pk]), {"confirm": "yes"}).status_code == 302
     response = client.post(
         reverse("decisions:sign", args=[decision.pk]), {"title": world["rso"].pk, "verdict": "approve"}, follow=True
     )
