@@ -128,7 +128,8 @@ def risks_due(user, today=None) -> list[Task]:
         overdue = risk.next_review < today
         when = (f"was due on {risk.next_review:%d %b %Y}" if overdue else f"is due on {risk.next_review:%d %b %Y}")
         tasks.append(Task(text=f"Review risk {risk.code} {risk.title}: its review {when}", link=risk.get_absolute_url(),
-                          link_text="Review the risk", overdue=overdue))  # fmt: skip
+                          link_text="Review the risk", overdue=overdue,
+                          detail="Record the review on its page; the next one moves on by its interval."))  # fmt: skip
     return tasks
 
 

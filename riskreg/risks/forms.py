@@ -22,6 +22,7 @@ class RiskForm(BoundedChoicesMixin, forms.ModelForm):
         fields = [
             "code", "title", "category", "description", "inherent_likelihood", "inherent_impact",
             "residual_likelihood", "residual_impact", "treatment", "mitigations", "owner", "status", "next_review",
+            "review_interval_days",
             "confidence", "evaluations", "source_section", "source_mark", "source_note",
         ]  # fmt: skip
         widgets = {

@@ -1,5 +1,8 @@
 """The risk register: what could go wrong, how likely and how bad, before and after treatment."""
 
+import datetime
+
+from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
@@ -54,6 +57,14 @@ class Risk(Sourced):
     owner = models.CharField(max_length=200, help_text="Accountable person or team.")
     status = models.CharField(max_length=12, choices=RiskStatus.choices, default=RiskStatus.OPEN)
     next_review = models.DateField(null=True, blank=True)
+    review_interval_days = models.PositiveIntegerField(
+        "review every (days)", null=True, blank=True,
+        help_text="After each review, the next one is due this many days later.",
+    )  # fmt: skip
+    last_reviewed_at = models.DateTimeField(null=True, blank=True)
+    last_reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     confidence = models.CharField(max_length=12, choices=Confidence.choices, default=Confidence.NOT_STATED)
     evaluations = models.ManyToManyField(Evaluation, blank=True, related_name="risks")
 
@@ -84,3 +95,21 @@ class Risk(Sourced):
     @property
     def residual_score(self) -> int:
         return self.residual_likelihood * self.residual_impact
+
+
+def review(risk, by, note: str = "") -> None:
+    """Record a review of the risk: who and when (in its history, with the note as the reason), and the
+    next review date moved on by the risk's interval."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    with transaction.atomic():
+        current = Risk.objects.select_for_update().get(pk=risk.pk)
+        current.last_reviewed_at = timezone.now()
+        current.last_reviewed_by = by
+        if current.review_interval_days:
+            current.next_review = timezone.localdate() + datetime.timedelta(days=current.review_interval_days)
+        current._history_user = by
+        current._change_reason = ("reviewed" + (f": {note}" if note else ""))[:100]
+        current.save()
+    risk.refresh_from_db()

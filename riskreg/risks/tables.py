@@ -1,6 +1,11 @@
 import django_tables2 as tables
+from django.utils import timezone
 
-from .models import Risk
+from .models import Risk, RiskStatus
+
+
+def _overdue(record) -> bool:
+    return bool(record.next_review) and record.status != RiskStatus.CLOSED and record.next_review < timezone.localdate()
 
 
 class RiskTable(tables.Table):
@@ -12,10 +17,15 @@ class RiskTable(tables.Table):
     residual = tables.Column(empty_values=(), verbose_name="Residual L×I",
                              order_by=("residual_likelihood", "residual_impact"))  # fmt: skip
 
+    next_review = tables.Column(attrs={"td": {"class": lambda record: "overdue" if _overdue(record) else ""}})
+
     class Meta:
         model = Risk
         fields = ["code", "title", "category", "inherent", "residual", "treatment", "status", "owner", "next_review"]
         attrs = {"class": "list"}
+
+    def render_next_review(self, record, value):
+        return f"{value:%d %b %Y} — overdue" if _overdue(record) else f"{value:%d %b %Y}"
 
     def render_inherent(self, record):
         return f"{record.inherent_likelihood}×{record.inherent_impact} = {record.inherent_score}"

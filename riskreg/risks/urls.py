@@ -9,4 +9,5 @@ urlpatterns = [
     path("new/", views.RiskCreateView.as_view(), name="create"),
     path("<int:pk>/", views.RiskDetailView.as_view(), name="detail"),
     path("<int:pk>/edit/", views.RiskUpdateView.as_view(), name="edit"),
+    path("<int:pk>/review/", views.RiskReviewView.as_view(), name="review"),
 ]

@@ -1,6 +1,8 @@
+from django.contrib import messages
 from django.contrib.messages.views import SuccessMessageMixin
+from django.shortcuts import get_object_or_404, redirect
 from django.utils.safestring import mark_safe
-from django.views.generic import CreateView, DetailView, UpdateView
+from django.views.generic import CreateView, DetailView, UpdateView, View
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
@@ -13,8 +15,8 @@ from riskreg.pagination import KeysetTableMixin
 from .filters import RiskFilter
 from .forms import RiskForm
 from .heatmap import heatmap_svg
-from .models import Risk
-from .tables import RiskTable
+from .models import Risk, review
+from .tables import RiskTable, _overdue
 
 
 class RiskListView(RoleRequiredMixin, KeysetTableMixin, SingleTableMixin, FilterView):
@@ -54,6 +56,7 @@ class RiskDetailView(RoleRequiredMixin, DetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["events"] = AuditEvent.objects.for_record(self.object)
+        context["overdue"] = _overdue(self.object)
         return context
 
 
@@ -70,3 +73,17 @@ class RiskUpdateView(RoleRequiredMixin, VersionedUpdateMixin, SuccessMessageMixi
     form_class = RiskForm
     template_name = "risks/risk_form.html"
     success_message = "Risk saved."
+
+
+class RiskReviewView(RoleRequiredMixin, View):
+    """POST: the risk was reviewed now, by this user; the next review moves on by its interval."""
+
+    permission_required = "risks.change_risk"
+
+    def post(self, request, pk):
+        risk = get_object_or_404(Risk, pk=pk)
+        note = request.POST.get("note", "").strip()[:90]
+        review(risk, by=request.user, note=note)
+        when = f" The next review is due on {risk.next_review:%d %b %Y}." if risk.next_review else ""
+        messages.success(request, f"Review of {risk.code} recorded.{when}")
+        return redirect(risk)
