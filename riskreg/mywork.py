@@ -118,9 +118,9 @@ def risks_due(user, today=None) -> list[Task]:
     """Open risks whose next review has passed or comes within 14 days, whose owner names the user."""
     today = today or timezone.localdate()
     names = {user.get_username(), user.get_full_name()} - {""}
-    named = Q()
-    for name in names:
-        named |= Q(owner__iexact=name)
+    named = Q(owner_user=user)
+    for name in names:  # a free-text owner naming the user, for risks recorded before owners were users
+        named |= Q(owner_user__isnull=True, owner__iexact=name)
     due = (Risk.objects.exclude(status=RiskStatus.CLOSED).filter(named)
            .filter(next_review__lte=today + datetime.timedelta(days=REVIEW_SOON_DAYS)).order_by("next_review"))
     tasks = []
@@ -140,7 +140,7 @@ def my_work(user) -> list[Section]:
     if user.has_perm("decisions.add_releasedecision"):
         sections.append(Section("drafts", "Drafts you are writing", drafts(user)))
         sections.append(Section("returned", "Your decisions that were rejected", returned(user)))
-    sections.append(Section("risks", "Risk reviews due (you own them)", risks_due(user)))
+    sections.append(Section("risks", "Risk reviews due (risks you own)", risks_due(user)))
     return sections
 
 

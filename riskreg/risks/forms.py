@@ -1,4 +1,5 @@
 from django import forms
+from django.contrib.auth import get_user_model
 
 from riskreg.forms import BoundedChoicesMixin
 
@@ -21,8 +22,8 @@ class RiskForm(BoundedChoicesMixin, forms.ModelForm):
         model = Risk
         fields = [
             "code", "title", "category", "description", "inherent_likelihood", "inherent_impact",
-            "residual_likelihood", "residual_impact", "treatment", "mitigations", "owner", "status", "next_review",
-            "review_interval_days",
+            "residual_likelihood", "residual_impact", "treatment", "mitigations", "owner_user", "owner", "status",
+            "next_review", "review_interval_days",
             "confidence", "evaluations", "source_section", "source_mark", "source_note",
         ]  # fmt: skip
         widgets = {
@@ -36,3 +37,7 @@ class RiskForm(BoundedChoicesMixin, forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["evaluations"].queryset = self.fields["evaluations"].queryset.select_related("snapshot__model")
+        users = get_user_model().objects.filter(is_active=True).order_by("username")
+        if self.instance.owner_user_id:  # a deactivated owner stays choosable on their own risks
+            users = users | get_user_model().objects.filter(pk=self.instance.owner_user_id)
+        self.fields["owner_user"].queryset = users

@@ -3,6 +3,7 @@
 import datetime
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
@@ -54,7 +55,14 @@ class Risk(Sourced):
     residual_impact = models.PositiveSmallIntegerField(help_text="1 (lowest) to 5 (highest).")
     treatment = models.CharField(max_length=10, choices=Treatment.choices, default=Treatment.MITIGATE)
     mitigations = models.TextField(blank=True)
-    owner = models.CharField(max_length=200, help_text="Accountable person or team.")
+    owner = models.CharField(
+        max_length=200, blank=True,
+        help_text="Accountable person or team, as free text (a team, or someone without an account).",
+    )  # fmt: skip
+    owner_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="owned_risks",
+        verbose_name="owner (user)", help_text="The user accountable for it: its reviews appear in their My work.",
+    )  # fmt: skip
     status = models.CharField(max_length=12, choices=RiskStatus.choices, default=RiskStatus.OPEN)
     next_review = models.DateField(null=True, blank=True)
     review_interval_days = models.PositiveIntegerField(
@@ -73,6 +81,11 @@ class Risk(Sourced):
     class Meta:
         ordering = ["code"]
         constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(owner="") | models.Q(owner_user__isnull=False),
+                name="risk_has_owner",
+                violation_error_message="Name the owner: a user, or a person or team as text.",
+            ),
             _scale_check("inherent_likelihood"),
             _scale_check("inherent_impact"),
             _scale_check("residual_likelihood"),
@@ -81,6 +94,17 @@ class Risk(Sourced):
             choices_check("status", RiskStatus, "risk_status_valid"),
             choices_check("confidence", Confidence, "risk_confidence_valid"),
         ]
+
+    def clean(self):
+        super().clean()
+        if not self.owner.strip() and not self.owner_user_id:
+            raise ValidationError({"owner": "Name the owner: a user, or a person or team as text."})
+
+    @property
+    def owner_label(self) -> str:
+        if self.owner_user_id:
+            return self.owner_user.get_full_name() or self.owner_user.get_username()
+        return self.owner
 
     def __str__(self) -> str:
         return f"{self.code} {self.title}"

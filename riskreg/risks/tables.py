@@ -17,12 +17,19 @@ class RiskTable(tables.Table):
     residual = tables.Column(empty_values=(), verbose_name="Residual L×I",
                              order_by=("residual_likelihood", "residual_impact"))  # fmt: skip
 
+    owner = tables.Column(empty_values=(), order_by=("owner_user__username", "owner"))
     next_review = tables.Column(attrs={"td": {"class": lambda record: "overdue" if _overdue(record) else ""}})
 
     class Meta:
         model = Risk
         fields = ["code", "title", "category", "inherent", "residual", "treatment", "status", "owner", "next_review"]
         attrs = {"class": "list"}
+
+    def render_owner(self, record):
+        return record.owner_label
+
+    def value_owner(self, record):
+        return record.owner_label
 
     def render_next_review(self, record, value):
         return f"{value:%d %b %Y} — overdue" if _overdue(record) else f"{value:%d %b %Y}"

@@ -28,7 +28,7 @@ class RiskListView(RoleRequiredMixin, KeysetTableMixin, SingleTableMixin, Filter
     keyset_order = "code"  # the register's own order, on the unique index of code
 
     def get_queryset(self):
-        return Risk.objects.select_related("category")
+        return Risk.objects.select_related("category", "owner_user")
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -51,7 +51,9 @@ class RiskDetailView(RoleRequiredMixin, DetailView):
     template_name = "risks/risk_detail.html"
 
     def get_queryset(self):
-        return Risk.objects.select_related("category").prefetch_related("evaluations__snapshot__model")
+        return Risk.objects.select_related("category", "owner_user", "last_reviewed_by").prefetch_related(
+            "evaluations__snapshot__model"
+        )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -47,3 +47,25 @@ def test_overdue_reviews_stand_out_on_the_list_and_the_page(client, viewer):
     page = client.get(reverse("risks:list")).content.decode()
     assert page.count('class="overdue"') == 1 and "— overdue" in page
     assert "overdue" in client.get(risk.get_absolute_url()).content.decode()
+
+
+def test_an_owner_is_a_user_or_named_as_text(client, evaluator, viewer):
+    from django.core.exceptions import ValidationError
+
+    owned = _risk(owner="", owner_user=evaluator, next_review=timezone.localdate())
+    texted = _risk(code="R-11", owner="Security team")
+    client.force_login(viewer)
+    assert "(user)" in client.get(owned.get_absolute_url()).content.decode()
+    assert "(named as text, not a user)" in client.get(texted.get_absolute_url()).content.decode()
+    nobody = Risk(code="R-12", title="t", description="d", owner="", inherent_likelihood=1, inherent_impact=1,
+                  residual_likelihood=1, residual_impact=1)  # fmt: skip
+    with pytest.raises(ValidationError, match="Name the owner"):
+        nobody.full_clean()
+
+
+def test_a_user_owner_sees_the_review_in_my_work(evaluator):
+    from riskreg import mywork
+
+    _risk(owner="", owner_user=evaluator, next_review=timezone.localdate() + datetime.timedelta(days=3))
+    tasks = [t.text for s in mywork.my_work(evaluator) if s.key == "risks" for t in s.tasks]
+    assert len(tasks) == 1 and tasks[0].startswith("Review risk R-9")
