@@ -93,11 +93,11 @@ class DeterminationForm(OnePerCategoryMixin, BoundedChoicesMixin, forms.ModelFor
         snapshots = Q(snapshot=decision.snapshot)
         if self.other_snapshots:
             snapshots |= Q(snapshot__model_id=decision.snapshot.model_id)
-        evaluations = Evaluation.objects.filter(snapshots).select_related("category", "snapshot")
-        if self.chosen_category is not None:
-            evaluations = evaluations.filter(category=self.chosen_category)
-        field.queryset = evaluations
         cited = set(self.instance.cited_evaluations.values_list("pk", flat=True)) if self.instance.pk else set()
+        offered = snapshots & Q(category=self.chosen_category) if self.chosen_category is not None else snapshots
+        # What the determination already cites is always offered (and kept on save), whatever the filter.
+        evaluations = Evaluation.objects.filter(offered | Q(pk__in=cited)).select_related("category", "snapshot")
+        field.queryset = evaluations
         if self.is_bound:
             posted = self.data.getlist(self.add_prefix("cited_evaluations"))
             cited |= {int(v) for v in posted if str(v).isascii() and str(v).isdigit() and id_in_range(v)}

@@ -60,3 +60,16 @@ def test_a_bad_category_in_the_address_is_ignored_not_an_error(client, evaluator
     for value in ("99999999999999999999999", "x", "-1", "²"):
         response = client.get(reverse("decisions:determination-add", args=[decision.pk]), {"category": value})
         assert response.status_code == 200
+
+
+def test_saving_a_determination_keeps_its_citations_of_other_snapshots(client, evaluator, setting):
+    decision, cyber, same, other_cat, earlier = setting
+    determination = make.determination(decision, cat=cyber)
+    determination.cited_evaluations.add(same, earlier)  # one of another snapshot of the model
+    client.force_login(evaluator)
+    url = reverse("decisions:determination-edit", args=[decision.pk, determination.pk])
+    form = client.get(url).context["form"]
+    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:500]
+    assert set(determination.cited_evaluations.all()) == {same, earlier}
