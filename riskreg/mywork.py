@@ -59,7 +59,7 @@ def to_sign(user) -> list[Task]:
         problems = [c for c in report.blocking if c.code not in SIGN_OFF_CHECKS]
         names = ", ".join(str(t) for t in titles)
         detail = report.headline + (f"; {len(problems)} problem(s) the gate reports" if problems else "")
-        tasks.append(Task(text=f"Sign {decision} as {names}", link=decision.get_absolute_url() + "#sign-heading",
+        tasks.append(Task(text=f"Sign {decision} as {names}", link=decision.get_absolute_url() + "#what-you-sign",
                           link_text="Read and sign", detail=detail))  # fmt: skip
     return tasks
 

@@ -100,3 +100,18 @@ def determination(dec, cat=None, **fields):
     values = {"verdict": "not_crossed"}
     values.update(fields)
     return Determination.objects.create(decision=dec, category=cat or category(), **values)
+
+
+def post_confirmed(client, url, data=None, **kwargs):
+    """POST a consequential step as a person does: the first POST shows the confirmation page, whose
+    button posts the same fields again with its signed token."""
+    first = client.post(url, data or {})
+    assert first.status_code == 200 and "confirm_token" in first.context, first.content.decode()[:2000]
+    return client.post(url, {**first.context["fields"], "confirm": first.context["confirm_token"]}, **kwargs)
+
+
+def signing(decision, title, verdict="approve", comment=""):
+    """The sign form's fields as the decision page fills them: the digest is that of the content as it is now."""
+    from riskreg.decisions.gate import gate
+
+    return {"title": title.pk, "verdict": verdict, "comment": comment, "digest": gate(decision).digest}

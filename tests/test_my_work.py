@@ -110,7 +110,7 @@ def test_the_page_lists_the_tasks_with_counts_and_links(client, approver, in_rev
     client.force_login(approver)
     page = client.get(reverse("my-work")).content.decode()
     assert "1 task" in page and f"Sign {decision} as CEO" in page
-    assert f'href="{decision.get_absolute_url()}#sign-heading"' in page
+    assert f'href="{decision.get_absolute_url()}#what-you-sign"' in page
 
 
 def test_after_logging_in_someone_with_tasks_lands_on_my_work_and_others_on_the_overview(client, viewer, approver,

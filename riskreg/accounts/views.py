@@ -4,10 +4,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import TemplateView, View
+
+from riskreg import confirmation
 
 from .forms import ApiTokenForm
 from .models import ApiToken, LoginFailure
@@ -36,15 +38,16 @@ class SettingsView(LoginRequiredMixin, TemplateView):
 class RevokeTokenView(LoginRequiredMixin, View):
     def post(self, request, pk):
         token = get_object_or_404(ApiToken, pk=pk, user=request.user)
-        if request.POST.get("confirm") != "yes":
-            return render(request, "confirm.html", {
-                "action": reverse("token-revoke", args=[token.pk]),
-                "heading": f"Confirm: revoke the token “{token.name}”",
-                "consequences": ["Every pipeline that uses it is refused from now on (HTTP 401).",
-                                 "A revoked token cannot be restored: make a new one for a pipeline that needs it."],
-                "button": "Yes, revoke it", "fields": {}, "back_url": reverse("settings"),
-                "back_text": "No, back to my settings",
-            })  # fmt: skip
+        if token.revoked_at is not None:
+            messages.info(request, f"Token “{token.name}” was already revoked.")
+            return redirect("settings")
+        if not confirmation.confirmed(request, {}):
+            return confirmation.page(
+                request, heading=f"Confirm: revoke the token “{token.name}”",
+                consequences=["Every pipeline that uses it is refused from now on (HTTP 401).",
+                              "A revoked token cannot be restored: make a new one for a pipeline that needs it."],
+                button="Yes, revoke it", back_url=reverse("settings"), back_text="No, back to my settings",
+            )  # fmt: skip
         token.revoke(by=request.user)
         messages.success(request, f"Token “{token.name}” revoked.")
         return redirect("settings")

@@ -5,6 +5,7 @@ from riskreg.evaluations.models import Evaluation
 from riskreg.forms import BoundedChoicesMixin, id_in_range
 from riskreg.frameworks.models import GovernanceTitle, ThreatCategory
 
+from .digest import CONTENT_VERSION
 from .models import Determination, GapAcknowledgement, ReleaseDecision, SignOffVerdict
 
 
@@ -146,16 +147,32 @@ class GapAcknowledgementForm(OnePerCategoryMixin, BoundedChoicesMixin, forms.Mod
         self.instance.decision = decision
 
 
-class SignOffForm(BoundedChoicesMixin, forms.Form):
+class _SigningForm(BoundedChoicesMixin, forms.Form):
+    """The titles offered are the decision's required titles the signer holds and that nobody has signed
+    on the content as it is now — none at all once the signer has signed it. The digest of the content
+    the signer read travels with the form; the sign step refuses it when the content has changed since."""
+
+    digest = forms.RegexField(regex=r"^[0-9a-f]{64}$", widget=forms.HiddenInput,
+                              error_messages={"invalid": "Reload the decision and read it again before you sign."})
+
+    def __init__(self, *args, decision, user, digest: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["digest"].initial = digest
+        signed = decision.sign_offs.filter(digest=digest, content_version=CONTENT_VERSION)
+        if signed.filter(signer=user).exists():
+            titles = GovernanceTitle.objects.none()
+        else:
+            titles = decision.framework_version.required_titles.filter(holders=user).exclude(
+                pk__in=signed.values("title_id")
+            )
+        self.fields["title"].queryset = titles
+        self.fields["title"].help_text = "Only the required titles you hold and nobody has signed yet are offered."
+
+
+class SignOffForm(_SigningForm):
     title = forms.ModelChoiceField(queryset=GovernanceTitle.objects.none(), empty_label=None, label="Signing as")
     verdict = forms.ChoiceField(choices=SignOffVerdict.choices, widget=forms.RadioSelect)
     comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
-
-    def __init__(self, *args, decision, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        # Only titles this decision needs and the signer holds; lifecycle.sign checks again.
-        self.fields["title"].queryset = decision.framework_version.required_titles.filter(holders=user)
-        self.fields["title"].help_text = "Only the required titles you hold are offered."
 
     def clean(self):
         cleaned = super().clean()
@@ -164,12 +181,8 @@ class SignOffForm(BoundedChoicesMixin, forms.Form):
         return cleaned
 
 
-class ReaffirmForm(BoundedChoicesMixin, forms.Form):
+class ReaffirmForm(_SigningForm):
     title = forms.ModelChoiceField(queryset=GovernanceTitle.objects.none(), empty_label=None, label="Re-affirming as")
     comment = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}), required=False, help_text="Why the decision still holds."
     )
-
-    def __init__(self, *args, decision, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["title"].queryset = decision.framework_version.required_titles.filter(holders=user)

@@ -95,14 +95,17 @@ def _affirm(decision, kind: str, by, reason: str) -> Affirmation:
     return affirmation
 
 
+def check_submit(decision) -> None:
+    """The submit step's checks, asked before the author is shown the confirmation (submit asks again)."""
+    if decision.status != DecisionStatus.DRAFT:
+        raise DecisionError(f"Only a draft can be submitted; this decision is {decision.get_status_display().lower()}.")
+    _refuse_if_gate_blocks(decision, "submit it")
+
+
 def submit(decision, by) -> None:
     with transaction.atomic():
         current = _locked(decision)
-        if current.status != DecisionStatus.DRAFT:
-            raise DecisionError(
-                f"Only a draft can be submitted; this decision is {current.get_status_display().lower()}."
-            )
-        _refuse_if_gate_blocks(current, "submit it")
+        check_submit(current)
         _move(current, "submit", by, "submitted for review", status=DecisionStatus.IN_REVIEW)
         decision.status = current.status
 
@@ -130,13 +133,18 @@ def _check_signer(current, by, title) -> None:
         raise DecisionError(f"You do not hold the title “{title}”.")
 
 
-def check_signer(decision, by, title) -> None:
-    """The sign step's checks, asked before the signer is shown the confirmation (sign checks again)."""
-    if decision.status != DecisionStatus.IN_REVIEW:
-        status = decision.get_status_display().lower()
-        raise DecisionError(f"Only a decision in review is signed; this one is {status}.")
+def check_signer(decision, by, title, expected_digest: str | None = None, *, reaffirming: bool = False) -> None:
+    """The sign (or re-affirm) step's checks, asked before the signer is shown the confirmation; the
+    step itself checks again under its lock."""
+    status = DecisionStatus.APPROVED if reaffirming else DecisionStatus.IN_REVIEW
+    if decision.status != status:
+        now = decision.get_status_display().lower()
+        raise DecisionError(f"Only a decision {'approved' if reaffirming else 'in review'} is "
+                            f"{'re-affirmed' if reaffirming else 'signed'}; this one is {now}.")  # fmt: skip
     _check_signer(decision, by, title)
-    _refuse_second_signature(decision, by, title, _current_document(decision)[1])
+    digest = _current_document(decision)[1]
+    _refuse_if_changed(digest, expected_digest)
+    _refuse_second_signature(decision, by, title, digest)
 
 
 def _refuse_second_signature(current, by, title, digest) -> None:
@@ -157,8 +165,18 @@ def _save_sign_off(current, by, title, kind, verdict, comment, content, digest) 
     return sign_off
 
 
-def sign(decision, by, title, verdict: str, comment: str = "") -> SignOff:
-    """Record `by`'s sign-off for `title`; approve or reject the decision when that settles it."""
+def _refuse_if_changed(digest: str, expected_digest: str | None) -> None:
+    if expected_digest is not None and expected_digest != digest:
+        raise DecisionError(
+            "The decision changed after you read it, so nothing was signed: read what it says now, then sign again."
+        )
+
+
+def sign(decision, by, title, verdict: str, comment: str = "", expected_digest: str | None = None) -> SignOff:
+    """Record `by`'s sign-off for `title`; approve or reject the decision when that settles it.
+
+    `expected_digest` is the digest of the content the signer read (the pages always pass it): when the
+    content has changed since, under the row lock, nothing is signed."""
     with transaction.atomic():
         current = _locked(decision)
         if current.status != DecisionStatus.IN_REVIEW:
@@ -167,6 +185,7 @@ def sign(decision, by, title, verdict: str, comment: str = "") -> SignOff:
         if verdict == SignOffVerdict.APPROVE:
             _refuse_if_gate_blocks(current, "approve it")
         content, digest = _current_document(current)
+        _refuse_if_changed(digest, expected_digest)
         _refuse_second_signature(current, by, title, digest)
         sign_off = _save_sign_off(current, by, title, SignOffKind.SIGN, verdict, comment, content, digest)
 
@@ -211,7 +230,7 @@ def record_from_source(decision, by, reason: str = "recorded as a published sour
         decision.status, decision.provenance = current.status, current.provenance
 
 
-def reaffirm(decision, by, title, comment: str = "") -> SignOff:
+def reaffirm(decision, by, title, comment: str = "", expected_digest: str | None = None) -> SignOff:
     """Sign an approved decision's changed content again, for one required title.
 
     The original sign-offs stay with the digests they signed; this one is a new sign-off on the new
@@ -235,6 +254,7 @@ def reaffirm(decision, by, title, comment: str = "") -> SignOff:
             reasons = " ".join(check.reason for check in blocking)
             raise DecisionError(f"The changed decision no longer passes the gate, so supersede it instead: {reasons}")
         content, digest = _current_document(current)
+        _refuse_if_changed(digest, expected_digest)
         _refuse_second_signature(current, by, title, digest)
         sign_off = _save_sign_off(current, by, title, SignOffKind.REAFFIRM, SignOffVerdict.APPROVE, comment, content,
                                   digest)  # fmt: skip

@@ -3,12 +3,12 @@ from django.contrib.messages.views import SuccessMessageMixin
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
-from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import CreateView, DetailView, UpdateView, View
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
+from riskreg import confirmation
 from riskreg.accounts.access import RoleRequiredMixin
 from riskreg.audit.models import AuditEvent
 from riskreg.concurrency import VersionedUpdateMixin
@@ -109,13 +109,16 @@ class ReleaseDecisionDetailView(RoleRequiredMixin, DetailView):
             # Separation of duties: an author may not sign; the page says so instead of offering a form.
             context.update(can_sign=False, author_cannot_sign=True)
         if context["can_sign"]:
-            form = kwargs.get("sign_form") or SignOffForm(decision=decision, user=user)
-            context.update(sign_form=form, signable=form.fields["title"].queryset.exists())
+            form = kwargs.get("sign_form") or SignOffForm(decision=decision, user=user, digest=report.digest)
+            signable = form.fields["title"].queryset.exists()
+            signed = not signable and any(s.signer_id == user.pk and not s.is_stale for s in sign_offs)
+            context.update(sign_form=form, signable=signable, signed_by_me=signed)
         if context["can_reaffirm"] and user.pk in authors_of(decision):
             # Separation of duties: an author may not re-affirm; the page says so instead of a form.
             context.update(can_reaffirm=False, author_cannot_reaffirm=True)
         if context["can_reaffirm"]:
-            context["reaffirm_form"] = kwargs.get("reaffirm_form") or ReaffirmForm(decision=decision, user=user)
+            context["reaffirm_form"] = kwargs.get("reaffirm_form") or ReaffirmForm(decision=decision, user=user,
+                                                                                  digest=report.digest)
         return context
 
 
@@ -228,18 +231,18 @@ class SubmitView(DecisionActionView):
     permission_required = "decisions.change_releasedecision"
 
     def act(self, decision):
-        if not confirmed(self.request):
+        if not confirmation.confirmed(self.request, {}):
+            lifecycle.check_submit(decision)
             titles = ", ".join(str(t) for t in decision.framework_version.required_titles.all()) or "no title"
-            return confirmation(
-                self.request, decision, action=reverse("decisions:submit", args=[decision.pk]),
-                heading=f"Confirm: submit {decision} for review",
+            return confirmation.page(
+                self.request, heading=f"Confirm: submit {decision} for review",
                 consequences=[
                     f"The holders of {titles} are asked to sign it.",
                     "It can no longer be edited while in review: withdraw it to a draft to change it, which makes "
                     "any sign-off given so far stale.",
                     "Everyone who wrote it or its parts is an author, and may not sign it.",
                 ],
-                button="Yes, submit it",
+                button="Yes, submit it", back_url=decision.get_absolute_url(), back_text="No, back to the decision",
             )  # fmt: skip
         lifecycle.submit(decision, by=self.request.user)
         messages.success(self.request, "Submitted for review.")
@@ -255,58 +258,68 @@ class WithdrawView(DecisionActionView):
         return redirect(decision)
 
 
-def confirmed(request) -> bool:
-    """A consequential step is taken on its second POST, from the page that says what it does."""
-    return request.POST.get("confirm") == "yes"
+class SigningView(DecisionActionView):
+    """Sign or re-affirm: the form carries the digest of the content read; a confirmation page says what
+    signing commits to and carries the same fields, bound by its token; the step checks the digest."""
 
-
-def confirmation(request, decision, *, action: str, heading: str, consequences: list[str], button: str,
-                 fields: dict | None = None):  # fmt: skip
-    return render(request, "confirm.html", {
-        "action": action, "heading": heading, "consequences": consequences, "button": button,
-        "fields": fields or {}, "back_url": decision.get_absolute_url(), "back_text": "No, back to the decision",
-    })  # fmt: skip
-
-
-class SignView(DecisionActionView):
     permission_required = "decisions.sign_releasedecision"
+    form_class = None
+    context_name = ""
+    reaffirming = False
 
     def act(self, decision):
-        form = SignOffForm(self.request.POST, decision=decision, user=self.request.user)
+        user = self.request.user
+        form = self.form_class(self.request.POST, decision=decision, user=user, digest=self.request.POST.get("digest"))
         if not form.is_valid():
             view = ReleaseDecisionDetailView(request=self.request, kwargs={"pk": decision.pk})
             view.object = view.get_queryset().get(pk=decision.pk)
-            response = view.render_to_response(view.get_context_data(object=view.object, sign_form=form))
+            response = view.render_to_response(view.get_context_data(object=view.object, **{self.context_name: form}))
             response.status_code = 400
             return response
         data = form.cleaned_data
-        if not confirmed(self.request):
-            lifecycle.check_signer(decision, self.request.user, data["title"])
-            report = gate(decision)
-            approving = data["verdict"] == "approve"
-            consequences = [
-                f"You sign {decision} as {data['title']}: {'approve' if approving else 'reject'}.",
-                f"What you sign is the decision's content as it is now, digest {report.digest[:16]}…; a later change "
-                "to it, or to the evidence it cites, shows as changed since signing"
-                + (" and asks you to re-affirm." if approving else "."),
-            ]
-            if approving:
-                consequences.append(f"{report.headline}. If yours is the last sign-off the gate asks for, the decision "
-                                    "is approved and never changes after that.")  # fmt: skip
-            else:
-                consequences.append("A rejection ends the review: the decision is rejected, and its author can "
-                                    "revise it into a new draft.")  # fmt: skip
-            if data["comment"]:
-                consequences.append(f"Your comment: “{data['comment']}”")
-            return confirmation(
-                self.request, decision, action=reverse("decisions:sign", args=[decision.pk]),
-                heading=f"Confirm: {'sign' if approving else 'reject'} {decision}", consequences=consequences,
-                button="Yes, sign it" if approving else "Yes, reject it",
-                fields={"title": data["title"].pk, "verdict": data["verdict"], "comment": data["comment"]},
+        fields = {"title": data["title"].pk, "verdict": data.get("verdict", "approve"), "comment": data["comment"],
+                  "digest": data["digest"]}  # fmt: skip
+        if not confirmation.confirmed(self.request, fields):
+            lifecycle.check_signer(decision, user, data["title"], data["digest"], reaffirming=self.reaffirming)
+            return confirmation.page(
+                self.request, fields=fields, back_url=decision.get_absolute_url(),
+                back_text="No, back to the decision", **self.confirming(decision, data),
             )  # fmt: skip
-        lifecycle.sign(
-            decision, by=self.request.user, title=data["title"], verdict=data["verdict"], comment=data["comment"]
-        )
+        return self.take(decision, data)
+
+    def confirming(self, decision, data) -> dict:
+        raise NotImplementedError
+
+    def take(self, decision, data):
+        raise NotImplementedError
+
+
+class SignView(SigningView):
+    form_class = SignOffForm
+    context_name = "sign_form"
+
+    def confirming(self, decision, data) -> dict:
+        approving = data["verdict"] == "approve"
+        consequences = [
+            f"You sign {decision} as {data['title']}: {'approve' if approving else 'reject'}.",
+            f"What you sign is the content you read, digest {data['digest'][:16]}…; if it changed since, nothing "
+            "is signed. A later change to it, or to the evidence it cites, shows as changed since signing"
+            + (" and asks you to re-affirm" if approving else "") + ".",
+        ]
+        if approving:
+            consequences.append(f"{gate(decision).headline}. If yours is the last sign-off the gate asks for, the "
+                                "decision is approved and never changes after that.")  # fmt: skip
+        else:
+            consequences.append("A rejection ends the review: the decision is rejected, and its author can "
+                                "revise it into a new draft.")  # fmt: skip
+        if data["comment"]:
+            consequences.append(f"Your comment: “{data['comment']}”")
+        return {"heading": f"Confirm: {'sign' if approving else 'reject'} {decision}", "consequences": consequences,
+                "button": "Yes, sign it" if approving else "Yes, reject it"}  # fmt: skip
+
+    def take(self, decision, data):
+        lifecycle.sign(decision, by=self.request.user, title=data["title"], verdict=data["verdict"],
+                       comment=data["comment"], expected_digest=data["digest"])  # fmt: skip
         messages.success(
             self.request, f"Signed as {data['title']}. The decision is now {decision.get_status_display().lower()}."
         )
@@ -335,20 +348,26 @@ class ReviseView(DecisionActionView):
         return redirect("decisions:edit", pk=draft.pk)
 
 
-class ReaffirmView(DecisionActionView):
+class ReaffirmView(SigningView):
     """An approved decision whose content changed since signing: one required title re-affirms it."""
 
-    permission_required = "decisions.sign_releasedecision"
+    form_class = ReaffirmForm
+    context_name = "reaffirm_form"
+    reaffirming = True
 
-    def act(self, decision):
-        form = ReaffirmForm(self.request.POST, decision=decision, user=self.request.user)
-        if not form.is_valid():
-            view = ReleaseDecisionDetailView(request=self.request, kwargs={"pk": decision.pk})
-            view.object = view.get_queryset().get(pk=decision.pk)
-            response = view.render_to_response(view.get_context_data(object=view.object, reaffirm_form=form))
-            response.status_code = 400
-            return response
-        data = form.cleaned_data
-        lifecycle.reaffirm(decision, by=self.request.user, title=data["title"], comment=data["comment"])
+    def confirming(self, decision, data) -> dict:
+        consequences = [
+            f"You re-affirm {decision} as {data['title']}: it still holds on the changed content, digest "
+            f"{data['digest'][:16]}…; if it changed again since you read it, nothing is signed.",
+            "When every required title has re-affirmed, the change is settled and the gate passes again.",
+        ]
+        if data["comment"]:
+            consequences.append(f"Your comment: “{data['comment']}”")
+        return {"heading": f"Confirm: re-affirm {decision}", "consequences": consequences,
+                "button": "Yes, re-affirm it"}  # fmt: skip
+
+    def take(self, decision, data):
+        lifecycle.reaffirm(decision, by=self.request.user, title=data["title"], comment=data["comment"],
+                           expected_digest=data["digest"])  # fmt: skip
         messages.success(self.request, f"Re-affirmed as {data['title']}.")
         return redirect(decision)

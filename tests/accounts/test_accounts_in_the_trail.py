@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.db import transaction
 from django.urls import reverse
 
+import factories as make
 from riskreg.accounts.models import ApiToken
 from riskreg.accounts.roles import APPROVER
 from riskreg.audit.chain import verify_database
@@ -113,7 +114,7 @@ def test_token_creation_and_revocation_on_the_settings_page_are_events(client, v
     before = AuditEvent.objects.filter(model="accounts.ApiToken").count()
     client.post(reverse("settings"), {"name": "pipeline"})
     token = ApiToken.objects.get(user=viewer, name="pipeline")
-    client.post(reverse("token-revoke", args=[token.pk]), {"confirm": "yes"})
+    make.post_confirmed(client, reverse("token-revoke", args=[token.pk]))
     events = AuditEvent.objects.filter(model="accounts.ApiToken", object_id=str(token.pk)).order_by("seq")
     assert AuditEvent.objects.filter(model="accounts.ApiToken").count() == before + 2
     assert [event.action for event in events] == ["+", "~"]

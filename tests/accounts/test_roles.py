@@ -4,6 +4,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
+import factories as make
 from riskreg.accounts.roles import ROLE_PERMISSIONS
 
 pytestmark = pytest.mark.django_db
@@ -71,7 +72,7 @@ def test_a_tokens_hash_and_prefix_never_enter_history_or_the_trail(client, evalu
     client.force_login(evaluator)
     client.post(reverse("settings"), {"name": "release pipeline"})
     token = ApiToken.objects.get()
-    client.post(reverse("token-revoke", args=[token.pk]), {"confirm": "yes"})
+    make.post_confirmed(client, reverse("token-revoke", args=[token.pk]))
     events = list(AuditEvent.objects.filter(model="accounts.ApiToken").values())
     assert [event["action"] for event in sorted(events, key=lambda e: e["seq"])] == ["+", "~"]
     trail = str(events) + str(list(ApiToken.history.values()))

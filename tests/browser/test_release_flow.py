@@ -167,7 +167,7 @@ def test_record_evaluate_draft_submit_and_sign(page, people, screenshots, tmp_pa
         if username == "rosa":
             shot(page, screenshots, "16-my-work")
         page.locator("#sign").get_by_role("link", name="Read and sign").first.click()
-        page.wait_for_url(f"**{decision.get_absolute_url()}#sign-heading")
+        page.wait_for_url(f"**{decision.get_absolute_url()}#what-you-sign")
         page.get_by_label("Signing as").select_option(label=title)
         page.get_by_label("Approve").check()
         page.get_by_label("Comment").fill(f"Signed in the browser as {title}.")
@@ -225,6 +225,7 @@ def test_record_evaluate_draft_submit_and_sign(page, people, screenshots, tmp_pa
         page.get_by_label("Re-affirming as").select_option(label=title)
         page.get_by_label("Comment").fill("Still holds with the corrected score.")
         page.get_by_role("button", name="Re-affirm").click()
+        page.get_by_role("button", name="Yes, re-affirm it").click()
         page.wait_for_url(f"**{decision.get_absolute_url()}")
     assert page.get_by_role("heading", name="Release gate: Approved", exact=True).is_visible()
     assert page.locator(".material-change").count() == 0

@@ -343,7 +343,7 @@ def test_tokens_are_made_on_the_settings_page_shown_once_and_stored_hashed(clien
     token = ApiToken.objects.get()
     assert raw not in str(ApiToken.history.values()) and token.key_hash != raw
     assert raw not in client.get(reverse("settings")).content.decode()
-    client.post(reverse("token-revoke", args=[token.pk]), {"confirm": "yes"})
+    make.post_confirmed(client, reverse("token-revoke", args=[token.pk]))
     token.refresh_from_db()
     assert token.revoked_at is not None
 

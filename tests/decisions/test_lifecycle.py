@@ -164,20 +164,25 @@ def test_the_pages_walk_a_decision_through_review(client, decision, titles):
     submit = reverse("decisions:submit", args=[decision.pk])
     assert "Confirm: submit" in client.post(submit).content.decode()  # the first POST asks for confirmation
     assert ReleaseDecision.objects.get(pk=decision.pk).status == "draft"
-    assert client.post(submit, {"confirm": "yes"}).status_code == 302
+    assert make.post_confirmed(client, submit).status_code == 302
     approver = holder(rso, "appr")
     approver.groups.add(Group.objects.get(name="approver"))
     client.force_login(approver)
-    sign = {"title": rso.pk, "verdict": "approve"}
+    sign = make.signing(decision, rso)
     first = client.post(reverse("decisions:sign", args=[decision.pk]), sign)
     assert "Confirm: sign" in first.content.decode() and "Yes, sign it" in first.content.decode()
     assert ReleaseDecision.objects.get(pk=decision.pk).sign_offs.count() == 0
-    response = client.post(reverse("decisions:sign", args=[decision.pk]), {**sign, "confirm": "yes"})
+    response = make.post_confirmed(client, reverse("decisions:sign", args=[decision.pk]), sign)
     assert response.status_code == 302
     assert ReleaseDecision.objects.get(pk=decision.pk).sign_offs.count() == 1
+    # the same person is offered no second title on the same content
+    page = client.get(decision.get_absolute_url()).content.decode()
+    assert "You have signed this content" in page and 'class="record-form sign-form"' not in page
     # a rejection needs a reason, shown beside the field; nothing is written
-    ceo.holders.add(approver)
-    response = client.post(reverse("decisions:sign", args=[decision.pk]), {"title": ceo.pk, "verdict": "reject"})
+    approver = holder(ceo, "appr2")
+    approver.groups.add(Group.objects.get(name="approver"))
+    client.force_login(approver)
+    response = client.post(reverse("decisions:sign", args=[decision.pk]), make.signing(decision, ceo, "reject"))
     assert response.status_code == 400
     assert "Say why you reject it." in response.content.decode()
     assert ReleaseDecision.objects.get(pk=decision.pk).sign_offs.count() == 1

@@ -187,9 +187,9 @@ def test_a_user_who_rewrote_the_draft_cannot_sign_it(client, world):
     data = {name: form[name].value() or "" for name in form.fields}
     data.update(title="General availability now", scope="general_availability")
     assert client.post(edit, data).status_code == 302
-    assert client.post(reverse("decisions:submit", args=[decision.pk]), {"confirm": "yes"}).status_code == 302
+    assert make.post_confirmed(client, reverse("decisions:submit", args=[decision.pk])).status_code == 302
     response = client.post(
-        reverse("decisions:sign", args=[decision.pk]), {"title": world["rso"].pk, "verdict": "approve"}, follow=True
+        reverse("decisions:sign", args=[decision.pk]), make.signing(decision, world["rso"]), follow=True
     )
     assert "You wrote this decision" in response.content.decode()
     assert not SignOff.objects.filter(decision=decision).exists()
@@ -478,7 +478,8 @@ def test_re_affirming_through_the_page(client, world):
     client.force_login(world["signers"]["RSO"])
     page = client.get(decision.get_absolute_url()).content.decode()
     assert "Re-affirm the decision against the new content" in page
-    response = client.post(reverse("decisions:reaffirm", args=[decision.pk]), {"title": world["rso"].pk})
+    response = make.post_confirmed(client, reverse("decisions:reaffirm", args=[decision.pk]),
+                               {"title": world["rso"].pk, "digest": gate(decision).digest})
     assert response.status_code == 302
     assert SignOff.objects.filter(decision=decision, kind="reaffirm").count() == 1
 

@@ -8,7 +8,8 @@ from django.urls import reverse
 import factories as make
 from riskreg.accounts.models import ApiToken
 from riskreg.decisions import lifecycle
-from riskreg.decisions.models import ReleaseDecision
+from riskreg.decisions.gate import gate
+from riskreg.decisions.models import DecisionError, ReleaseDecision
 from riskreg.frameworks.models import GovernanceTitle
 
 pytestmark = pytest.mark.django_db
@@ -56,7 +57,7 @@ def test_the_form_offers_only_the_titles_the_signer_holds(client, in_review):
     assert list(form.fields["title"].queryset) == [ceo]
     client.force_login(approver_holding())
     page = client.get(decision.get_absolute_url()).content.decode()
-    assert "You hold none of the titles" in page and 'id="what-you-sign"' not in page
+    assert "None of the titles this decision still asks to sign is yours" in page and 'id="what-you-sign"' not in page
 
 
 def test_an_author_gets_no_form_and_no_confirmation(client, in_review):
@@ -76,10 +77,10 @@ def test_signing_and_rejecting_take_a_second_step(client, in_review, verdict, bu
     decision, ceo, _ = in_review
     client.force_login(approver_holding(ceo))
     url = reverse("decisions:sign", args=[decision.pk])
-    data = {"title": ceo.pk, "verdict": verdict, "comment": "Because." if verdict == "reject" else ""}
+    data = make.signing(decision, ceo, verdict, "Because." if verdict == "reject" else "")
     first = client.post(url, data)
     assert first.status_code == 200 and button in first.content.decode() and not decision.sign_offs.exists()
-    client.post(url, {**data, "confirm": "yes"})
+    make.post_confirmed(client, url, data)
     assert decision.sign_offs.get().verdict == verdict
     if verdict == "reject":
         assert ReleaseDecision.objects.get(pk=decision.pk).status == "rejected"
@@ -92,6 +93,83 @@ def test_revoking_a_token_takes_a_second_step(client, viewer):
     assert "Yes, revoke it" in client.post(url).content.decode()
     token.refresh_from_db()
     assert token.revoked_at is None
-    client.post(url, {"confirm": "yes"})
+    make.post_confirmed(client, url)
     token.refresh_from_db()
     assert token.revoked_at is not None
+    # a revoked token is not offered a second revocation
+    response = client.post(url, follow=True)
+    assert "already revoked" in response.content.decode() and "Yes, revoke it" not in response.content.decode()
+
+
+# -- the confirmation carries what was read (found by a helper's attacker pass) -------------------
+
+
+def test_a_hand_made_confirm_does_not_skip_the_confirmation_page(client, in_review):
+    decision, ceo, _ = in_review
+    client.force_login(approver_holding(ceo))
+    url = reverse("decisions:sign", args=[decision.pk])
+    for forged in ("yes", "1", "x" * 3000):
+        response = client.post(url, {**make.signing(decision, ceo), "confirm": forged})
+        assert response.status_code == 200 and "Yes, sign it" in response.content.decode()
+    assert not decision.sign_offs.exists()
+
+
+def test_a_confirmation_binds_every_field_the_signer_saw(client, in_review):
+    decision, ceo, _ = in_review
+    client.force_login(approver_holding(ceo))
+    url = reverse("decisions:sign", args=[decision.pk])
+    first = client.post(url, make.signing(decision, ceo, comment="As read."))
+    posted = {**first.context["fields"], "confirm": first.context["confirm_token"], "comment": "Something else."}
+    assert "Yes, sign it" in client.post(url, posted).content.decode()  # shown again, not signed
+    assert not decision.sign_offs.exists()
+    # nor does another user's confirmation, or one for another decision, count
+    other = approver_holding(ceo)
+    client.force_login(other)
+    posted = {**first.context["fields"], "confirm": first.context["confirm_token"]}
+    assert "Yes, sign it" in client.post(url, posted).content.decode()
+    assert not decision.sign_offs.exists()
+
+
+def test_a_change_between_reading_and_confirming_signs_nothing(client, in_review):
+    decision, ceo, _ = in_review
+    client.force_login(approver_holding(ceo))
+    url = reverse("decisions:sign", args=[decision.pk])
+    first = client.post(url, make.signing(decision, ceo))
+    assert first.status_code == 200
+    # meanwhile the evidence it cites is rescored (history kept, as every write is)
+    evaluation = decision.determinations.get().cited_evaluations.get()
+    evaluation.score, evaluation._change_reason = 0.99, "rescored while the signer read"
+    evaluation.save()
+    response = client.post(url, {**first.context["fields"], "confirm": first.context["confirm_token"]}, follow=True)
+    assert "changed after you read it" in response.content.decode()
+    assert not decision.sign_offs.exists()
+
+
+def test_the_sign_step_refuses_a_digest_other_than_the_current_one(in_review):
+    decision, ceo, _ = in_review
+    signer = approver_holding(ceo)
+    with pytest.raises(DecisionError, match="changed after you read it"):
+        lifecycle.sign(decision, by=signer, title=ceo, verdict="approve", expected_digest="0" * 64)
+    assert not decision.sign_offs.exists()
+    lifecycle.sign(decision, by=signer, title=ceo, verdict="approve", expected_digest=gate(decision).digest)
+    assert decision.sign_offs.count() == 1
+
+
+def test_a_title_signed_on_this_content_is_not_offered_again(client, in_review):
+    decision, ceo, rso = in_review
+    lifecycle.sign(decision, by=approver_holding(ceo), title=ceo, verdict="approve")
+    both = approver_holding(ceo, rso)
+    client.force_login(both)
+    form = client.get(decision.get_absolute_url()).context["sign_form"]
+    assert list(form.fields["title"].queryset) == [rso]
+
+
+def test_a_blocked_draft_is_not_offered_the_submit_confirmation(client):
+    decision = make.decision(author=make.user("drafter"))
+    make.determination(decision, reasoning="r")  # cites no evaluation: the gate blocks it
+    decision.author.groups.add(Group.objects.get(name="evaluator"))
+    client.force_login(decision.author)
+    response = client.post(reverse("decisions:submit", args=[decision.pk]), follow=True)
+    page = response.content.decode()
+    assert "Yes, submit it" not in page and "The release gate blocks this decision" in page
+    assert ReleaseDecision.objects.get(pk=decision.pk).status == "draft"
