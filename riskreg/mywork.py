@@ -7,14 +7,24 @@ what to do and links to where it is done.
 """
 
 import datetime
+import time
 from dataclasses import dataclass, field
 
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from riskreg.decisions.gate import SIGN_OFF_CHECKS, authors_of, gate
-from riskreg.decisions.models import DecisionStatus, Provenance, ReleaseDecision
+from riskreg.decisions.digest import CONTENT_VERSION, digest_of, load_many, signed_content
+from riskreg.decisions.gate import SIGN_OFF_CHECKS, authors_of, gate, review_states
+from riskreg.decisions.models import (
+    DecisionStatus,
+    Determination,
+    GapAcknowledgement,
+    Provenance,
+    ReleaseDecision,
+    SignOff,
+)
+from riskreg.frameworks.models import FrameworkVersion, GovernanceTitle
 from riskreg.risks.models import Risk, RiskStatus
 
 REVIEW_SOON_DAYS = 14
@@ -41,38 +51,75 @@ def _decisions():
     return ReleaseDecision.objects.select_related("snapshot__model", "framework_version__framework")
 
 
-def to_sign(user) -> list[Task]:
-    """Decisions in review that ask for a title the user holds, not yet signed for it, not written by them."""
-    held = set(user.governance_titles.values_list("pk", flat=True)) if hasattr(user, "governance_titles") else set()
+def _held(user) -> dict[int, str]:
+    """The governance titles the user holds and may sign for: none without the sign permission."""
+    if not user.has_perm("decisions.sign_releasedecision"):
+        return {}
+    return {t.pk: str(t) for t in GovernanceTitle.objects.filter(holders=user)}
+
+
+def to_sign(user, limit: int = MOST) -> list[Task]:
+    """Decisions in review asking for a title the user holds and may sign, which nobody has signed on the
+    content as it is now, that the user neither wrote nor has signed already.
+
+    The digests of all candidates are worked out at once (load_many); authorship and the gate's words
+    only for the decisions that qualify, up to `limit` of them — the cap counts tasks, not candidates.
+    """
+    held = _held(user)
     if not held:
         return []
+    candidates = list(_decisions().filter(status=DecisionStatus.IN_REVIEW, framework_version__required_titles__in=held)
+                      .exclude(author=user).distinct().order_by("id"))  # fmt: skip
+    if not candidates:
+        return []
+    loaded = load_many([d.pk for d in candidates])
+    required = _required_titles([d.framework_version_id for d in candidates])
+    sign_offs: dict[int, list] = {}
+    for row in SignOff.objects.filter(decision__in=candidates).values("decision_id", "signer_id", "title_id", "digest",
+                                                                      "content_version"):  # fmt: skip
+        sign_offs.setdefault(row["decision_id"], []).append(row)
     tasks = []
-    candidates = _decisions().filter(status=DecisionStatus.IN_REVIEW, framework_version__required_titles__in=held)
-    for decision in candidates.distinct().order_by("id")[:MOST]:
-        if user.pk in authors_of(decision):
+    for decision in candidates:
+        digest = digest_of(signed_content(loaded[decision.pk], CONTENT_VERSION))
+        current = [r for r in sign_offs.get(decision.pk, []) if (r["digest"], r["content_version"]) == (digest,
+                                                                                                 CONTENT_VERSION)]
+        if any(r["signer_id"] == user.pk for r in current):
             continue
-        report = gate(decision)
-        signed = {s.title_id for s in decision.sign_offs.all() if report.is_current(s)}
-        titles = [t for t in decision.framework_version.required_titles.all() if t.pk in held and t.pk not in signed]
-        if not titles:
+        signed = {r["title_id"] for r in current}
+        waiting = [(pk, name) for pk, name in required.get(decision.framework_version_id, []) if pk not in signed]
+        titles = [name for pk, name in waiting if pk in held]
+        if not titles or user.pk in authors_of(decision):
             continue
-        problems = [c for c in report.blocking if c.code not in SIGN_OFF_CHECKS]
-        names = ", ".join(str(t) for t in titles)
-        detail = report.headline + (f"; {len(problems)} problem(s) the gate reports" if problems else "")
-        tasks.append(Task(text=f"Sign {decision} as {names}", link=decision.get_absolute_url() + "#what-you-sign",
-                          link_text="Read and sign", detail=detail))  # fmt: skip
+        tasks.append(Task(text=f"Sign {decision} as {', '.join(titles)}", link_text="Read and sign",
+                          link=decision.get_absolute_url() + "#what-you-sign",
+                          detail=f"Awaiting sign-off by {', '.join(name for _, name in waiting)}."))  # fmt: skip
+        if len(tasks) >= limit:
+            break
     return tasks
 
 
-def to_reaffirm(user) -> list[Task]:
-    """Approved decisions changed since signing that await re-affirmation by a title the user holds."""
-    held = {t.pk: str(t) for t in user.governance_titles.all()} if hasattr(user, "governance_titles") else {}
+def _required_titles(version_ids) -> dict[int, list]:
+    through = FrameworkVersion.required_titles.through
+    titles: dict[int, list] = {}
+    for row in through.objects.filter(frameworkversion_id__in=set(version_ids)).select_related("governancetitle") \
+            .order_by("governancetitle__name"):
+        titles.setdefault(row.frameworkversion_id, []).append((row.governancetitle_id, str(row.governancetitle)))
+    return titles
+
+
+def to_reaffirm(user, limit: int = MOST) -> list[Task]:
+    """Approved decisions changed since signing that await re-affirmation by a title the user holds.
+
+    Which approved decisions changed is worked out for all candidates at once (review_states); the gate
+    runs only for those that did."""
+    held = _held(user)
     if not held:
         return []
-    tasks = []
     candidates = _decisions().filter(status=DecisionStatus.APPROVED, provenance=Provenance.DECIDED,
-                                     framework_version__required_titles__in=held)  # fmt: skip
-    for decision in candidates.distinct().order_by("id")[:MOST]:
+                                     framework_version__required_titles__in=held).distinct().order_by("id")  # fmt: skip
+    changed = [d for d, state in _with_states(candidates) if state.changed]
+    tasks = []
+    for decision in changed:
         report = gate(decision)
         change = report.material_change
         if change is None or user.pk in authors_of(decision):
@@ -84,12 +131,30 @@ def to_reaffirm(user) -> list[Task]:
                 link=decision.get_absolute_url() + "#reaffirm-form", link_text="See the change and re-affirm",
                 detail="; ".join(c.text for c in change.changes[:3]),
             ))  # fmt: skip
+            if len(tasks) >= limit:
+                break
     return tasks
 
 
-def drafts(user) -> list[Task]:
+def _with_states(decisions, batch: int = 500):
+    """(decision, review state) for each, a batch at a time: a fixed number of queries per batch."""
+    decisions = list(decisions)
+    for start in range(0, len(decisions), batch):
+        chunk = decisions[start:start + batch]
+        states = review_states(chunk)
+        yield from ((d, states[d.pk]) for d in chunk)
+
+
+def _written_by(user):
+    """Decisions the user authored, or changed, or changed a part of: theirs to see through."""
+    return (Q(author=user) | Q(pk__in=ReleaseDecision.history.filter(history_user=user).values("id"))
+            | Q(pk__in=Determination.history.filter(history_user=user).values("decision_id"))
+            | Q(pk__in=GapAcknowledgement.history.filter(history_user=user).values("decision_id")))  # fmt: skip
+
+
+def drafts(user, limit: int = MOST) -> list[Task]:
     tasks = []
-    for decision in _decisions().filter(author=user, status=DecisionStatus.DRAFT).order_by("-id")[:MOST]:
+    for decision in _decisions().filter(_written_by(user), status=DecisionStatus.DRAFT).order_by("-id")[:limit]:
         report = gate(decision)
         problems = [c for c in report.blocking if c.code not in SIGN_OFF_CHECKS]
         if problems:
@@ -101,12 +166,13 @@ def drafts(user) -> list[Task]:
     return tasks
 
 
-def returned(user) -> list[Task]:
+def returned(user, limit: int = MOST) -> list[Task]:
+    """Rejected decisions the user wrote or worked on that nobody is revising yet."""
+    revising = ReleaseDecision.objects.exclude(status=DecisionStatus.REJECTED).filter(revises__isnull=False)
+    rejected = (_decisions().filter(_written_by(user), status=DecisionStatus.REJECTED)
+                .exclude(pk__in=revising.values("revises_id")).prefetch_related("sign_offs__title"))  # fmt: skip
     tasks = []
-    rejected = _decisions().filter(author=user, status=DecisionStatus.REJECTED).prefetch_related("sign_offs")
-    for decision in rejected.order_by("-id")[:MOST]:
-        if decision.revisions.exclude(status=DecisionStatus.REJECTED).exists():
-            continue
+    for decision in rejected.order_by("-id")[:limit]:
         why = [f"{s.title}: {s.comment}" for s in decision.sign_offs.all() if s.verdict == "reject" and s.comment]
         tasks.append(Task(text=f"{decision} was rejected: revise it into a new draft, or leave it",
                           link=decision.get_absolute_url(), link_text="Read why and revise",
@@ -114,7 +180,23 @@ def returned(user) -> list[Task]:
     return tasks
 
 
-def risks_due(user, today=None) -> list[Task]:
+def staged_imports(session) -> list[Task]:
+    """Uploads previewed in this session and not confirmed (they wait in staging for a day at most)."""
+    from riskreg.importers.views import SESSION_KEY, STAGING_HOURS
+
+    tasks = []
+    for names in (session or {}).get(SESSION_KEY, {}).values():
+        shown = [entry[1] if isinstance(entry, list) else entry for entry in names]
+        tasks.append(Task(
+            text=f"Confirm or drop the import you previewed: {', '.join(shown[:3])}"
+                 + (f" and {len(shown) - 3} more" if len(shown) > 3 else ""),
+            link=reverse("importers:upload"), link_text="Upload it again to confirm",
+            detail=f"The preview's page is gone once left; the staged files are deleted after {STAGING_HOURS} hours.",
+        ))  # fmt: skip
+    return tasks
+
+
+def risks_due(user, today=None, limit: int = MOST) -> list[Task]:
     """Open risks whose next review has passed or comes within 14 days, whose owner names the user."""
     today = today or timezone.localdate()
     names = {user.get_username(), user.get_full_name()} - {""}
@@ -124,7 +206,7 @@ def risks_due(user, today=None) -> list[Task]:
     due = (Risk.objects.exclude(status=RiskStatus.CLOSED).filter(named)
            .filter(next_review__lte=today + datetime.timedelta(days=REVIEW_SOON_DAYS)).order_by("next_review"))
     tasks = []
-    for risk in due[:MOST]:
+    for risk in due[:limit]:
         overdue = risk.next_review < today
         when = (f"was due on {risk.next_review:%d %b %Y}" if overdue else f"is due on {risk.next_review:%d %b %Y}")
         tasks.append(Task(text=f"Review risk {risk.code} {risk.title}: its review {when}", link=risk.get_absolute_url(),
@@ -133,19 +215,40 @@ def risks_due(user, today=None) -> list[Task]:
     return tasks
 
 
-def my_work(user) -> list[Section]:
-    sections = [Section("sign", "Awaiting your sign-off")]
-    sections[0].tasks = to_sign(user)
-    sections.append(Section("reaffirm", "Awaiting your re-affirmation", to_reaffirm(user)))
+def my_work(user, session=None, limit: int = MOST) -> list[Section]:
+    sections = [
+        Section("sign", "Awaiting your sign-off", to_sign(user, limit)),
+        Section("reaffirm", "Awaiting your re-affirmation", to_reaffirm(user, limit)),
+    ]
     if user.has_perm("decisions.add_releasedecision"):
-        sections.append(Section("drafts", "Drafts you are writing", drafts(user)))
-        sections.append(Section("returned", "Your decisions that were rejected", returned(user)))
-    sections.append(Section("risks", "Risk reviews due (risks you own)", risks_due(user)))
+        sections.append(Section("drafts", "Drafts you are writing", drafts(user, limit)))
+        sections.append(Section("returned", "Your decisions that were rejected", returned(user, limit)))
+    sections.append(Section("risks", "Risk reviews due (risks you own)", risks_due(user, limit=limit)))
+    if user.has_perm("evaluations.add_evaluation"):
+        sections.append(Section("imports", "Imports you previewed and did not confirm", staged_imports(session)))
     return sections
 
 
 def count(sections: list[Section]) -> int:
     return sum(len(section.tasks) for section in sections)
+
+
+SESSION_COUNT = "my_work_count"
+COUNT_SECONDS = 10 * 60
+
+
+def remember_count(session, total: int) -> None:
+    """Keep the count My work (or logging in) just worked out, for the header of the pages that follow."""
+    session[SESSION_COUNT] = [total, int(time.time())]
+
+
+def header_count(session) -> int | None:
+    """The header's count: as worked out at log-in or on My work within the last ten minutes; None after
+    that. Other pages never work it out themselves, so a list page costs no more for it."""
+    found = session.get(SESSION_COUNT) if session is not None else None
+    if not found or time.time() - found[1] > COUNT_SECONDS:
+        return None
+    return found[0]
 
 
 def risks_url() -> str:

@@ -1,5 +1,6 @@
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.shortcuts import redirect
+from django.utils.functional import SimpleLazyObject
 from django.views.generic import TemplateView
 
 from . import mywork
@@ -25,12 +26,21 @@ class MyWorkView(LoginRequiredMixin, TemplateView):
     template_name = "my_work.html"
 
     def get_context_data(self, **kwargs):
-        sections = mywork.my_work(self.request.user)
-        return {**super().get_context_data(**kwargs), "sections": sections, "total": mywork.count(sections)}
+        sections = mywork.my_work(self.request.user, self.request.session)
+        total = mywork.count(sections)
+        mywork.remember_count(self.request.session, total)
+        return {**super().get_context_data(**kwargs), "sections": sections, "total": total}
 
 
 def after_login(request):
     """Where logging in leads: My work for someone with tasks, the overview for everyone else."""
     if not request.user.is_authenticated:
         return redirect("login")
-    return redirect("my-work" if mywork.count(mywork.my_work(request.user)) else "home")
+    total = mywork.count(mywork.my_work(request.user, request.session))
+    mywork.remember_count(request.session, total)
+    return redirect("my-work" if total else "home")
+
+
+def my_work_count(request) -> dict:
+    """The header's task count (a context processor), worked out only when a template shows it."""
+    return {"my_work_count": SimpleLazyObject(lambda: mywork.header_count(getattr(request, "session", None)) or 0)}

@@ -3,6 +3,9 @@
 import datetime
 
 import pytest
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -27,19 +30,31 @@ def in_review():
     return decision, ceo, rso
 
 
+def signer(name):
+    """A user who may sign (the approver role); titles are given by the test."""
+    user = make.user(name)
+    user.groups.add(Group.objects.get(name="approver"))
+    return user
+
+
+def _cite(decision):
+    determination = make.determination(decision)
+    determination.cited_evaluations.add(make.evaluation(snap=decision.snapshot, cat=determination.category))
+
+
 def _texts(section_key, user):
     return [t.text for s in mywork.my_work(user) if s.key == section_key for t in s.tasks]
 
 
 def test_a_holder_of_a_required_title_is_asked_to_sign(in_review):
     decision, ceo, rso = in_review
-    holder = make.user("ceo-holder")
+    holder = signer("ceo-holder")
     ceo.holders.add(holder)
     assert _texts("sign", holder) == [f"Sign {decision} as CEO"]
     # Once signed for CEO, it is no longer theirs to do; the RSO holder still has it.
     lifecycle.sign(decision, by=holder, title=ceo, verdict="approve")
     assert _texts("sign", holder) == []
-    other = make.user("rso-holder")
+    other = signer("rso-holder")
     rso.holders.add(other)
     assert _texts("sign", other) == [f"Sign {decision} as RSO"]
 
@@ -55,7 +70,7 @@ def test_a_changed_approved_decision_asks_its_title_holders_to_reaffirm(in_revie
     decision, ceo, rso = in_review
     signers = {}
     for title in (ceo, rso):
-        signers[title.name] = make.user(f"s-{title.name}")
+        signers[title.name] = signer(f"s-{title.name}")
         title.holders.add(signers[title.name])
         lifecycle.sign(decision, by=signers[title.name], title=title, verdict="approve")
     assert _texts("reaffirm", signers["CEO"]) == []
@@ -77,7 +92,7 @@ def test_an_evaluator_sees_their_own_drafts_only(evaluator, evaluator2):
 
 def test_the_rejected_decision_is_the_authors_task_until_revised(evaluator, in_review):
     decision, ceo, _ = in_review
-    holder = make.user("rejector")
+    holder = signer("rejector")
     ceo.holders.add(holder)
     writer = decision.author
     writer.groups.add(*evaluator.groups.all())
@@ -122,3 +137,90 @@ def test_after_logging_in_someone_with_tasks_lands_on_my_work_and_others_on_the_
     client.logout()
     response = client.post(reverse("login"), {"username": "t-viewer", "password": "pw-for-tests"}, follow=True)
     assert response.redirect_chain[-1][0] == reverse("home")
+
+
+def test_someone_who_may_not_sign_is_not_asked_though_they_hold_the_title(in_review):
+    decision, ceo, _ = in_review
+    evaluator_with_title = make.user("holds-but-evaluates")
+    evaluator_with_title.groups.add(Group.objects.get(name="evaluator"))
+    ceo.holders.add(evaluator_with_title)
+    assert _texts("sign", evaluator_with_title) == []
+
+
+def test_someone_who_signed_this_content_is_not_asked_for_another_title(in_review):
+    decision, ceo, rso = in_review
+    both = signer("both-titles")
+    ceo.holders.add(both)
+    rso.holders.add(both)
+    assert _texts("sign", both) == [f"Sign {decision} as CEO, RSO"]
+    lifecycle.sign(decision, by=both, title=ceo, verdict="approve")
+    assert _texts("sign", both) == []  # each title is signed by a different person
+
+
+def test_the_cap_counts_tasks_not_candidates(in_review):
+    """Decisions already signed for the user's title come first by id; the task after them is still found."""
+    decision, ceo, _ = in_review
+    holder, other = signer("asked"), signer("signed-first")
+    ceo.holders.add(holder, other)
+    lifecycle.sign(decision, by=other, title=ceo, verdict="approve")
+    for _ in range(3):
+        signed = make.decision(version=decision.framework_version, author=make.user())
+        _cite(signed)
+        lifecycle.submit(signed, by=signed.author)
+        lifecycle.sign(signed, by=other, title=ceo, verdict="approve")
+    later = make.decision(version=decision.framework_version, author=make.user("other-writer"))
+    _cite(later)
+    lifecycle.submit(later, by=later.author)
+    assert [t.text for t in mywork.to_sign(holder, limit=1)] == [f"Sign {later} as CEO"]
+
+
+def test_a_co_writer_sees_the_draft_they_worked_on(evaluator, evaluator2):
+    draft = make.decision(author=evaluator)
+    part = make.determination(draft)
+    part.reasoning, part._history_user = "Changed by the second evaluator.", evaluator2
+    part.save()
+    assert any(str(draft) in text for text in _texts("drafts", evaluator2))
+
+
+def test_my_work_does_not_grow_in_queries_with_decisions_that_are_not_the_users(in_review):
+    decision, ceo, _ = in_review
+    holder = signer("counted")
+    ceo.holders.add(holder)
+
+    def queries():
+        with CaptureQueriesContext(connection) as seen:
+            mywork.my_work(holder)
+        return len(seen)
+
+    def approved(count):  # approved decisions that did not change: nothing to re-affirm
+        for _ in range(count):
+            other = make.decision(version=decision.framework_version, author=make.user())
+            _cite(other)
+            make.approve(other)
+
+    approved(2)
+    queries()  # the user's permissions are read once, then cached on the user
+    before = queries()
+    approved(6)
+    assert queries() == before
+
+
+def test_the_header_counts_the_tasks(client, approver, in_review):
+    _, ceo, _ = in_review
+    ceo.holders.add(approver)
+    client.force_login(approver)
+    assert 'class="badge task-count"' not in client.get(reverse("decisions:list")).content.decode()  # not yet counted
+    client.get(reverse("my-work"))  # counted there (and when logging in); the pages after show it
+    page = client.get(reverse("decisions:list")).content.decode()
+    assert 'class="badge task-count"' in page and ">1</span>" in page.split('class="badge task-count"')[1][:40]
+
+
+def test_an_import_previewed_and_not_confirmed_is_a_task(evaluator, client):
+    from riskreg.importers.views import SESSION_KEY
+
+    client.force_login(evaluator)
+    session = client.session
+    session[SESSION_KEY] = {"abc": [["0.eval", "2026-04-07_cyber-range.eval"]]}
+    session.save()
+    page = client.get(reverse("my-work")).content.decode()
+    assert "Confirm or drop the import you previewed: 2026-04-07_cyber-range.eval" in page
