@@ -400,7 +400,8 @@ class DemoSeeder:
         for username, role, titles, superuser in DEMO_ACCOUNTS:
             user = User.objects.filter(username=username).first()
             if user is None:
-                user = User(username=username, is_staff=superuser, is_superuser=superuser)
+                user = User(username=username, is_staff=superuser, is_superuser=superuser,
+                            email=f"{username}@riskreg.invalid")  # the demo mails go to the console
                 user.set_password(DEMO_PASSWORD)
                 user._history_user, user._change_reason = self.user, CHANGE_REASON
                 user.save()

@@ -114,6 +114,7 @@ INSTALLED_APPS = [
     "riskreg.audit",
     "riskreg.importers",
 ]
+    "riskreg.notifications",
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -251,6 +252,23 @@ if not DEBUG:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 LOGGING = {
+# Mail (issue 16): Django's mail framework. With EMAIL_HOST set, mail goes to that SMTP server;
+# without it (the demo), to the console. Mail is queued with the change that causes it and sent after
+# the commit; what fails is retried by `manage.py send_notifications` (cron). SITE_URL makes the links.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "riskreg <riskreg@localhost>")
+SITE_URL = os.environ.get("SITE_URL", "http://localhost:8000")
+
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},

@@ -7,6 +7,7 @@ works with only the rights `migrate` grants it.
 """
 
 import os
+import socket
 from contextlib import ExitStack, contextmanager
 
 import pytest
@@ -168,3 +169,51 @@ requires_two_roles = pytest.mark.skipif(
     not (ON_POSTGRES and os.environ.get("MIGRATE_DATABASE_URL")),
     reason="needs PostgreSQL with an owner and an app role (scripts/with_postgres.py)",
 )
+
+
+class _Inbox:
+    """What a real SMTP server (aiosmtpd, on loopback) received, parsed as a mail client would."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        import email
+        from email import policy
+
+        message = email.message_from_bytes(envelope.content, policy=policy.default)
+        self.messages.append(message)
+        return "250 Message accepted"
+
+    def to(self, address):
+        return [m for m in self.messages if address in m["To"]]
+
+    def wait_for(self, count, timeout=10.0):
+        import time
+
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.messages
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server started for the test; Django's SMTP backend sends to it."""
+    from aiosmtpd.controller import Controller
+
+    inbox = _Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", controller.port, 5
+    settings.SITE_URL = "https://riskreg.example"
+    inbox.port = controller.port
+    yield inbox
+    controller.stop()

@@ -43,7 +43,8 @@ def tracked_models():
     return [
         model
         for model in apps.get_models()
-        if model._meta.app_label in {"frameworks", "evaluations", "risks", "decisions", "accounts"}
+        if model._meta.app_label in {"frameworks", "evaluations", "risks", "decisions", "accounts",
+                                     "notifications"}
         and not model.__name__.startswith("Historical")
         and model._meta.label != "accounts.LoginFailure"
     ] + [get_user_model()]

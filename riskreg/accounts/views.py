@@ -4,14 +4,17 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import TemplateView, View
 
 from riskreg import confirmation
+from riskreg.notifications.models import MailPreference
+from riskreg.notifications.outbox import wants_mail_at_all
 
-from .forms import ApiTokenForm
+from .forms import ApiTokenForm, MailPreferenceForm
 from .models import ApiToken, LoginFailure
 
 
@@ -24,15 +27,33 @@ class SettingsView(LoginRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         context["tokens"] = self.request.user.api_tokens.all()
         context.setdefault("form", ApiTokenForm())
+        context["mail_form"] = MailPreferenceForm(initial={"send_mail": wants_mail_at_all(self.request.user)})
         return context
 
     def post(self, request):
+        if "send_mail_choice" in request.POST:
+            return self.save_mail_choice(request)
         form = ApiTokenForm(request.POST)
         if not form.is_valid():
             return self.render_to_response(self.get_context_data(form=form), status=400)
         token, raw = ApiToken.issue(request.user, form.cleaned_data["name"])
         # Shown once, on this response only: never stored, never put in a message or the session.
         return self.render_to_response(self.get_context_data(new_token=raw, new_token_record=token))
+
+    def save_mail_choice(self, request):
+        chosen = MailPreferenceForm(request.POST)
+        chosen.is_valid()  # a checkbox: absent means no
+        send = bool(chosen.cleaned_data.get("send_mail"))
+        with transaction.atomic():
+            preference = MailPreference.objects.select_for_update().filter(user=request.user).first()
+            if preference is None or preference.send_mail != send:
+                preference = preference or MailPreference(user=request.user)
+                preference.send_mail = send
+                preference._history_user = request.user
+                preference.save()
+        messages.success(request, "You will get mail about your tasks." if send else
+                         "You will get no mail from riskreg; My work still lists your tasks.")  # fmt: skip
+        return redirect("settings")
 
 
 class RevokeTokenView(LoginRequiredMixin, View):

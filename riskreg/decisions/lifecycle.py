@@ -20,6 +20,8 @@ from contextlib import contextmanager
 
 from django.db import connection, transaction
 
+from riskreg.notifications import events
+
 from .digest import CONTENT_VERSION, digest_of, load, signed_content
 from .gate import SIGN_OFF_CHECKS, authors_of, gate
 from .models import (
@@ -107,6 +109,7 @@ def submit(decision, by) -> None:
         current = _locked(decision)
         check_submit(current)
         _move(current, "submit", by, "submitted for review", status=DecisionStatus.IN_REVIEW)
+        events.decision_submitted(current, by, current.history.latest().history_id)
         decision.status = current.status
 
 
@@ -194,6 +197,7 @@ def sign(decision, by, title, verdict: str, comment: str = "", expected_digest: 
         elif gate(current).passed:
             # The approve transition: the gate, re-run on the locked row inside this transaction.
             _approve(current, by)
+        events.decision_signed(current, sign_off, by)
         decision.status = current.status
         return sign_off
 
@@ -262,6 +266,7 @@ def reaffirm(decision, by, title, comment: str = "", expected_digest: str | None
             _affirm(
                 current, AffirmationKind.REAFFIRMED, by, "re-affirmed: every required title signed the changed content"
             )
+        events.decision_signed(current, sign_off, by)
         return sign_off
 
 

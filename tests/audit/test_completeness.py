@@ -11,6 +11,7 @@ from riskreg.audit.models import AuditEvent
 from riskreg.decisions.models import Affirmation, DecisionStatus, GapAcknowledgement, ReleaseDecision, SignOff
 from riskreg.evaluations.models import Evaluation, Evidence, ImportedRun
 from riskreg.frameworks.models import GovernanceTitle
+from riskreg.notifications.models import MailPreference, Notification
 from test_demo_data import tracked_models
 
 pytestmark = pytest.mark.django_db
@@ -60,6 +61,11 @@ NEW_RECORD = {
         decision=_draft(), category=_draft().determinations.get(category__slug="cyber").category,
         rationale="Covered by access limits.", acknowledged_by=user,
     ), user),
+    Notification: lambda user: _new(Notification(
+        recipient=user, address="writer@example.org", kind="submitted", key="test:1", subject="s", body="b",
+        link="/",
+    ), user),
+    MailPreference: lambda user: _new(MailPreference(user=user, send_mail=False), user),
 }  # fmt: skip
 
 
@@ -92,4 +98,4 @@ def test_the_list_of_tracked_models_is_the_whole_domain():
     assert labels == {
         model._meta.label for model in apps.get_models() if hasattr(model._meta, "simple_history_manager_attribute")
     }
-    assert len(labels) == 19
+    assert len(labels) == 21

@@ -1,0 +1,108 @@
+"""Queueing a notification inside the step's transaction, and sending the queue after it commits."""
+
+import logging
+import smtplib
+
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .models import MailPreference, Notification
+
+log = logging.getLogger("riskreg.notifications")
+MAX_ATTEMPTS = 10  # after that a notification waits for the operator (shown by send_notifications)
+
+
+def absolute(path: str) -> str:
+    return settings.SITE_URL.rstrip("/") + path
+
+
+def wants_mail_at_all(user) -> bool:
+    """The user's own choice (opt-out): without a choice made, they get mail."""
+    preference = MailPreference.objects.filter(user=user).first()
+    return preference is None or preference.send_mail
+
+
+def wants_mail(user) -> bool:
+    return user.is_active and bool(user.email) and wants_mail_at_all(user)
+
+
+def queue(recipient, *, kind: str, key: str, subject: str, lines: list[str], why: str, link: str, **about):
+    """Add one notification to the outbox, in the caller's transaction; sent after it commits.
+
+    Nothing is queued for someone who opted out, has no address or is inactive, or twice for one key."""
+    if not wants_mail(recipient):
+        return None
+    name = recipient.get_full_name() or recipient.get_username()
+    body = "\n".join([
+        f"Hello {name},", "", *lines, "", f"Open it: {absolute(link)}", "", f"Why you get this: {why}",
+        f"To stop these mails, untick “Send me mail” in your settings: {absolute('/accounts/settings/')}",
+        "", "— riskreg",
+    ])  # fmt: skip
+    notification = Notification(recipient=recipient, address=recipient.email, kind=kind, key=key[:200],
+                                subject=subject[:200], body=body, link=link, **about)  # fmt: skip
+    try:
+        with transaction.atomic():  # a savepoint: a duplicate key leaves the caller's transaction usable
+            if Notification.objects.filter(key=notification.key).exists():
+                return None
+            notification.save()
+    except IntegrityError:  # the same key queued by a concurrent step
+        return None
+    pk = notification.pk
+    transaction.on_commit(lambda: send_pending([pk]))
+    return notification
+
+
+def send_pending(ids=None, retry_failed: bool = False) -> tuple[int, int]:
+    """Send unsent notifications (those of `ids`, or every one still under the attempt limit).
+
+    Each is locked while sent, so two senders never send one twice; a failure is logged and counted,
+    and the notification stays in the outbox for the next run. Returns (sent, failed). Never raises
+    for a mail failure: a request that queued mail is never broken by the mail server."""
+    pending = Notification.objects.filter(sent_at__isnull=True)
+    if not retry_failed:
+        pending = pending.filter(attempts__lt=MAX_ATTEMPTS)
+    if ids is not None:
+        pending = pending.filter(pk__in=ids)
+    sent = failed = 0
+    try:
+        connection = get_connection(fail_silently=False)
+    except Exception:  # a misconfigured backend: logged, retried later
+        log.exception("Mail backend could not be set up")
+        return 0, len(list(pending.values_list("pk", flat=True)))
+    for pk in pending.order_by("id").values_list("pk", flat=True):
+        try:
+            with transaction.atomic():
+                row = Notification.objects.select_for_update(skip_locked=True).filter(pk=pk, sent_at__isnull=True)
+                notification = row.first()
+                if notification is None:
+                    continue  # sent meanwhile, or being sent by another sender
+                try:
+                    EmailMessage(notification.subject, notification.body, settings.DEFAULT_FROM_EMAIL,
+                                 [notification.address], connection=connection).send()  # fmt: skip
+                except Exception as error:  # SMTP, socket, TLS: all the same to the request
+                    log.warning("Notification %s to %s not sent: %s", pk, notification.address, error)
+                    notification.attempts += 1
+                    notification.last_error = f"{type(error).__name__}: {error}"[:500]
+                    notification._change_reason = "sending failed; retried by send_notifications"
+                    failed += 1
+                    unreachable = isinstance(error, (OSError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError))
+                else:
+                    unreachable = False
+                    notification.attempts += 1
+                    notification.sent_at = timezone.now()
+                    notification.last_error = ""
+                    notification._change_reason = "sent"
+                    sent += 1
+                notification.save()
+            if unreachable:  # the server is down: the rest wait for the next run instead of a timeout each
+                break
+        except Exception:  # the database itself: leave it for the next run
+            log.exception("Notification %s could not be sent or recorded", pk)
+            failed += 1
+    try:
+        connection.close()
+    except Exception:
+        pass
+    return sent, failed

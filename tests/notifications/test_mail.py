@@ -1,0 +1,181 @@
+"""Notifications by mail (issue 16), sent through Django's SMTP backend to a real SMTP server the test
+starts (aiosmtpd on loopback), and read back as a mail client reads them."""
+
+import datetime
+import io
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+import factories as make
+from conftest import free_port
+from riskreg.decisions import lifecycle
+from riskreg.evaluations.models import Evaluation
+from riskreg.frameworks.models import GovernanceTitle
+from riskreg.notifications.models import MailPreference, Notification
+from riskreg.risks.models import Risk
+
+pytestmark = pytest.mark.django_db
+
+
+def person(name, group="approver", **extra):
+    user = make.user(name, email=f"{name}@example.org", first_name=name.capitalize(), **extra)
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def world():
+    ceo, rso = GovernanceTitle.objects.create(name="CEO"), GovernanceTitle.objects.create(name="RSO")
+    version = make.framework_version()
+    version.required_titles.set([ceo, rso])
+    writer = person("writer", group="evaluator")
+    decision = make.decision(version=version, author=writer, title="Limited access for partners")
+    determination = make.determination(decision, reasoning="r")
+    evaluation = make.evaluation(snap=decision.snapshot, cat=determination.category, title="Cyber range")
+    determination.cited_evaluations.add(evaluation)
+    carl, rosa = person("carl"), person("rosa")
+    ceo.holders.add(carl)
+    rso.holders.add(rosa)
+    return {"decision": decision, "ceo": ceo, "rso": rso, "writer": writer, "carl": carl, "rosa": rosa,
+            "evaluation": evaluation}  # fmt: skip
+
+
+def body(message) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def test_a_submitted_decision_mails_each_holder_of_a_required_title(world, smtp_server,
+                                                                    django_capture_on_commit_callbacks):
+    decision = world["decision"]
+    # Not asked: a title holder who may not sign, the author though she holds a title, one who opted out.
+    watcher = person("watcher", group="viewer")
+    world["ceo"].holders.add(watcher, world["writer"])
+    quiet = person("quiet")
+    world["rso"].holders.add(quiet)
+    with django_capture_on_commit_callbacks(execute=True):
+        MailPreference.objects.create(user=quiet, send_mail=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        lifecycle.submit(decision, by=world["writer"])
+    smtp_server.wait_for(2)
+    assert sorted(m["To"] for m in smtp_server.messages) == ["carl@example.org", "rosa@example.org"]
+    mail = smtp_server.to("carl@example.org")[0]
+    assert mail["Subject"] == f"Sign-off asked: {decision}"
+    text = body(mail)
+    assert f"https://riskreg.example{decision.get_absolute_url()}#what-you-sign" in text
+    assert "Why you get this: you hold CEO" in text and "Writer submitted" in text
+    assert Notification.objects.filter(sent_at__isnull=False).count() == 2
+
+
+def test_signing_rejecting_and_approval_tell_the_author_and_the_signers(world, smtp_server,
+                                                                        django_capture_on_commit_callbacks):
+    decision, writer, carl, rosa = world["decision"], world["writer"], world["carl"], world["rosa"]
+    lifecycle.submit(decision, by=writer)  # (its mail is another test's)
+    with django_capture_on_commit_callbacks(execute=True):
+        lifecycle.sign(decision, by=carl, title=world["ceo"], verdict="approve")
+    smtp_server.wait_for(1)
+    assert [(m["To"], m["Subject"]) for m in smtp_server.messages] == [("writer@example.org", f"Signed: {decision}")]
+    with django_capture_on_commit_callbacks(execute=True):
+        lifecycle.sign(decision, by=rosa, title=world["rso"], verdict="approve")
+    smtp_server.wait_for(3)
+    approved = sorted(m["To"] for m in smtp_server.messages if m["Subject"] == f"Approved: {decision}")
+    assert approved == ["carl@example.org", "writer@example.org"]  # not the one who signed last: she knows
+
+    # its evidence changes after approval: authors and signers are told, once for the change
+    evaluation = Evaluation.objects.get(pk=world["evaluation"].pk)
+    evaluation.score, evaluation._change_reason = 0.42, "rescored"
+    with django_capture_on_commit_callbacks(execute=True):
+        evaluation.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        evaluation._change_reason = "saved again, same content"
+        evaluation.save()
+    smtp_server.wait_for(6)
+    changed = sorted(m["To"] for m in smtp_server.messages if m["Subject"] == f"Changed since signing: {decision}")
+    assert changed == ["carl@example.org", "rosa@example.org", "writer@example.org"]
+
+
+def test_a_rejection_tells_the_author_why(world, smtp_server, django_capture_on_commit_callbacks):
+    decision = world["decision"]
+    lifecycle.submit(decision, by=world["writer"])
+    with django_capture_on_commit_callbacks(execute=True):
+        lifecycle.sign(decision, by=world["carl"], title=world["ceo"], verdict="reject", comment="Thin evidence.")
+    mail = smtp_server.wait_for(1)[0]
+    assert mail["To"] == "writer@example.org" and mail["Subject"] == f"Rejected: {decision}"
+    assert "Why: Thin evidence." in body(mail) and "revise it into a new draft" in body(mail)
+
+
+def test_a_mail_server_that_is_down_breaks_nothing_and_the_command_retries(world, settings, client,
+                                                                           django_capture_on_commit_callbacks):
+    decision, writer = world["decision"], world["writer"]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2  # nobody listens
+    client.force_login(writer)
+    url = reverse("decisions:submit", args=[decision.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = make.post_confirmed(client, url)
+    assert response.status_code == 302  # the step is taken; the mail waits
+    waiting = Notification.objects.filter(sent_at__isnull=True)
+    assert waiting.count() == 2 and all(n.attempts <= 1 for n in waiting)
+    assert any("ConnectionRefusedError" in n.last_error for n in waiting)
+
+    from aiosmtpd.controller import Controller
+
+    from conftest import _Inbox
+
+    inbox = _Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=settings.EMAIL_PORT)
+    controller.start()
+    try:
+        call_command("send_notifications", stdout=io.StringIO())
+        inbox.wait_for(2)
+    finally:
+        controller.stop()
+    assert sorted(m["To"] for m in inbox.messages) == ["carl@example.org", "rosa@example.org"]
+    assert not Notification.objects.filter(sent_at__isnull=True).exists()
+    sent = Notification.objects.first()
+    assert sent.history.first().history_change_reason == "sent"  # when it went out is in its history
+
+
+def test_a_risk_owner_is_reminded_once_per_review_date(smtp_server):
+    owner = person("olga", group="evaluator")
+    today = timezone.localdate()
+    common = {"description": "d", "inherent_likelihood": 3, "inherent_impact": 4, "residual_likelihood": 2,
+              "residual_impact": 4}  # fmt: skip
+    with transaction.atomic():
+        risk = Risk(code="R-1", title="Late review", owner_user=owner, next_review=today - datetime.timedelta(days=2),
+                    **common)  # fmt: skip
+        risk.save()
+        Risk(code="R-2", title="Far off", owner_user=owner, next_review=today + datetime.timedelta(days=60),
+             **common).save()  # fmt: skip
+        Risk(code="R-3", title="Free-text owner", owner="olga", next_review=today, **common).save()
+    call_command("send_notifications", stdout=io.StringIO())
+    call_command("send_notifications", stdout=io.StringIO())
+    mail = smtp_server.wait_for(1)
+    assert [(m["To"], m["Subject"]) for m in mail] == [("olga@example.org", "Risk review overdue: R-1 Late review")]
+    assert f"https://riskreg.example{risk.get_absolute_url()}" in body(mail[0])
+
+
+def test_opting_out_on_the_settings_page(client, world, smtp_server, django_capture_on_commit_callbacks):
+    carl = world["carl"]
+    client.force_login(carl)
+    page = client.get(reverse("settings")).content.decode()
+    assert "Send me mail" in page and 'checked' in page.split("Send me mail")[1][:400]
+    client.post(reverse("settings"), {"send_mail_choice": "1"})  # the box unticked
+    assert MailPreference.objects.get(user=carl).send_mail is False
+    assert MailPreference.objects.get(user=carl).history.first().history_user == carl
+    with django_capture_on_commit_callbacks(execute=True):
+        lifecycle.submit(world["decision"], by=world["writer"])
+    assert [m["To"] for m in smtp_server.wait_for(1)] == ["rosa@example.org"]
+
+
+def test_a_step_that_rolls_back_leaves_no_mail(world, smtp_server, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
+        with transaction.atomic():
+            lifecycle.submit(world["decision"], by=world["writer"])
+            raise RuntimeError("something after the step failed")
+    assert not Notification.objects.exists() and smtp_server.messages == []
