@@ -6,6 +6,7 @@ import smtplib
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from .models import MailPreference, Notification
@@ -37,7 +38,7 @@ def queue(recipient, *, kind: str, key: str, subject: str, lines: list[str], why
     name = recipient.get_full_name() or recipient.get_username()
     body = "\n".join([
         f"Hello {name},", "", *lines, "", f"Open it: {absolute(link)}", "", f"Why you get this: {why}",
-        f"To stop these mails, untick “Send me mail” in your settings: {absolute('/accounts/settings/')}",
+        f"To stop these mails, untick “Send me mail” in your settings: {absolute(reverse('settings'))}",
         "", "— riskreg",
     ])  # fmt: skip
     notification = Notification(recipient=recipient, address=recipient.email, kind=kind, key=key[:200],
