@@ -3,9 +3,10 @@
 import datetime
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.db import models
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models, transaction
 from django.urls import reverse
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from riskreg.evaluations.models import Confidence, Evaluation
@@ -121,18 +122,38 @@ class Risk(Sourced):
         return self.residual_likelihood * self.residual_impact
 
 
+def may_review(risk, user) -> bool:
+    """Who may record a review of the risk: its owner (as a user), or anyone who may change risks.
+
+    The one place this rule lives: the review itself, its page's button and the view all ask here.
+    """
+    if not user.is_authenticated:
+        return False
+    return (risk.owner_user_id is not None and risk.owner_user_id == user.pk) or user.has_perm("risks.change_risk")
+
+
 def review(risk, by, note: str = "") -> None:
     """Record a review of the risk: who and when (in its history, with the note as the reason), and the
-    next review date moved on by the risk's interval."""
-    from django.db import transaction
-    from django.utils import timezone
+    next review date moved on by the risk's interval.
 
+    Without an interval, a date that has come (or passed) is cleared rather than left overdue right after
+    the review: no next review is scheduled until someone sets an interval or a date. A date still ahead,
+    set by hand, stays. A closed risk is not reviewed (ValidationError, nothing written).
+    """
     with transaction.atomic():
+        # Locked, and checked on the locked row: the owner or the status may have changed since the page.
         current = Risk.objects.select_for_update().get(pk=risk.pk)
+        if not may_review(current, by):
+            raise PermissionDenied(f"Only the owner of {current.code}, or a user who may change risks, may review it.")
+        if current.status == RiskStatus.CLOSED:
+            raise ValidationError(f"{current.code} is closed: a closed risk is not reviewed. Nothing was recorded.")
+        today = timezone.localdate()
         current.last_reviewed_at = timezone.now()
         current.last_reviewed_by = by
         if current.review_interval_days:
-            current.next_review = timezone.localdate() + datetime.timedelta(days=current.review_interval_days)
+            current.next_review = today + datetime.timedelta(days=current.review_interval_days)
+        elif current.next_review and current.next_review <= today:
+            current.next_review = None
         current._history_user = by
         current._change_reason = ("reviewed" + (f": {note}" if note else ""))[:100]
         current.save()

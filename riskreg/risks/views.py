@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.messages.views import SuccessMessageMixin
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.safestring import mark_safe
 from django.views.generic import CreateView, DetailView, UpdateView, View
@@ -15,7 +16,7 @@ from riskreg.pagination import KeysetTableMixin
 from .filters import RiskFilter
 from .forms import RiskForm
 from .heatmap import heatmap_svg
-from .models import Risk, review
+from .models import Risk, RiskStatus, may_review, review
 from .tables import RiskTable, _overdue
 
 
@@ -59,6 +60,7 @@ class RiskDetailView(RoleRequiredMixin, DetailView):
         context = super().get_context_data(**kwargs)
         context["events"] = AuditEvent.objects.for_record(self.object)
         context["overdue"] = _overdue(self.object)
+        context["offer_review"] = self.object.status != RiskStatus.CLOSED and may_review(self.object, self.request.user)
         return context
 
 
@@ -78,14 +80,25 @@ class RiskUpdateView(RoleRequiredMixin, VersionedUpdateMixin, SuccessMessageMixi
 
 
 class RiskReviewView(RoleRequiredMixin, View):
-    """POST: the risk was reviewed now, by this user; the next review moves on by its interval."""
+    """POST: the risk was reviewed now, by this user; the next review moves on by its interval.
 
-    permission_required = "risks.change_risk"
+    Its owner may record it without the permission to change risks; anyone else needs that permission.
+    """
+
+    # Who may review which risk is may_review(), asked by review() on the locked row (PermissionDenied: a 403).
+    permission_required = "risks.view_risk"
 
     def post(self, request, pk):
         risk = get_object_or_404(Risk, pk=pk)
         note = request.POST.get("note", "").strip()[:90]
-        review(risk, by=request.user, note=note)
-        when = f" The next review is due on {risk.next_review:%d %b %Y}." if risk.next_review else ""
+        try:
+            review(risk, by=request.user, note=note)
+        except ValidationError as refused:
+            messages.error(request, " ".join(refused.messages))
+            return redirect(risk)
+        if risk.next_review:
+            when = f" The next review is due on {risk.next_review:%d %b %Y}."
+        else:
+            when = " No next review is scheduled: set an interval or a date."
         messages.success(request, f"Review of {risk.code} recorded.{when}")
         return redirect(risk)

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from riskreg.risks.models import Risk
+from riskreg.risks.models import Risk, RiskStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -69,3 +69,74 @@ def test_a_user_owner_sees_the_review_in_my_work(evaluator):
     _risk(owner="", owner_user=evaluator, next_review=timezone.localdate() + datetime.timedelta(days=3))
     tasks = [t.text for s in mywork.my_work(evaluator) if s.key == "risks" for t in s.tasks]
     assert len(tasks) == 1 and tasks[0].startswith("Review risk R-9")
+
+
+def test_the_owner_may_review_their_own_risk_without_the_permission_to_change_risks(client, viewer):
+    """The owner (a user) records the review of their risk; their roles alone would not let them."""
+    risk = _risk(owner="", owner_user=viewer, next_review=timezone.localdate(), review_interval_days=30)
+    client.force_login(viewer)
+    assert "Record a review" in client.get(risk.get_absolute_url()).content.decode()
+    response = client.post(reverse("risks:review", args=[risk.pk]), {"note": "checked"}, follow=True)
+    assert response.status_code == 200 and "Review of R-9 recorded" in response.content.decode()
+    risk.refresh_from_db()
+    assert risk.last_reviewed_by == viewer and risk.next_review == timezone.localdate() + datetime.timedelta(days=30)
+    latest = risk.history.latest()
+    assert latest.history_user == viewer and latest.history_change_reason == "reviewed: checked"
+
+
+def test_someone_else_without_the_permission_sees_no_button_and_gets_a_403(client, viewer, evaluator):
+    risk = _risk(owner="", owner_user=evaluator)
+    client.force_login(viewer)
+    assert "Record a review" not in client.get(risk.get_absolute_url()).content.decode()
+    versions = risk.history.count()
+    response = client.post(reverse("risks:review", args=[risk.pk]))
+    assert response.status_code == 403 and "Only the owner of R-9" in response.content.decode()
+    risk.refresh_from_db()
+    assert risk.last_reviewed_at is None and risk.history.count() == versions
+
+
+def test_a_risk_manager_may_review_a_risk_owned_by_someone_else(client, viewer, evaluator):
+    risk = _risk(owner="", owner_user=viewer)
+    client.force_login(evaluator)
+    assert "Record a review" in client.get(risk.get_absolute_url()).content.decode()
+    client.post(reverse("risks:review", args=[risk.pk]))
+    risk.refresh_from_db()
+    assert risk.last_reviewed_by == evaluator and risk.history.latest().history_user == evaluator
+
+
+def test_a_review_without_an_interval_clears_an_overdue_date_and_says_none_is_scheduled(client, evaluator):
+    """Without an interval the review cannot move the date on; leaving it would show the risk overdue
+    right after its review."""
+    risk = _risk(next_review=timezone.localdate() - datetime.timedelta(days=3))
+    client.force_login(evaluator)
+    response = client.post(reverse("risks:review", args=[risk.pk]), follow=True)
+    page = response.content.decode()
+    risk.refresh_from_db()
+    assert risk.next_review is None and risk.last_reviewed_by == evaluator
+    assert "No next review is scheduled: set an interval or a date." in page and "badge status-rejected" not in page
+    assert risk.history.latest().history_change_reason == "reviewed"
+
+
+def test_a_review_without_an_interval_keeps_a_date_still_ahead(client, evaluator):
+    ahead = timezone.localdate() + datetime.timedelta(days=10)
+    risk = _risk(next_review=ahead)
+    client.force_login(evaluator)
+    response = client.post(reverse("risks:review", args=[risk.pk]), follow=True)
+    risk.refresh_from_db()
+    assert risk.next_review == ahead and f"The next review is due on {ahead:%d %b %Y}" in response.content.decode()
+
+
+def test_a_closed_risk_is_not_reviewed(client, evaluator):
+    """A refusal in words, nothing written (no history row), and no button on the closed risk's page."""
+    overdue = timezone.localdate() - datetime.timedelta(days=3)
+    risk = _risk(owner="", owner_user=evaluator, status=RiskStatus.CLOSED, next_review=overdue, review_interval_days=30)
+    client.force_login(evaluator)
+    assert "Record a review" not in client.get(risk.get_absolute_url()).content.decode()
+    versions = risk.history.count()
+    response = client.post(reverse("risks:review", args=[risk.pk]), follow=True)
+    page = response.content.decode()
+    assert response.redirect_chain[-1][0] == risk.get_absolute_url()
+    assert "R-9 is closed: a closed risk is not reviewed. Nothing was recorded." in page
+    assert "Review of R-9 recorded" not in page
+    risk.refresh_from_db()
+    assert risk.last_reviewed_at is None and risk.next_review == overdue and risk.history.count() == versions
