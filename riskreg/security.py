@@ -10,9 +10,11 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.signals import user_logged_in
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils.log import log_response
 
 # No inline script or style anywhere (templates hold none; the heat maps are SVG attributes).
 CONTENT_SECURITY_POLICY = "; ".join([
@@ -100,7 +102,10 @@ class UploadLimitMiddleware:
 
 class MethodNotAllowedPageMiddleware:
     """A page, not a blank screen, for a form's address opened by a visit (a reload after a failed
-    POST, a bookmark): Django answers 405 with an empty body. The API keeps its own answers."""
+    POST, a bookmark): Django answers 405 with an empty body. The API keeps its own answers.
+
+    It also answers a view's PermissionDenied with permission_denied below, whose way back is checked.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -114,6 +119,31 @@ class MethodNotAllowedPageMiddleware:
             page["Allow"] = response.get("Allow", "")
             return page
         return response
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, PermissionDenied):
+            return None
+        response = permission_denied(request, exception)
+        # As Django's own handling of PermissionDenied logs it (to django.request), which this replaces.
+        log_response("Forbidden (Permission denied): %s", request.path, response=response, request=request,
+                     exception=exception)  # fmt: skip
+        return response
+
+
+def permission_denied(request, exception=None):
+    """The 403 page, with a link back to the page the user came from only when that page is on this site.
+
+    Django's own handler gives 403.html nothing but the request, and the raw Referer would link another
+    site's address, or a javascript: one. (Fit to be handler403 too; the middleware above calls it.)
+    """
+    context = {"exception": str(exception or ""), "back_url": _same_site_referer(request)}
+    return render(request, "403.html", context, status=403)
+
+
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: a page in the app's layout when a form is refused by the CSRF check, usually a
+    page left open past its session, or a form sent from another site. (Django logs the reason itself.)"""
+    return render(request, "403_csrf.html", {"back_url": _same_site_referer(request)}, status=403)
 
 
 def _same_site_referer(request) -> str:

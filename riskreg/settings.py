@@ -94,6 +94,7 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+CSRF_FAILURE_VIEW = "riskreg.security.csrf_failure"  # the form-expired page in the app's layout
 
 INSTALLED_APPS = [
     "django.contrib.admin",
