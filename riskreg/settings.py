@@ -114,8 +114,8 @@ INSTALLED_APPS = [
     "riskreg.decisions",
     "riskreg.audit",
     "riskreg.importers",
-]
     "riskreg.notifications",
+]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -252,7 +252,6 @@ if not DEBUG:
     if env_bool("SECURE_PROXY_SSL_HEADER", False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-LOGGING = {
 # Mail (issue 16): Django's mail framework. With EMAIL_HOST set, mail goes to that SMTP server;
 # without it (the demo), to the console. Mail is queued with the change that causes it and sent after
 # the commit; what fails is retried by `manage.py send_notifications` (cron). SITE_URL makes the links.
@@ -270,6 +269,7 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "riskreg <riskreg@localhost>")
 SITE_URL = os.environ.get("SITE_URL", "http://localhost:8000")
 
+LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
