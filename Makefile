@@ -13,11 +13,13 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
-## Serve the demo on http://127.0.0.1:8000 (SQLite in the project folder, demo logins printed).
+PORT ?= 8000
+
+## Serve the demo on http://127.0.0.1:$(PORT) (SQLite in the project folder, demo logins printed); `make run PORT=8001`.
 run: $(STAMP)
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py seed_demo
-	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
+	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 ## The whole suite, on SQLite and then on a throwaway PostgreSQL server.
 test: lint test-sqlite test-postgres

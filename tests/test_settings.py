@@ -94,3 +94,33 @@ def test_it_refuses_a_database_url_it_cannot_use(url, message):
 
 def test_requests_are_atomic(settings):
     assert settings.DATABASES["default"]["ATOMIC_REQUESTS"] is True
+
+
+def test_env_example_lists_every_setting_the_app_reads():
+    """.env.example names each variable settings.py reads from the environment, and nothing else."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    source = (root / "riskreg" / "settings.py").read_text()
+    read = set(re.findall(r"""(?:os\.environ\.get|env_bool|env_int|env_list)\(\s*["']([A-Z][A-Z0-9_]+)["']""", source))
+    read |= set(re.findall(r"""os\.environ\[["']([A-Z][A-Z0-9_]+)["']\]""", source))
+    listed = set(re.findall(r"^([A-Z][A-Z0-9_]+)=", (root / ".env.example").read_text(), re.MULTILINE))
+    assert read - listed == set(), "read by settings.py but missing from .env.example"
+    assert listed - read == set(), "in .env.example but never read by settings.py"
+    assert {"IMPORT_MAX_BYTES", "CONN_MAX_AGE", "STATIC_ROOT", "LOG_LEVEL", "SECURE_HSTS_SECONDS"} <= listed
+
+
+@pytest.mark.django_db
+def test_upload_limits_read_the_same_in_the_readme_and_the_forms():
+    """The default limits as the README states them are what the evidence and import forms say."""
+    from pathlib import Path
+
+    from riskreg.evaluations.forms import EvidenceForm
+    from riskreg.evaluations.models import Evaluation
+    from riskreg.importers.forms import ImportForm
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    form = EvidenceForm(evaluation=Evaluation(pk=1))
+    assert "at most 25 MB" in form.fields["file"].help_text and "25 MB at most by default" in readme
+    assert "At most 200 MB per upload" in ImportForm().fields["log"].help_text and "200 MB" in readme
