@@ -6,6 +6,14 @@ from django.core.exceptions import ValidationError
 ID_MAX = 2**63 - 1  # the largest id a bigint column holds
 
 
+def size_in_words(count: float) -> str:
+    """A byte count as every page, message and the README state it: 1 MB = 1,048,576 bytes (so the
+    default 26,214,400-byte evidence limit reads “25 MB” everywhere)."""
+    if count >= 2**20:
+        return f"{count / 2**20:,.0f} MB"
+    return f"{count / 2**10:,.0f} KB"
+
+
 def id_in_range(text) -> bool:
     """False for a whole number no id column can hold (the database would raise instead of finding nothing)."""
     text = str(text).strip()

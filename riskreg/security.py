@@ -16,6 +16,8 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.log import log_response
 
+from riskreg.forms import size_in_words
+
 # No inline script or style anywhere (templates hold none; the heat maps are SVG attributes).
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "font-src 'self'",
@@ -91,7 +93,7 @@ class UploadLimitMiddleware:
                     response = JsonResponse({"error": f"The upload is larger than {limit / 2**20:.0f} MB "
                                                       "(IMPORT_MAX_BYTES); nothing was imported."}, status=413)
                 else:
-                    response = render(request, "upload_too_large.html", {"limit_mb": limit / 2**20}, status=413)
+                    response = render(request, "upload_too_large.html", {"limit": size_in_words(limit)}, status=413)
                 if not request.META.get("SERVER_SOFTWARE", "").startswith("WSGIServer"):
                     # The unread body is not ours to drain. (The development server's wsgiref refuses
                     # hop-by-hop headers from the application, and would answer 500 instead.)

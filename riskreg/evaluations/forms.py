@@ -4,7 +4,7 @@ from django.core.exceptions import SuspiciousFileOperation
 from django.core.validators import URLValidator
 from django.utils.text import get_valid_filename
 
-from riskreg.forms import BoundedChoicesMixin
+from riskreg.forms import BoundedChoicesMixin, size_in_words
 
 from .models import Evaluation, Evidence, EvidenceKind
 from .validators import check_upload
@@ -95,7 +95,7 @@ class EvidenceForm(CitedChangeMixin, BoundedChoicesMixin, forms.ModelForm):
         self.fields["replaces"].help_text = "Only for a correction: the piece this one replaces."
         self.fields["file"].help_text = (
             f"PDF, image, CSV, JSON, text, zip or Inspect .eval; at most "
-            f"{settings.EVIDENCE_MAX_BYTES / 1_000_000:.0f} MB."
+            f"{size_in_words(settings.EVIDENCE_MAX_BYTES)}."
         )
         self.add_reason_field(evaluation)
 

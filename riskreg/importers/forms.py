@@ -1,7 +1,8 @@
 from django import forms
+from django.conf import settings
 
 from riskreg.evaluations.models import Snapshot
-from riskreg.forms import BoundedChoicesMixin
+from riskreg.forms import BoundedChoicesMixin, size_in_words
 from riskreg.frameworks.models import ThreatCategory
 
 from .inspect import InspectLogError
@@ -55,6 +56,10 @@ class ImportForm(RuleMixin, BoundedChoicesMixin, forms.Form):
         help_text="One or more .json or .eval logs written by inspect-ai; for an eval set, choose its logs and its "
         "logs.json / eval-set.json together.",
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["log"].help_text += f" At most {size_in_words(settings.IMPORT_MAX_BYTES)} per upload."
     snapshot = SnapshotChoiceField(queryset=Snapshot.objects.select_related("model"))
     category = CategoryChoiceField(queryset=ThreatCategory.objects.all())
     rule = forms.CharField(

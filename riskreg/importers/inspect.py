@@ -26,6 +26,8 @@ from pathlib import PurePath
 
 from django.conf import settings
 
+from riskreg.forms import size_in_words
+
 try:  # Zstandard members (inspect-ai 0.3.206 and later); Python 3.14's zipfile reads them natively
     from backports.zstd import zipfile
 except ImportError:  # pragma: no cover - Python 3.14+
@@ -156,7 +158,7 @@ class _JsonStream:
         chunk = self.binary.read(CHUNK)
         self.budget[0] -= len(chunk)
         if self.budget[0] < 0:
-            raise InspectLogError(f"The log unpacks to more than {limit('IMPORT_MAX_UNPACKED_BYTES') / 1e6:.0f} MB "
+            raise InspectLogError(f"The log unpacks to more than {_size(limit('IMPORT_MAX_UNPACKED_BYTES'))} "
                                   "in the parts riskreg reads (IMPORT_MAX_UNPACKED_BYTES); refused.")  # fmt: skip
         try:
             text = self.decoder.decode(chunk, final=not chunk)
@@ -251,8 +253,7 @@ class _JsonStream:
             raise InspectLogError(f"{self.where} is not valid JSON (text after the end of the log).")
 
 
-def _size(count: int) -> str:
-    return f"{count / 1e6:,.0f} MB" if count >= 1e6 else f"{count / 1e3:,.0f} KB"
+_size = size_in_words
 
 
 class _Samples:
@@ -349,8 +350,8 @@ class _Member:
         info = archive.getinfo(name)
         cap = limit("IMPORT_MAX_MEMBER_BYTES")
         if info.file_size > cap:
-            raise InspectLogError(f"{name} would unpack to {info.file_size / 1e6:.0f} MB; the limit is "
-                                  f"{cap / 1e6:.0f} MB per part (IMPORT_MAX_MEMBER_BYTES).")  # fmt: skip
+            raise InspectLogError(f"{name} would unpack to {_size(info.file_size)}; the limit is "
+                                  f"{_size(cap)} per part (IMPORT_MAX_MEMBER_BYTES).")  # fmt: skip
         self.name, self.cap, self.read_bytes = name, cap, 0
         self.handle = archive.open(info)
 
@@ -358,7 +359,7 @@ class _Member:
         data = self.handle.read(size)
         self.read_bytes += len(data)
         if self.read_bytes > self.cap:  # a member that lies about its size changes nothing
-            raise InspectLogError(f"{self.name} unpacks to more than {self.cap / 1e6:.0f} MB; refused.")
+            raise InspectLogError(f"{self.name} unpacks to more than {_size(self.cap)}; refused.")
         return data
 
     def close(self):

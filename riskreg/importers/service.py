@@ -29,6 +29,7 @@ from riskreg.evaluations.models import (
     Outcome,
     RunStatus,
 )
+from riskreg.forms import size_in_words
 from riskreg.sources import SourceMark
 
 from .inspect import InspectLog, InspectLogError, read_log
@@ -118,7 +119,7 @@ def check_size(size: int | None, name: str) -> None:
         raise InspectLogError(f"{name} is empty.")
     if size > settings.IMPORT_MAX_BYTES:
         raise InspectLogError(
-            f"{name} is {size / 1e6:,.0f} MB; logs of at most {settings.IMPORT_MAX_BYTES / 1e6:,.0f} MB are imported "
+            f"{name} is {size_in_words(size)}; logs of at most {size_in_words(settings.IMPORT_MAX_BYTES)} are imported "
             "(IMPORT_MAX_BYTES)."
         )
 
