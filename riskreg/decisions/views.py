@@ -1,9 +1,13 @@
+import logging
+
 from django.contrib import messages
 from django.contrib.messages.views import SuccessMessageMixin
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
-from django.shortcuts import get_object_or_404, redirect
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.text import slugify
 from django.views.generic import CreateView, DetailView, UpdateView, View
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
@@ -18,12 +22,14 @@ from riskreg.forms import id_in_range
 from riskreg.frameworks.models import ThreatCategory
 from riskreg.pagination import KeysetTableMixin
 
-from . import lifecycle
+from . import lifecycle, record
 from .filters import ReleaseDecisionFilter
 from .forms import DeterminationForm, GapAcknowledgementForm, ReaffirmForm, ReleaseDecisionForm, SignOffForm
 from .gate import annotate_review_states, authors_of, gate
 from .models import DecisionError, Determination, GapAcknowledgement, ReleaseDecision, SignOff
 from .tables import ReleaseDecisionTable
+
+logger = logging.getLogger(__name__)
 
 DECISIONS = ReleaseDecision.objects.select_related("snapshot__model", "framework_version__framework", "author")
 
@@ -371,3 +377,31 @@ class ReaffirmView(SigningView):
                            expected_digest=data["digest"])  # fmt: skip
         messages.success(self.request, f"Re-affirmed as {data['title']}.")
         return redirect(decision)
+
+
+class DecisionRecordView(RoleRequiredMixin, View):
+    """The decision record as a printable page: the same content as the PDF."""
+
+    permission_required = "decisions.view_releasedecision"
+
+    def get(self, request, pk):
+        get_object_or_404(ReleaseDecision, pk=pk)
+        return render(request, "decisions/record.html", record.context(pk))
+
+
+class DecisionRecordPdfView(RoleRequiredMixin, View):
+    """The decision record as a PDF, made on the server with the app's own fonts, offline."""
+
+    permission_required = "decisions.view_releasedecision"
+
+    def get(self, request, pk):
+        decision = get_object_or_404(ReleaseDecision, pk=pk)
+        try:
+            document = record.pdf(pk)
+        except OSError as error:  # WeasyPrint's system libraries (Pango) missing on this machine
+            logger.error("The decision record PDF could not be made: %s", error)
+            return render(request, "decisions/record_unavailable.html", {"object": decision}, status=503)
+        name = slugify(f"decision-{decision.reference or decision.pk}-record") + ".pdf"
+        response = HttpResponse(document, content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{name}"'
+        return response
