@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from riskreg.accounts.views import RevokeTokenView, SettingsView, ThrottledLoginView
 from riskreg.api import OpenApiView
+from riskreg.audit.views import history_view
 from riskreg.decisions.api import GateApiView
 from riskreg.evaluations.views import ModelDetailView
 from riskreg.importers.api import ImportApiView
@@ -22,6 +23,10 @@ urlpatterns = [
     path("api/imports/", ImportApiView.as_view(), name="api-imports"),
     path("api/openapi.json", OpenApiView.as_view(), name="api-openapi"),
     path("models/<slug:slug>/", ModelDetailView.as_view(), name="model-detail"),
+    path("framework-versions/<int:pk>/history/", history_view(
+        "frameworks.FrameworkVersion", "frameworks.view_frameworkversion",
+        {"frameworks.Threshold": "framework_version", "frameworks.Coverage": "framework_version"},
+        "thresholds and coverage"), name="framework-version-history"),
     path("evaluations/", include("riskreg.evaluations.urls")),
     path("risks/", include("riskreg.risks.urls")),
     path("decisions/", include("riskreg.decisions.urls")),

@@ -3,6 +3,7 @@
 import django_filters
 from django import forms
 from django.apps import apps
+from django.db.models import Q
 
 from riskreg.forms import FilterForm
 
@@ -24,10 +25,17 @@ class AuditEventFilter(django_filters.FilterSet):
     until = django_filters.IsoDateTimeFilter(
         field_name="at", lookup_expr="lt", label="Before", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
-    user = django_filters.CharFilter(field_name="username", lookup_expr="exact", label="User")
+    user = django_filters.CharFilter(method="by_user", label="User", help_text="Part of a user name or a name.")
     model = django_filters.ChoiceFilter(choices=tracked_model_choices, label="Record type")
     object_id = django_filters.CharFilter(field_name="object_id", lookup_expr="exact", label="Record id")
     action = django_filters.ChoiceFilter(choices=Action.choices, label="Action")
+
+    def by_user(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(username__icontains=value) | Q(user__first_name__icontains=value)
+                               | Q(user__last_name__icontains=value))  # fmt: skip
 
     class Meta:
         model = AuditEvent

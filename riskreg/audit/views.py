@@ -1,4 +1,6 @@
+from django.apps import apps
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views import View
@@ -10,8 +12,10 @@ from riskreg.forms import id_in_range
 from .export import csv_lines, jsonl_lines
 from .filters import AuditEventFilter
 from .models import AuditEvent, AuditHead
+from .words import describe, events_about
 
-PAGE_SIZE = 50
+PAGE_SIZE = 25
+COUNT_UP_TO = 10_000  # a filtered count stops here ("more than 10,000"): counting further would be slow
 
 
 class AuditAccessMixin(RoleRequiredMixin):
@@ -41,7 +45,8 @@ def _record_url(user, event) -> str:
 
 
 class AuditEventListView(AuditAccessMixin, TemplateView):
-    """The trail, newest first, filtered; keyset pages (?before=SEQ) so no page needs a COUNT."""
+    """The trail, newest first, filtered; keyset pages (?before=SEQ). The count of all events is the
+    head's sequence number; a filtered count stops at COUNT_UP_TO and says so."""
 
     template_name = "audit/auditevent_list.html"
 
@@ -51,10 +56,11 @@ class AuditEventListView(AuditAccessMixin, TemplateView):
         events = filterset.qs if filterset.is_bound and filterset.is_valid() else AuditEvent.objects.none()
         if not filterset.is_bound:
             events = AuditEvent.objects.all()
+        matching = events
         before = self.request.GET.get("before", "")
         if before.isdigit() and id_in_range(before):
             events = events.filter(seq__lt=int(before))
-        page = list(events.order_by("-seq")[: PAGE_SIZE + 1])
+        page = describe(events.order_by("-seq")[: PAGE_SIZE + 1])
         has_more = len(page) > PAGE_SIZE
         page = page[:PAGE_SIZE]
         for event in page:
@@ -62,7 +68,20 @@ class AuditEventListView(AuditAccessMixin, TemplateView):
         query = self.request.GET.copy()
         query.pop("before", None)
         head = AuditHead.objects.filter(pk=1).first()
+        valid = not filterset.is_bound or filterset.is_valid()
+        filtered = filterset.is_bound and valid and any(
+            value not in (None, "") for value in filterset.form.cleaned_data.values()
+        )
+        if not valid:
+            count, more = 0, False
+        elif not filtered:  # every event: the head's sequence number is their count, read for free
+            count, more = (head.seq if head else 0), False
+        else:
+            count = matching.order_by()[: COUNT_UP_TO + 1].count()
+            count, more = min(count, COUNT_UP_TO), count > COUNT_UP_TO
         context.update(
+            count=count,
+            more_than=more,
             filter=filterset,
             events=page,
             next_before=page[-1].seq if has_more else None,
@@ -89,3 +108,23 @@ class AuditExportView(AuditAccessMixin, View):
         )
         response["Content-Disposition"] = f'attachment; filename="riskreg-audit-{stamp}.{fmt}"'
         return response
+
+
+class RecordHistoryView(RoleRequiredMixin, TemplateView):
+    """A record's history page: every event about it and about its parts, in words (issue 17)."""
+
+    template_name = "audit/record_history.html"
+    model = None
+    parts: dict = {}
+    parts_named = ""
+
+    def get_context_data(self, **kwargs):
+        record = get_object_or_404(self.model, pk=self.kwargs["pk"])
+        events = describe(events_about(record, self.parts))
+        return {**super().get_context_data(**kwargs), "record": record, "events": events,
+                "kind": self.model._meta.verbose_name, "parts_named": self.parts_named}  # fmt: skip
+
+
+def history_view(model_label: str, permission: str, parts: dict, parts_named: str):
+    return RecordHistoryView.as_view(model=apps.get_model(model_label), permission_required=permission, parts=parts,
+                                     parts_named=parts_named)  # fmt: skip

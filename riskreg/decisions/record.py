@@ -9,22 +9,20 @@ offline: the only files it may read are the app's own static files (its styleshe
 
 from pathlib import Path
 
-from django.apps import apps
 from django.conf import settings
-from django.core.exceptions import FieldDoesNotExist
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from riskreg.audit.models import AuditEvent, AuditHead
+from riskreg.audit.models import AuditHead
+from riskreg.audit.words import describe, events_about
 from riskreg.evaluations.models import Evaluation, Evidence
 
 from .gate import gate
-from .models import Affirmation, Determination, GapAcknowledgement, ReleaseDecision, SignOff
+from .models import Determination, GapAcknowledgement, ReleaseDecision, SignOff
 
 STATIC = Path(settings.BASE_DIR) / "static"
-PARTS = {"decisions.Determination": Determination, "decisions.GapAcknowledgement": GapAcknowledgement,
-         "decisions.SignOff": SignOff, "decisions.Affirmation": Affirmation}  # fmt: skip
+PARTS = ["decisions.Determination", "decisions.GapAcknowledgement", "decisions.SignOff", "decisions.Affirmation"]
 
 
 def _decision(pk):
@@ -42,36 +40,6 @@ def _decision(pk):
             ).get(pk=pk))  # fmt: skip
 
 
-def history_of(decision) -> list:
-    """Every audit event about the decision and its parts, oldest first, with field labels."""
-    about = Q(model=ReleaseDecision._meta.label, object_id=str(decision.pk))
-    for label, model in PARTS.items():
-        ids = [str(pk) for pk in model.objects.filter(decision=decision).values_list("pk", flat=True)]
-        ids += [str(pk) for pk in model.history.filter(decision_id=decision.pk).values_list("id", flat=True)]
-        if ids:
-            about |= Q(model=label, object_id__in=set(ids))
-    events = list(AuditEvent.objects.filter(about).order_by("seq"))
-    for event in events:
-        event.what = _kind(event.model)
-        event.labelled = [(_label(event.model, name), change) for name, change in (event.changes or {}).items()]
-    return events
-
-
-def _kind(label: str) -> str:
-    try:
-        return apps.get_model(label)._meta.verbose_name.capitalize()
-    except LookupError:
-        return label
-
-
-def _label(model_label: str, name: str) -> str:
-    try:
-        field = apps.get_model(model_label)._meta.get_field(name.removesuffix("_id"))
-    except (LookupError, FieldDoesNotExist):
-        return name.replace("_", " ")
-    return str(field.verbose_name).capitalize()
-
-
 def context(pk) -> dict:
     decision = _decision(pk)
     report = gate(decision)
@@ -82,8 +50,8 @@ def context(pk) -> dict:
     head = AuditHead.objects.first()
     return {
         "object": decision, "report": report, "sign_offs": sign_offs, "approval": approval,
-        "events": history_of(decision), "head": f"{head.seq}:{head.hash}" if head else "0:—",
-        "printed_at": timezone.now(),
+        "events": describe(events_about(decision, dict.fromkeys(PARTS, "decision"))),
+        "head": f"{head.seq}:{head.hash}" if head else "0:—", "printed_at": timezone.now(),
     }  # fmt: skip
 
 

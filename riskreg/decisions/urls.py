@@ -1,5 +1,7 @@
 from django.urls import path
 
+from riskreg.audit.views import history_view
+
 from . import views
 
 app_name = "decisions"
@@ -10,6 +12,11 @@ urlpatterns = [
     path("<int:pk>/", views.ReleaseDecisionDetailView.as_view(), name="detail"),
     path("<int:pk>/edit/", views.ReleaseDecisionUpdateView.as_view(), name="edit"),
     path("<int:pk>/record/", views.DecisionRecordView.as_view(), name="record"),
+    path("<int:pk>/history/", history_view(
+        "decisions.ReleaseDecision", "decisions.view_releasedecision",
+        {"decisions.Determination": "decision", "decisions.GapAcknowledgement": "decision",
+         "decisions.SignOff": "decision", "decisions.Affirmation": "decision"},
+        "determinations (with their citations), gap acknowledgements, sign-offs and affirmations"), name="history"),
     path("<int:pk>/record.pdf", views.DecisionRecordPdfView.as_view(), name="record-pdf"),
     path("<int:pk>/submit/", views.SubmitView.as_view(), name="submit"),
     path("<int:pk>/sign/", views.SignView.as_view(), name="sign"),

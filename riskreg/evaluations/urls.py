@@ -1,5 +1,7 @@
 from django.urls import path
 
+from riskreg.audit.views import history_view
+
 from . import views
 
 app_name = "evaluations"
@@ -9,6 +11,10 @@ urlpatterns = [
     path("new/", views.EvaluationCreateView.as_view(), name="create"),
     path("<int:pk>/", views.EvaluationDetailView.as_view(), name="detail"),
     path("<int:pk>/edit/", views.EvaluationUpdateView.as_view(), name="edit"),
+    path("<int:pk>/history/", history_view(
+        "evaluations.Evaluation", "evaluations.view_evaluation",
+        {"evaluations.Evidence": "evaluation", "evaluations.ImportedRun": "evaluation"}, "evidence and imported run"),
+        name="history"),
     path("<int:pk>/evidence/", views.EvidenceCreateView.as_view(), name="evidence-add"),
     path("evidence/<int:pk>/download/", views.EvidenceDownloadView.as_view(), name="evidence-download"),
 ]

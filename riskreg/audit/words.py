@@ -1,0 +1,102 @@
+"""The trail in words (issue 17): each event names its record by kind and label, its user by name, its
+fields by their labels, and the records its related ids point to — for a page of events in a fixed
+number of queries (one per kind of related record), never one per event.
+"""
+
+from collections import defaultdict
+
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import Q
+
+from .models import AuditEvent
+
+LONG = 160  # characters of a value shown before it is cut
+
+
+def _model(label):
+    try:
+        return apps.get_model(label)
+    except (LookupError, ValueError):
+        return None
+
+
+def _field(model, name):
+    if model is None:
+        return None
+    for candidate in (name, name.removesuffix("_id")):
+        try:
+            return model._meta.get_field(candidate)
+        except FieldDoesNotExist:
+            continue
+    return None
+
+
+def _ids(value) -> list:
+    values = value if isinstance(value, list) else [value]
+    return [v for v in values if isinstance(v, (int, str)) and str(v).isdigit()]
+
+
+def describe(events) -> list:
+    """Set on each event: `kind`, `label`, `by` (the user's name) and `words`, a list of
+    (field label, before, after) in words. Returns the events."""
+    events = list(events)
+    wanted: dict = defaultdict(set)
+    for event in events:
+        model = _model(event.model)
+        event.kind = model._meta.verbose_name.capitalize() if model else event.model
+        repr_ = event.object_repr or f"#{event.object_id}"
+        event.label = repr_ if repr_.lower().startswith(event.kind.lower()) else f"{event.kind} {repr_}"
+        event._fields = []
+        for name, change in (event.changes or {}).items():
+            field = _field(model, name)
+            if name == "id" or (field is not None and field.primary_key):
+                continue
+            target = field.related_model if field is not None and field.is_relation else None
+            if target is not None:
+                for side in ("old", "new"):
+                    wanted[target].update(int(v) for v in _ids((change or {}).get(side)))
+            label = str(field.verbose_name).capitalize() if field is not None else name.replace("_", " ").capitalize()
+            event._fields.append((label, field, target, change or {}))
+    # One query per kind of related record; select_related() reads what their labels name (a snapshot's model).
+    names = {model: {pk: str(obj) for pk, obj in model._default_manager.select_related().in_bulk(list(ids)).items()}
+             for model, ids in wanted.items() if ids}  # fmt: skip
+    users = {u.pk: (u.get_full_name() or u.get_username()) for u in
+             get_user_model().objects.filter(pk__in={e.user_id for e in events if e.user_id})}  # fmt: skip
+    for event in events:
+        event.by = users.get(event.user_id) or event.username or "the system"
+        event.words = []
+        for label, field, target, change in event._fields:
+            event.words.append((label, _say(change.get("old"), field, target, names),
+                                _say(change.get("new"), field, target, names)))  # fmt: skip
+        del event._fields
+    return events
+
+
+def _say(value, field, target, names) -> str:
+    if value is None or value == "" or value == []:
+        return "—"
+    if target is not None:
+        labels = [names.get(target, {}).get(int(v), f"{target._meta.verbose_name} #{v} (gone)") for v in _ids(value)]
+        return "; ".join(labels) if labels else "—"
+    if field is not None and getattr(field, "choices", None):
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return f"a document of {len(value)} parts (in the export)"
+    text = value if isinstance(value, str) else str(value)
+    return text if len(text) <= LONG else text[: LONG - 1] + "…"
+
+
+def events_about(record, parts: dict[str, str]):
+    """Every event about `record` and its parts (`{"app.Model": "foreign key to record"}`), oldest first,
+    parts removed since included (their history still names the record)."""
+    about = Q(model=record._meta.label, object_id=str(record.pk))
+    for label, key in parts.items():
+        model = apps.get_model(label)
+        ids = {str(pk) for pk in model.history.filter(**{f"{key}_id": record.pk}).values_list("id", flat=True)}
+        if ids:
+            about |= Q(model=label, object_id__in=ids)
+    return AuditEvent.objects.filter(about).order_by("seq")
