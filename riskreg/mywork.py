@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from riskreg.dates import day
 from riskreg.decisions.digest import CONTENT_VERSION, digest_of, load_many, signed_content
 from riskreg.decisions.gate import SIGN_OFF_CHECKS, authors_of, gate, review_states
 from riskreg.decisions.models import (
@@ -208,7 +209,7 @@ def risks_due(user, today=None, limit: int = MOST) -> list[Task]:
     tasks = []
     for risk in due[:limit]:
         overdue = risk.next_review < today
-        when = (f"was due on {risk.next_review:%d %b %Y}" if overdue else f"is due on {risk.next_review:%d %b %Y}")
+        when = (f"was due on {day(risk.next_review)}" if overdue else f"is due on {day(risk.next_review)}")
         tasks.append(Task(text=f"Review risk {risk.code} {risk.title}: its review {when}", link=risk.get_absolute_url(),
                           link_text="Review the risk", overdue=overdue,
                           detail="Record the review on its page; the next one moves on by its interval."))  # fmt: skip

@@ -193,6 +193,7 @@ LOGIN_REDIRECT_URL = "after-login"  # My work for someone with tasks, else the o
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-gb"
+FORMAT_MODULE_PATH = ["riskreg.formats"]  # one date format everywhere: "7 Apr 2026"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

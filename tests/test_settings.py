@@ -124,3 +124,23 @@ def test_upload_limits_read_the_same_in_the_readme_and_the_forms():
     form = EvidenceForm(evaluation=Evaluation(pk=1))
     assert "at most 25 MB" in form.fields["file"].help_text and "25 MB at most by default" in readme
     assert "At most 200 MB per upload" in ImportForm().fields["log"].help_text and "200 MB" in readme
+
+
+@pytest.mark.django_db
+def test_one_date_format_on_the_pages(client, viewer):
+    """"7 Apr 2026" everywhere: the tables' short format is the long one, never "07/04/2026"."""
+    import datetime
+    import re
+
+    import factories as make
+
+    evaluation = make.evaluation(title="Dated run", finished_on=datetime.date(2026, 4, 7))
+    client.force_login(viewer)
+    for url in (evaluation.get_absolute_url(), "/evaluations/", "/decisions/", "/risks/", "/"):
+        page = client.get(url).content.decode()
+        assert not re.search(r"\b\d{2}/\d{2}/\d{4}\b", page), url
+        assert not re.search(r"\b\d{4}-\d{2}-\d{2} \d{2}:\d{2}", page), url
+    assert "7 Apr 2026" in client.get(evaluation.get_absolute_url()).content.decode()
+    decision = make.decision(effective_date=datetime.date(2026, 4, 7))
+    listed = client.get("/decisions/").content.decode()
+    assert str(decision.title) in listed and "7 Apr 2026" in listed  # a table's date column (SHORT_DATE_FORMAT)

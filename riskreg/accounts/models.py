@@ -18,6 +18,8 @@ from django.db import models, transaction
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from riskreg.dates import day_and_time
+
 TOKEN_PREFIX = "rr_"
 
 
@@ -115,4 +117,4 @@ class LoginFailure(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.username or '—'} from {self.address or 'unknown'} at {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.username or '—'} from {self.address or 'unknown'} at {day_and_time(self.at)}"

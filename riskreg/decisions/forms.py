@@ -1,6 +1,7 @@
 from django import forms
 from django.db.models import Q
 
+from riskreg.dates import day
 from riskreg.evaluations.models import Evaluation
 from riskreg.forms import BoundedChoicesMixin, id_in_range
 from riskreg.frameworks.models import GovernanceTitle, ThreatCategory
@@ -118,8 +119,8 @@ class DeterminationForm(OnePerCategoryMixin, BoundedChoicesMixin, forms.ModelFor
     @staticmethod
     def _label(evaluation, cited: bool) -> str:
         score = f"{evaluation.score:g} {evaluation.score_unit}".strip() if evaluation.score is not None else "no score"
-        when = (f"finished {evaluation.finished_on:%d %b %Y}" if evaluation.finished_on
-                else f"recorded {evaluation.recorded_at:%d %b %Y}")  # fmt: skip
+        when = (f"finished {day(evaluation.finished_on)}" if evaluation.finished_on
+                else f"recorded {day(evaluation.recorded_at)}")  # fmt: skip
         parts = [evaluation.title, f"§{evaluation.source_section}", evaluation.get_outcome_display(), score, when,
                  evaluation.category.name]  # fmt: skip
         return ("★ cited · " if cited else "") + " · ".join(parts)

@@ -20,6 +20,7 @@ from django.dispatch import receiver
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
+from riskreg.dates import day
 from riskreg.evaluations.models import Confidence, Evaluation, Snapshot
 from riskreg.frameworks.models import FrameworkVersion, GovernanceTitle, ThreatCategory, Threshold
 from riskreg.sources import Sourced, choices_check
@@ -422,7 +423,7 @@ class Affirmation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.decision}: {self.get_kind_display()} {self.affirmed_at:%Y-%m-%d}"
+        return f"{self.decision}: {self.get_kind_display()} {day(self.affirmed_at)}"
 
     def save(self, *args, **kwargs):
         if not self._state.adding:

@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import DataError, IntegrityError, transaction
 
+from riskreg.dates import day
 from riskreg.evaluations.models import (
     Evaluation,
     EvaluationKind,
@@ -242,7 +243,7 @@ def _plan_again(log: InspectLog, digest: str, existing: ImportedRun, *, snapshot
 
 def _title(log: InspectLog) -> str:
     when = log.created or log.started_at
-    return " · ".join(part for part in (log.task, log.model, f"{when:%d %b %Y}" if when else "") if part)
+    return " · ".join(part for part in (log.task, log.model, day(when) if when else "") if part)
 
 
 def _score_note(log: InspectLog) -> str:

@@ -14,6 +14,7 @@ import datetime
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from riskreg.dates import day
 from riskreg.decisions.digest import CONTENT_VERSION, digest_of, load_many, signed_content
 from riskreg.decisions.gate import authors_of, review_states
 from riskreg.decisions.models import DecisionStatus, Provenance, ReleaseDecision
@@ -122,7 +123,7 @@ def reviews_due(today=None) -> int:
     queued = 0
     for risk in due.order_by("next_review", "pk"):
         overdue = risk.next_review < today
-        when = f"{'was due' if overdue else 'is due'} on {risk.next_review:%d %b %Y}"
+        when = f"{'was due' if overdue else 'is due'} on {day(risk.next_review)}"
         queued += queue(
             risk.owner_user, kind=Kind.REVIEW_DUE, key=f"review:{risk.pk}:{risk.next_review}:{risk.owner_user_id}",
             subject=f"Risk review {'overdue' if overdue else 'due'}: {risk.code} {risk.title}"[:200], risk=risk,

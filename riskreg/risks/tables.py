@@ -1,6 +1,8 @@
 import django_tables2 as tables
 from django.utils import timezone
 
+from riskreg.dates import day
+
 from .models import Risk, RiskStatus
 
 
@@ -32,7 +34,7 @@ class RiskTable(tables.Table):
         return record.owner_label
 
     def render_next_review(self, record, value):
-        return f"{value:%d %b %Y} — overdue" if _overdue(record) else f"{value:%d %b %Y}"
+        return f"{day(value)} — overdue" if _overdue(record) else day(value)
 
     def render_inherent(self, record):
         return f"{record.inherent_likelihood}×{record.inherent_impact} = {record.inherent_score}"

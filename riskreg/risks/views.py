@@ -10,6 +10,7 @@ from django_tables2 import SingleTableMixin
 from riskreg.accounts.access import RoleRequiredMixin
 from riskreg.audit.models import AuditEvent
 from riskreg.concurrency import VersionedUpdateMixin
+from riskreg.dates import day
 from riskreg.exports import stream_table_csv
 from riskreg.pagination import KeysetTableMixin
 
@@ -97,7 +98,7 @@ class RiskReviewView(RoleRequiredMixin, View):
             messages.error(request, " ".join(refused.messages))
             return redirect(risk)
         if risk.next_review:
-            when = f" The next review is due on {risk.next_review:%d %b %Y}."
+            when = f" The next review is due on {day(risk.next_review)}."
         else:
             when = " No next review is scheduled: set an interval or a date."
         messages.success(request, f"Review of {risk.code} recorded.{when}")
