@@ -3,12 +3,16 @@ fields by their labels, and the records its related ids point to — for a page 
 number of queries (one per kind of related record), never one per event.
 """
 
+import datetime
 from collections import defaultdict
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
+from django.db import models
 from django.db.models import Q
+
+from riskreg.dates import day, day_and_time
 
 from .models import AuditEvent
 
@@ -84,6 +88,12 @@ def _say(value, field, target, names) -> str:
         return str(dict(field.flatchoices).get(value, value))
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, str) and isinstance(field, (models.DateTimeField, models.DateField)):
+        try:
+            moment = datetime.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        return day_and_time(moment) + " UTC" if isinstance(field, models.DateTimeField) else day(moment)
     if isinstance(value, dict):
         return f"a document of {len(value)} parts (in the export)"
     text = value if isinstance(value, str) else str(value)
