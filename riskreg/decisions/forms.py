@@ -1,3 +1,5 @@
+import re
+
 from django import forms
 from django.db.models import Q
 
@@ -159,6 +161,8 @@ class _SigningForm(BoundedChoicesMixin, forms.Form):
     def __init__(self, *args, decision, user, digest: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["digest"].initial = digest
+        if not (isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{64}", digest)):
+            digest = ""  # posted garbage (a NUL byte even) never reaches a query; the field says what is wrong
         signed = decision.sign_offs.filter(digest=digest, content_version=CONTENT_VERSION)
         if signed.filter(signer=user).exists():
             titles = GovernanceTitle.objects.none()

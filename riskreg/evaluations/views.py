@@ -21,6 +21,7 @@ from .filters import EvaluationFilter
 from .forms import EvaluationForm, EvidenceForm
 from .models import AIModel, Evaluation, Evidence, Outcome, Snapshot
 from .tables import EvaluationTable
+from .timeline import timeline_svg
 
 LIST_QUERYSET = Evaluation.objects.select_related("snapshot__model", "category", "threshold")
 EVIDENCE = Prefetch("evidence", queryset=Evidence.objects.order_by("id"))
@@ -158,11 +159,19 @@ class ModelDetailView(RoleRequiredMixin, DetailView):
             .values_list("category_id", flat=True)
             .distinct()
         )
-        matrix = [
-            (version, [(category, levels.get((version.pk, category.pk)), category.pk in concerning)
-                       for category in categories])
-            for version in versions
-        ]  # fmt: skip
+        notes = []  # the cells' notes as numbered footnotes, shown without hovering (and in print)
+        matrix = []
+        for version in versions:
+            cells = []
+            for category in categories:
+                coverage = levels.get((version.pk, category.pk))
+                number = None
+                if coverage is not None and coverage.note:
+                    notes.append((version, category, coverage.note))
+                    number = len(notes)
+                cells.append((category, coverage, category.pk in concerning, number))
+            matrix.append((version, cells))
         context.update(snapshots=snapshots, decisions=decisions, categories=categories, matrix=matrix,
-                       concerning=concerning)  # fmt: skip
+                       concerning=concerning, notes=notes)  # fmt: skip
+        context["timeline"] = timeline_svg(model, snapshots, decisions)
         return context

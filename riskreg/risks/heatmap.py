@@ -9,14 +9,22 @@ from .models import SCALE
 CELL, MARGIN = 56, 44
 
 
+BANDS = [(15, "#d64545", "15–25 high"), (8, "#f0a53a", "8–14"), (4, "#f6dc6b", "4–7"), (1, "#8fcf9b", "1–3 low")]
+LEGEND = 58  # pixels under the grid for the colour legend
+
+
 def _colour(score: int) -> str:
-    if score >= 15:
-        return "#d64545"
-    if score >= 8:
-        return "#f0a53a"
-    if score >= 4:
-        return "#f6dc6b"
-    return "#8fcf9b"
+    return next(colour for floor, colour, _ in BANDS if score >= floor)
+
+
+def _legend(top: float) -> str:
+    """What the colours mean, drawn under the grid (also in the PDF, where nothing hovers)."""
+    parts = [f'<text x="4" y="{top + 14}" class="axis">colour: likelihood × impact · number: risks</text>']
+    for index, (_, colour, label) in enumerate(reversed(BANDS)):
+        x = 4 + index * 80
+        parts.append(f'<rect x="{x}" y="{top + 24}" width="16" height="16" rx="3" fill="{colour}"/>'
+                     f'<text x="{x + 21}" y="{top + 37}" class="legend">{label}</text>')  # fmt: skip
+    return "".join(parts)
 
 
 def heatmap_svg(queryset, which: str) -> str:
@@ -27,9 +35,10 @@ def heatmap_svg(queryset, which: str) -> str:
         for row in queryset.order_by().values(likelihood, impact).annotate(n=Count("id"))
     }
     size = MARGIN + CELL * len(SCALE) + 8
+    width = max(size, 4 + 80 * len(BANDS))
     list_url = reverse("risks:list")
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" class="heatmap" role="img" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {size + LEGEND}" class="heatmap" role="img" '
         f'aria-labelledby="hm-{which}-title"><title id="hm-{which}-title">{which.capitalize()} risk: '
         f"likelihood (up) by impact (across)</title>"
     ]
@@ -57,5 +66,6 @@ def heatmap_svg(queryset, which: str) -> str:
         parts.append(f'<text x="{x}" y="{MARGIN - 12}" text-anchor="middle">{impact_value}</text>')
     parts.append(f'<text x="{MARGIN}" y="14" class="axis">impact →</text>')
     parts.append(f'<text x="4" y="{size - 4}" class="axis">↑ likelihood</text>')
+    parts.append(_legend(size))
     parts.append("</svg>")
     return "".join(parts)

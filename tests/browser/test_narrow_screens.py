@@ -50,3 +50,10 @@ def test_nothing_is_cut_off_at_1366_pixels(page, auditor, screenshots):
         if name:
             page.screenshot(path=str(screenshots / f"{name}.png"), full_page=False)
     shot(page, screenshots, "25-decision-history-1366")
+    page.goto("/models/claude-mythos-preview/")
+    page.locator("#coverage-heading").scroll_into_view_if_needed()
+    matrix = page.locator("section", has=page.locator("#coverage-heading"))
+    matrix.screenshot(path=str(screenshots / "26-coverage-matrix.png"))
+    page.locator("figure.timeline-figure").screenshot(path=str(screenshots / "27-timeline.png"))
+    page.goto("/risks/")
+    page.locator(".heatmaps").screenshot(path=str(screenshots / "28-heat-maps.png"))

@@ -175,3 +175,24 @@ def _cyber_id():
     from riskreg.frameworks.models import ThreatCategory
 
     return ThreatCategory.objects.get(slug="cyber").pk
+
+
+def test_the_model_page_explains_its_pictures(client, viewer, demo):
+    """The coverage matrix's legend matches what is drawn, its notes are footnotes (no hover), and the
+    timeline is an SVG on a time axis with a lane per snapshot and each dated decision linked."""
+    from riskreg.decisions.models import ReleaseDecision
+    from riskreg.frameworks.models import Coverage
+
+    client.force_login(viewer)
+    page = client.get("/models/claude-mythos-preview/").content.decode()
+    assert "dashed amber outline" in page and "solid red outline" in page
+    matrix = page[page.index('<table class="coverage">'):page.index("</table>", page.index('<table class="coverage">'))]
+    assert "title=" not in matrix  # nothing only on hover
+    noted = Coverage.objects.exclude(note="").count()
+    assert page.count('<li id="note-') == noted > 0
+    chart = page[page.index("<svg"):page.index("</svg>")]
+    assert 'class="timeline-chart"' in chart and "Apr 2026" in chart
+    for decision in ReleaseDecision.objects.filter(snapshot__model__slug="claude-mythos-preview",
+                                                   effective_date__isnull=False):  # fmt: skip
+        assert decision.get_absolute_url() in chart
+    assert "evaluation crossed or saturated" in page and "general availability" in page

@@ -37,3 +37,11 @@ def test_a_likelihood_outside_1_to_5_is_refused_beside_its_field(client, evaluat
     response = client.post(reverse("risks:create"), data)
     assert response.status_code == 302
     assert Risk.objects.get().history.get().history_user == evaluator
+
+
+def test_the_heat_map_explains_its_colours_and_counts(client, viewer, demo):
+    client.force_login(viewer)
+    page = client.get(reverse("risks:list")).content.decode()
+    legend = ("colour: likelihood × impact · number: risks", "15–25 high", "8–14", "4–7", "1–3 low", 'class="count"')
+    for text in legend:
+        assert text in page, text

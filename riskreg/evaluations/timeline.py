@@ -1,0 +1,88 @@
+"""A model's timeline on a time axis, drawn as SVG on the server (issue 17): one lane per snapshot,
+its evaluations as dots coloured by outcome, its decisions as diamonds coloured by scope and outlined
+by status; month ticks under the lanes; each mark links to its record. No script; the app's CSS.
+Undated evaluations and decisions cannot be placed: each lane says how many it leaves out.
+"""
+
+import datetime
+
+from django.utils.html import escape
+
+from riskreg.dates import day
+
+from .models import Evaluation, Outcome
+
+LEFT, RIGHT, LANE, TOP, AXIS = 270, 44, 64, 26, 40
+WIDTH = 1000
+OUTCOME_CLASS = {Outcome.SIGNAL_MET: "warn", Outcome.CROSSED: "bad", Outcome.SATURATED: "bad",
+                 Outcome.BELOW_THRESHOLD: "good"}  # fmt: skip
+
+
+def _when(evaluation):
+    return evaluation.finished_on or evaluation.started_on
+
+
+def timeline_svg(model, snapshots, decisions) -> str:
+    evaluations = list(Evaluation.objects.filter(snapshot__model=model)
+                       .only("id", "title", "outcome", "snapshot_id", "finished_on", "started_on"))  # fmt: skip
+    dates = [s.available_from for s in snapshots if s.available_from]
+    dates += [_when(e) for e in evaluations if _when(e)] + [d.effective_date for d in decisions if d.effective_date]
+    if not dates:
+        return ""
+    start, end = min(dates), max(dates)
+    start = start.replace(day=1)
+    end = (end.replace(day=1) + datetime.timedelta(days=32)).replace(day=1)  # the next month's first day
+    span = max((end - start).days, 1)
+
+    def x(date) -> float:
+        return round(LEFT + (WIDTH - LEFT - RIGHT) * (date - start).days / span, 1)
+
+    height = TOP + LANE * len(snapshots) + AXIS
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" class="timeline-chart" '
+             f'role="img" aria-labelledby="tl-title"><title id="tl-title">{escape(model.name)}: snapshots, '
+             f"evaluations and release decisions from {day(start)} to {day(end)}</title>"]  # fmt: skip
+    month = start
+    while month <= end:  # ticks and faint month lines
+        parts.append(f'<line x1="{x(month)}" y1="{TOP - 6}" x2="{x(month)}" y2="{height - AXIS + 4}" class="grid"/>'
+                     f'<text x="{x(month)}" y="{height - AXIS + 20}" class="tick">{month:%b %Y}</text>')  # fmt: skip
+        month = (month + datetime.timedelta(days=32)).replace(day=1)
+    for lane, snapshot in enumerate(snapshots):
+        y = TOP + LANE * lane + LANE / 2
+        mine = [e for e in evaluations if e.snapshot_id == snapshot.pk]
+        undated = sum(1 for e in mine if not _when(e))
+        undated_decisions = sum(1 for d in decisions if d.snapshot_id == snapshot.pk and not d.effective_date)
+        note = f"{len(mine)} evaluation{'s' if len(mine) != 1 else ''}" + (f", {undated} undated" if undated else "")
+        if undated_decisions:
+            note += f"; {undated_decisions} decision{'s' if undated_decisions != 1 else ''} undated"
+        parts.append(f'<text x="8" y="{y - 4}" class="lane">{escape(snapshot.name)}</text>'
+                     f'<text x="8" y="{y + 12}" class="note">{note}</text>'
+                     f'<line x1="{LEFT}" y1="{y}" x2="{WIDTH - RIGHT}" y2="{y}" class="lane-line"/>')  # fmt: skip
+        if snapshot.available_from:
+            sx = x(snapshot.available_from)
+            parts.append(f'<rect x="{sx - 1.5}" y="{y - 16}" width="3" height="32" class="snapshot-start">'
+                         f"<title>{escape(snapshot.name)} available from {day(snapshot.available_from)}</title></rect>")
+        for evaluation in mine:
+            if not _when(evaluation):
+                continue
+            css = OUTCOME_CLASS.get(evaluation.outcome, "neutral")
+            label = f"{evaluation.title}: {evaluation.get_outcome_display()}, {day(_when(evaluation))}"
+            parts.append(f'<a href="{evaluation.get_absolute_url()}" aria-label="{escape(label)}">'
+                         f'<circle cx="{x(_when(evaluation))}" cy="{y - 8}" r="5" class="outcome-{css}">'
+                         f"<title>{escape(label)}</title></circle></a>")  # fmt: skip
+        labels: list[float] = []  # where this lane's decision labels are, so two on one date do not overlap
+        for decision in decisions:
+            if decision.snapshot_id != snapshot.pk or not decision.effective_date:
+                continue
+            dx, dy = x(decision.effective_date), y + 10
+            stacked = sum(1 for at in labels if abs(at - dx) < 40)
+            labels.append(dx)
+            label = (f"{decision}: {decision.get_scope_display()}, {decision.review_state.label}, "
+                     f"{day(decision.effective_date)}")  # fmt: skip
+            parts.append(f'<a href="{decision.get_absolute_url()}" aria-label="{escape(label)}">'
+                         f'<path d="M{dx} {dy - 8} L{dx + 8} {dy} L{dx} {dy + 8} L{dx - 8} {dy} Z" '
+                         f'class="scope-{decision.scope} {decision.review_state.css}"><title>{escape(label)}</title>'
+                         f'</path><text x="{dx + 11 + 26 * stacked}" y="{dy + 4}" class="decision-label">'
+                         f"{escape(decision.reference or decision.pk)}</text></a>")  # fmt: skip
+    parts.append("</svg>")
+    return "".join(parts)
+
