@@ -44,10 +44,16 @@ def test_a_list_page_costs_the_same_queries_at_10_and_500_rows(client, superuser
             assert client.get(reverse(url)).status_code == 200
         return len(captured.captured_queries)
 
+    count()  # the first request after logging in stamps the session (riskreg.security): not a list cost
     at_10 = count()
     add_rows(490, superuser)
     assert Evaluation.objects.count() == 500
-    assert count() == at_10
+    if url == "audit:list":
+        # The trail in words reads one query per kind of related record on the page (not per row), so the
+        # count follows the mix of kinds shown, never the number of events: at most what it was.
+        assert count() <= at_10
+    else:
+        assert count() == at_10
 
 
 LISTS = [
