@@ -7,6 +7,9 @@ between the two steps is not a confirmation: the page is shown again instead. Fo
 include the digest of the content the signer read, which the sign step checks under its row lock.
 """
 
+import hashlib
+import json
+
 from django.core import signing
 from django.shortcuts import render
 
@@ -15,7 +18,10 @@ MAX_AGE = 60 * 60  # seconds: a confirmation page left open longer is shown agai
 
 
 def _payload(request, fields: dict) -> dict:
-    return {"user": request.user.pk, "path": request.path, "fields": {k: str(v) for k, v in sorted(fields.items())}}
+    """What the token binds: the user, the address, and a SHA-256 of every field shown (so a long comment in
+    any script keeps the token short)."""
+    shown = json.dumps({k: str(v) for k, v in sorted(fields.items())}, ensure_ascii=False, sort_keys=True)
+    return {"user": request.user.pk, "path": request.path, "fields": hashlib.sha256(shown.encode()).hexdigest()}
 
 
 def confirmed(request, fields: dict) -> bool:

@@ -125,6 +125,8 @@ def to_reaffirm(user, limit: int = MOST) -> list[Task]:
         change = report.material_change
         if change is None or user.pk in authors_of(decision):
             continue
+        if any(s.signer_id == user.pk and report.is_current(s) for s in decision.sign_offs.all()):
+            continue  # re-affirmed this content already: each title is re-affirmed by someone else
         mine = [name for name in held.values() if name in change.awaiting]
         if mine:
             tasks.append(Task(
@@ -153,9 +155,21 @@ def _written_by(user):
             | Q(pk__in=GapAcknowledgement.history.filter(history_user=user).values("decision_id")))  # fmt: skip
 
 
+def _theirs(user, candidates, limit: int):
+    """The candidates (newest first) the user is an author of as the gate counts authors — a lifecycle step
+    such as a rejection or a withdrawal makes nobody an author — up to `limit` of them."""
+    found = []
+    for decision in candidates.order_by("-id")[: limit * 4]:
+        if user.pk in authors_of(decision):
+            found.append(decision)
+            if len(found) >= limit:
+                break
+    return found
+
+
 def drafts(user, limit: int = MOST) -> list[Task]:
     tasks = []
-    for decision in _decisions().filter(_written_by(user), status=DecisionStatus.DRAFT).order_by("-id")[:limit]:
+    for decision in _theirs(user, _decisions().filter(_written_by(user), status=DecisionStatus.DRAFT), limit):
         report = gate(decision)
         problems = [c for c in report.blocking if c.code not in SIGN_OFF_CHECKS]
         if problems:
@@ -173,7 +187,7 @@ def returned(user, limit: int = MOST) -> list[Task]:
     rejected = (_decisions().filter(_written_by(user), status=DecisionStatus.REJECTED)
                 .exclude(pk__in=revising.values("revises_id")).prefetch_related("sign_offs__title"))  # fmt: skip
     tasks = []
-    for decision in rejected.order_by("-id")[:limit]:
+    for decision in _theirs(user, rejected, limit):
         why = [f"{s.title}: {s.comment}" for s in decision.sign_offs.all() if s.verdict == "reject" and s.comment]
         tasks.append(Task(text=f"{decision} was rejected: revise it into a new draft, or leave it",
                           link=decision.get_absolute_url(), link_text="Read why and revise",
@@ -199,11 +213,13 @@ def staged_imports(session) -> list[Task]:
 
 def risks_due(user, today=None, limit: int = MOST) -> list[Task]:
     """Open risks whose next review has passed or comes within 14 days, whose owner names the user."""
+    if not user.has_perm("risks.view_risk"):
+        return []
     today = today or timezone.localdate()
-    names = {user.get_username(), user.get_full_name()} - {""}
     named = Q(owner_user=user)
-    for name in names:  # a free-text owner naming the user, for risks recorded before owners were users
-        named |= Q(owner_user__isnull=True, owner__iexact=name)
+    if user.has_perm("risks.change_risk"):  # a free-text owner naming the user: theirs to review only if they may
+        for name in {user.get_username(), user.get_full_name()} - {""}:
+            named |= Q(owner_user__isnull=True, owner__iexact=name)
     due = (Risk.objects.exclude(status=RiskStatus.CLOSED).filter(named)
            .filter(next_review__lte=today + datetime.timedelta(days=REVIEW_SOON_DAYS)).order_by("next_review"))
     tasks = []

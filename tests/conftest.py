@@ -203,6 +203,16 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+@pytest.fixture(autouse=True)
+def _mail_not_paused():
+    """A test that found the mail server down pauses sending after commits (outbox.PAUSE_SECONDS): not the next."""
+    from riskreg.notifications import outbox
+
+    outbox.resume()
+    yield
+    outbox.resume()
+
+
 @pytest.fixture
 def smtp_server(settings):
     """A real SMTP server started for the test; Django's SMTP backend sends to it."""

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION = {  # the documented production environment (.env.example), without a database
     "DEBUG": "0", "SECRET_KEY": "a-production-secret-" + "x" * 40, "ALLOWED_HOSTS": "riskreg.example.org",
     "CSRF_TRUSTED_ORIGINS": "https://riskreg.example.org", "SECURE_PROXY_SSL_HEADER": "1",
+    "EMAIL_HOST": "smtp.example.org", "SITE_URL": "https://riskreg.example.org",
 }  # fmt: skip
 
 

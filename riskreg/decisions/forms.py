@@ -177,7 +177,7 @@ class _SigningForm(BoundedChoicesMixin, forms.Form):
 class SignOffForm(_SigningForm):
     title = forms.ModelChoiceField(queryset=GovernanceTitle.objects.none(), empty_label=None, label="Signing as")
     verdict = forms.ChoiceField(choices=SignOffVerdict.choices, widget=forms.RadioSelect)
-    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000)
 
     def clean(self):
         cleaned = super().clean()
@@ -189,5 +189,6 @@ class SignOffForm(_SigningForm):
 class ReaffirmForm(_SigningForm):
     title = forms.ModelChoiceField(queryset=GovernanceTitle.objects.none(), empty_label=None, label="Re-affirming as")
     comment = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}), required=False, help_text="Why the decision still holds."
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000,
+        help_text="Why the decision still holds."
     )

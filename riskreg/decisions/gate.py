@@ -162,7 +162,7 @@ _DECISION_CONTENT = [
 ]
 
 
-def authors_of(decision: ReleaseDecision, gaps=None) -> set[int]:
+def authors_of(decision: ReleaseDecision, gaps=None, _seen: frozenset = frozenset()) -> set[int]:
     """Everyone who created or changed the decision or any of its parts, from their history.
 
     A lifecycle step (submit, sign, reject, record) moves only the status and makes nobody an
@@ -184,6 +184,11 @@ def authors_of(decision: ReleaseDecision, gaps=None) -> set[int]:
     if gaps is None:
         gaps = GapAcknowledgement.objects.filter(decision=decision)
     authors.update(gap.acknowledged_by_id for gap in gaps)
+    # A draft that revises a rejected decision or supersedes an approved one starts as a copy of it: whoever
+    # wrote that content wrote this too (else its author could sign their own text once a colleague copied it).
+    source = decision.revises_id or decision.supersedes_id
+    if source and source not in _seen:
+        authors |= authors_of(ReleaseDecision.objects.get(pk=source), _seen=_seen | {decision.pk})
     authors.discard(None)
     return authors
 

@@ -20,6 +20,7 @@ from riskreg.evaluations.models import Evaluation
 from riskreg.exports import stream_table_csv
 from riskreg.forms import id_in_range
 from riskreg.frameworks.models import ThreatCategory
+from riskreg.mywork import SESSION_COUNT
 from riskreg.pagination import KeysetTableMixin
 
 from . import lifecycle, record
@@ -226,6 +227,7 @@ class DecisionActionView(RoleRequiredMixin, View):
 
     def post(self, request, pk):
         decision = get_object_or_404(DECISIONS, pk=pk)
+        request.session.pop(SESSION_COUNT, None)  # the header's count is worked out again on My work
         try:
             return self.act(decision)
         except DecisionError as error:
@@ -237,7 +239,8 @@ class SubmitView(DecisionActionView):
     permission_required = "decisions.change_releasedecision"
 
     def act(self, decision):
-        if not confirmation.confirmed(self.request, {}):
+        version = {"version": decision.history.latest().history_id}  # an edit after the page: confirm again
+        if not confirmation.confirmed(self.request, version):
             lifecycle.check_submit(decision)
             titles = ", ".join(str(t) for t in decision.framework_version.required_titles.all()) or "no title"
             return confirmation.page(
@@ -249,6 +252,7 @@ class SubmitView(DecisionActionView):
                     "Everyone who wrote it or its parts is an author, and may not sign it.",
                 ],
                 button="Yes, submit it", back_url=decision.get_absolute_url(), back_text="No, back to the decision",
+                fields=version,
             )  # fmt: skip
         lifecycle.submit(decision, by=self.request.user)
         messages.success(self.request, "Submitted for review.")

@@ -30,10 +30,19 @@ def _users(ids, but=None):
     return get_user_model().objects.filter(pk__in=ids, is_active=True).order_by("pk")
 
 
-def _concerned(decision, but=None):
+def _concerned(decision, but=None) -> set:
     """Its authors and everyone who signed it."""
     signers = decision.sign_offs.values_list("signer_id", flat=True)
-    return _users(authors_of(decision) | set(signers), but=but)
+    return set(_users(authors_of(decision) | set(signers), but=but))
+
+
+def _asked_to_reaffirm(decision, but=None):
+    """Who holds a title the decision needs now, may sign, and did not write it: the re-affirmation is theirs."""
+    authors = authors_of(decision)
+    holders = get_user_model().objects.filter(
+        governance_titles__in=decision.framework_version.required_titles.all(), is_active=True
+    ).exclude(pk__in=authors | {getattr(but, "pk", None)}).distinct()
+    return {user for user in holders if user.has_perm("decisions.sign_releasedecision")}
 
 
 def decision_submitted(decision, by, history_id) -> None:
@@ -90,7 +99,7 @@ def evidence_changed(evaluation_id, by=None) -> None:
     loaded = load_many([d.pk for d in changed]) if changed else {}
     for decision in changed:
         digest = digest_of(signed_content(loaded[decision.pk], CONTENT_VERSION))
-        for person in _concerned(decision, but=by):
+        for person in _concerned(decision, but=by) | _asked_to_reaffirm(decision, but=by):
             queue(
                 person, kind=Kind.CHANGED, key=f"changed:{decision.pk}:{digest}:{person.pk}",
                 subject=f"Changed since signing: {decision}", decision=decision,

@@ -2,6 +2,7 @@
 
 import logging
 import smtplib
+import time
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
@@ -13,6 +14,7 @@ from .models import MailPreference, Notification
 
 log = logging.getLogger("riskreg.notifications")
 MAX_ATTEMPTS = 10  # after that a notification waits for the operator (shown by send_notifications)
+WITHDRAWN = "not sent: the recipient opted out, was deactivated or has no address"
 
 
 def absolute(path: str) -> str:
@@ -41,8 +43,9 @@ def queue(recipient, *, kind: str, key: str, subject: str, lines: list[str], why
         f"To stop these mails, untick “Send me mail” in your settings: {absolute(reverse('settings'))}",
         "", "— riskreg",
     ])  # fmt: skip
+    subject = " ".join(subject.split())[:200]  # a title with a line break would make the header refused
     notification = Notification(recipient=recipient, address=recipient.email, kind=kind, key=key[:200],
-                                subject=subject[:200], body=body, link=link, **about)  # fmt: skip
+                                subject=subject, body=body, link=link, **about)  # fmt: skip
     try:
         with transaction.atomic():  # a savepoint: a duplicate key leaves the caller's transaction usable
             if Notification.objects.filter(key=notification.key).exists():
@@ -51,11 +54,22 @@ def queue(recipient, *, kind: str, key: str, subject: str, lines: list[str], why
     except IntegrityError:  # the same key queued by a concurrent step
         return None
     pk = notification.pk
-    transaction.on_commit(lambda: send_pending([pk]))
+    transaction.on_commit(lambda: send_pending([pk], after_commit=True))
     return notification
 
 
-def send_pending(ids=None, retry_failed: bool = False) -> tuple[int, int]:
+# When the server was found down or silent, sends after a commit wait this long before trying again, so a
+# request that mails five people costs one timeout, not five; send_notifications (cron) always tries.
+PAUSE_SECONDS = 60
+_paused_until = 0.0
+
+
+def resume() -> None:
+    global _paused_until
+    _paused_until = 0.0
+
+
+def send_pending(ids=None, retry_failed: bool = False, after_commit: bool = False) -> tuple[int, int]:
     """Send unsent notifications (those of `ids`, or every one still under the attempt limit).
 
     Each is locked while sent, so two senders never send one twice; a failure is logged and counted,
@@ -67,6 +81,9 @@ def send_pending(ids=None, retry_failed: bool = False) -> tuple[int, int]:
     if ids is not None:
         pending = pending.filter(pk__in=ids)
     sent = failed = 0
+    global _paused_until
+    if after_commit and time.monotonic() < _paused_until:
+        return 0, 0  # the server was just found unreachable: cron sends these
     try:
         connection = get_connection(fail_silently=False)
     except Exception:  # a misconfigured backend: logged, retried later
@@ -76,9 +93,16 @@ def send_pending(ids=None, retry_failed: bool = False) -> tuple[int, int]:
         try:
             with transaction.atomic():
                 row = Notification.objects.select_for_update(skip_locked=True).filter(pk=pk, sent_at__isnull=True)
-                notification = row.first()
+                notification = row.select_related("recipient").first()
                 if notification is None:
                     continue  # sent meanwhile, or being sent by another sender
+                if not wants_mail(notification.recipient):  # opted out, deactivated or no address since queued
+                    notification.attempts = MAX_ATTEMPTS
+                    notification.last_error = WITHDRAWN
+                    notification._change_reason = "not sent: the recipient no longer takes mail"
+                    notification.save()
+                    continue
+                notification.address = notification.recipient.email  # the address as it is now
                 try:
                     EmailMessage(notification.subject, notification.body, settings.DEFAULT_FROM_EMAIL,
                                  [notification.address], connection=connection).send()  # fmt: skip
@@ -88,7 +112,9 @@ def send_pending(ids=None, retry_failed: bool = False) -> tuple[int, int]:
                     notification.last_error = f"{type(error).__name__}: {error}"[:500]
                     notification._change_reason = "sending failed; retried by send_notifications"
                     failed += 1
-                    unreachable = isinstance(error, (OSError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError))
+                    # The server down (stop: the rest wait for the next run) or one address refused (go on).
+                    unreachable = isinstance(error, (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError)) or (
+                        isinstance(error, OSError) and not isinstance(error, smtplib.SMTPException))
                 else:
                     unreachable = False
                     notification.attempts += 1
@@ -98,6 +124,7 @@ def send_pending(ids=None, retry_failed: bool = False) -> tuple[int, int]:
                     sent += 1
                 notification.save()
             if unreachable:  # the server is down: the rest wait for the next run instead of a timeout each
+                _paused_until = time.monotonic() + PAUSE_SECONDS
                 break
         except Exception:  # the database itself: leave it for the next run
             log.exception("Notification %s could not be sent or recorded", pk)

@@ -8,7 +8,7 @@ from django.urls import reverse
 import factories as make
 from riskreg.accounts.models import ApiToken
 from riskreg.decisions import lifecycle
-from riskreg.decisions.gate import gate
+from riskreg.decisions.gate import authors_of, gate
 from riskreg.decisions.models import DecisionError, ReleaseDecision
 from riskreg.frameworks.models import GovernanceTitle
 
@@ -172,4 +172,55 @@ def test_a_blocked_draft_is_not_offered_the_submit_confirmation(client):
     response = client.post(reverse("decisions:submit", args=[decision.pk]), follow=True)
     page = response.content.decode()
     assert "Yes, submit it" not in page and "The release gate blocks this decision" in page
+    assert ReleaseDecision.objects.get(pk=decision.pk).status == "draft"
+
+
+def test_the_author_of_a_rejected_decision_stays_an_author_of_its_revision(in_review):
+    """A colleague's revision copies the author's text: the author still may not sign it."""
+    decision, ceo, rso = in_review
+    writer = decision.author
+    writer.groups.add(Group.objects.get(name="approver"))
+    ceo.holders.add(writer)
+    lifecycle.sign(decision, by=approver_holding(rso), title=rso, verdict="reject", comment="Thin.")
+    colleague = make.user("colleague")
+    revision = lifecycle.revise(ReleaseDecision.objects.get(pk=decision.pk), by=colleague)
+    lifecycle.submit(revision, by=colleague)
+    with pytest.raises(DecisionError, match="You wrote this decision"):
+        lifecycle.sign(revision, by=writer, title=ceo, verdict="approve")
+    assert {writer.pk, colleague.pk} <= authors_of(revision)
+
+
+@pytest.mark.parametrize("comment", ["Причина отказа. " * 40 + "Конец", "理由" * 300, "x" * 1999])
+def test_a_long_comment_in_any_script_can_be_confirmed(client, in_review, comment):
+    decision, ceo, _ = in_review
+    client.force_login(approver_holding(ceo))
+    make.post_confirmed(client, reverse("decisions:sign", args=[decision.pk]),
+                        make.signing(decision, ceo, "reject", comment))  # fmt: skip
+    assert decision.sign_offs.get().comment == comment
+
+
+def test_a_comment_has_a_limit(client, in_review):
+    decision, ceo, _ = in_review
+    client.force_login(approver_holding(ceo))
+    response = client.post(reverse("decisions:sign", args=[decision.pk]),
+                           make.signing(decision, ceo, "reject", "x" * 2001))  # fmt: skip
+    assert response.status_code == 400 and not decision.sign_offs.exists()
+
+
+def test_a_submit_confirmation_is_for_the_draft_as_it_was_shown(client):
+    decision = make.decision(author=make.user("drafter"))
+    determination = make.determination(decision, reasoning="r")
+    determination.cited_evaluations.add(make.evaluation(snap=decision.snapshot, cat=determination.category))
+    decision.author.groups.add(Group.objects.get(name="evaluator"))
+    client.force_login(decision.author)
+    url = reverse("decisions:submit", args=[decision.pk])
+    first = client.post(url)
+    token = first.context["confirm_token"]
+    from django.db import transaction
+
+    with transaction.atomic():  # the draft changes after the confirmation page was shown
+        decision.title, decision._change_reason = "Changed after the page", "edit"
+        decision.save()
+    again = client.post(url, {**first.context["fields"], "confirm": token})
+    assert again.status_code == 200 and "Yes, submit it" in again.content.decode()
     assert ReleaseDecision.objects.get(pk=decision.pk).status == "draft"

@@ -179,3 +179,110 @@ def test_a_step_that_rolls_back_leaves_no_mail(world, smtp_server, django_captur
             lifecycle.submit(world["decision"], by=world["writer"])
             raise RuntimeError("something after the step failed")
     assert not Notification.objects.exists() and smtp_server.messages == []
+
+
+# -- found by a helper's attacker pass ------------------------------------------------------------
+
+
+def test_one_refused_address_does_not_hold_up_the_others(world, settings, django_capture_on_commit_callbacks):
+    from aiosmtpd.controller import Controller
+
+    from conftest import _Inbox
+
+    class Picky(_Inbox):
+        async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+            if address.startswith("carl"):
+                return "550 5.1.1 no such user"
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2
+    lifecycle.submit(world["decision"], by=world["writer"])  # queued, not sent (no on-commit here)
+    inbox = Picky()
+    controller = Controller(inbox, hostname="127.0.0.1", port=settings.EMAIL_PORT)
+    controller.start()
+    try:
+        with pytest.raises(SystemExit):  # one failed: cron tells the operator
+            call_command("send_notifications", stdout=io.StringIO())
+        inbox.wait_for(1)
+    finally:
+        controller.stop()
+    assert [m["To"] for m in inbox.messages] == ["rosa@example.org"]
+    carl = Notification.objects.get(address="carl@example.org")
+    assert carl.sent_at is None and "550" in carl.last_error
+
+
+def test_a_silent_server_costs_one_timeout_per_request_not_one_per_recipient(world, settings,
+                                                                            django_capture_on_commit_callbacks):
+    import socket
+    import time
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # accepts, never answers
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", silent.getsockname()[1], 1
+    for name in ("dave", "erin", "finn"):
+        world["ceo"].holders.add(person(name))
+    started = time.monotonic()
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            lifecycle.submit(world["decision"], by=world["writer"])
+        took = time.monotonic() - started
+    finally:
+        silent.close()
+    sent_to = Notification.objects.count()
+    assert sent_to == 5 and Notification.objects.filter(attempts=1).count() == 1  # one tried, the rest wait
+    assert took < 5 * settings.EMAIL_TIMEOUT  # ratio of timeouts, not a benchmark: one timeout, not five
+
+
+def test_mail_waiting_for_someone_who_opts_out_or_leaves_is_not_sent(world, settings, smtp_server):
+    port = settings.EMAIL_PORT
+    lifecycle.submit(world["decision"], by=world["writer"])  # queued
+    with transaction.atomic():
+        MailPreference.objects.create(user=world["carl"], send_mail=False)
+        rosa = world["rosa"]
+        rosa.is_active = False
+        rosa.save()
+    settings.EMAIL_PORT = port
+    call_command("send_notifications", stdout=io.StringIO())
+    assert smtp_server.messages == []
+    assert Notification.objects.filter(sent_at__isnull=True, last_error__startswith="not sent").count() == 2
+
+
+def test_a_line_break_in_a_title_does_not_stop_its_mail(world, smtp_server, django_capture_on_commit_callbacks):
+    decision = world["decision"]
+    with transaction.atomic():
+        decision.title, decision._change_reason = "Partners\nBcc: leak@evil.example", "test"
+        decision.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        lifecycle.submit(decision, by=world["writer"])
+    mail = smtp_server.wait_for(2)
+    assert len(mail) == 2 and all("leak@" not in (m["Bcc"] or "") and "\n" not in m["Subject"] for m in mail)
+
+
+def test_a_change_after_approval_tells_who_holds_the_title_now(world, smtp_server,
+                                                               django_capture_on_commit_callbacks):
+    decision = world["decision"]
+    lifecycle.submit(decision, by=world["writer"])
+    lifecycle.sign(decision, by=world["carl"], title=world["ceo"], verdict="approve")
+    lifecycle.sign(decision, by=world["rosa"], title=world["rso"], verdict="approve")
+    dave = person("dave")
+    world["ceo"].holders.remove(world["carl"])
+    world["ceo"].holders.add(dave)
+    evaluation = Evaluation.objects.get(pk=world["evaluation"].pk)
+    evaluation.score, evaluation._change_reason = 0.9, "rescored"
+    with django_capture_on_commit_callbacks(execute=True):
+        evaluation.save()
+    changed = {m["To"] for m in smtp_server.wait_for(4) if m["Subject"].startswith("Changed since signing")}
+    assert "dave@example.org" in changed
+
+
+def test_the_deploy_check_warns_when_mail_would_go_to_the_console(settings):
+    from riskreg.notifications.apps import mail_settings
+
+    settings.EMAIL_BACKEND, settings.SITE_URL = "django.core.mail.backends.console.EmailBackend", "http://localhost:8000"
+    assert {w.id for w in mail_settings()} == {"riskreg.W001", "riskreg.W002"}
+    settings.EMAIL_BACKEND, settings.SITE_URL = "django.core.mail.backends.smtp.EmailBackend", "https://r.example"
+    assert mail_settings() == []

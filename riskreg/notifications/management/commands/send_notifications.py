@@ -8,7 +8,7 @@ from django.db import transaction
 
 from riskreg.notifications import events
 from riskreg.notifications.models import Notification
-from riskreg.notifications.outbox import MAX_ATTEMPTS, send_pending
+from riskreg.notifications.outbox import MAX_ATTEMPTS, WITHDRAWN, send_pending
 
 
 class Command(BaseCommand):
@@ -23,7 +23,8 @@ class Command(BaseCommand):
         with transaction.atomic():
             queued = events.reviews_due()
         sent, failed = send_pending(retry_failed=options["retry_failed"])
-        given_up = Notification.objects.filter(sent_at__isnull=True, attempts__gte=MAX_ATTEMPTS).count()
+        given_up = (Notification.objects.filter(sent_at__isnull=True, attempts__gte=MAX_ATTEMPTS)
+                    .exclude(last_error=WITHDRAWN).count())  # fmt: skip
         self.stdout.write(f"{queued} risk review reminder(s) queued; {sent} mail(s) sent, {failed} failed.")
         if given_up:
             self.stdout.write(f"{given_up} notification(s) failed {MAX_ATTEMPTS} times and are no longer retried: "
