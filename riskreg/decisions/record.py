@@ -48,11 +48,32 @@ def context(pk) -> dict:
         sign_off.is_current = report.is_current(sign_off)
     approval = decision.affirmations.filter(kind="approved").select_related("affirmed_by").first()
     head = AuditHead.objects.first()
-    return {
+    return {**_pictures(decision),
         "object": decision, "report": report, "sign_offs": sign_offs, "approval": approval,
         "events": describe(events_about(decision, dict.fromkeys(PARTS, "decision"))),
         "head": f"{head.seq}:{head.hash}" if head else "0:—", "printed_at": timezone.now(),
     }  # fmt: skip
+
+
+def _pictures(decision) -> dict:
+    """The framework version's coverage, with the model's concerning categories marked, and the model's
+    timeline: the same pictures as the model page, drawn into the record (and the PDF)."""
+    from riskreg.evaluations.models import Outcome, Snapshot
+    from riskreg.evaluations.timeline import timeline_svg
+    from riskreg.frameworks.models import Coverage, ThreatCategory
+
+    from .gate import annotate_review_states
+
+    model = decision.snapshot.model
+    levels = {c.category_id: c for c in Coverage.objects.filter(framework_version=decision.framework_version)}
+    concerning = set(Evaluation.objects.filter(snapshot__model=model, outcome__in=Outcome.concerning())
+                     .values_list("category_id", flat=True))  # fmt: skip
+    coverage = [(category, levels.get(category.pk), category.pk in concerning)
+                for category in ThreatCategory.objects.all()]  # fmt: skip
+    snapshots = list(Snapshot.objects.filter(model=model).order_by("available_from", "id"))
+    decisions = annotate_review_states(ReleaseDecision.objects.filter(snapshot__model=model)
+                                      .select_related("snapshot").order_by("effective_date", "id"))  # fmt: skip
+    return {"coverage": coverage, "timeline": timeline_svg(model, snapshots, decisions)}
 
 
 class OfflineFetcher:

@@ -14,6 +14,13 @@ from .models import Evaluation, Outcome
 
 LEFT, RIGHT, LANE, TOP, AXIS = 270, 44, 64, 26, 40
 WIDTH = 1000
+# Colours as attributes too, so the drawing is the same where the page's CSS does not reach (the PDF).
+FILL = {"bad": "#c62828", "warn": "#e08a00", "good": "#3c9a52", "neutral": "#9aa3ad",
+        "no_deployment": "#5b5b5b", "internal_review": "#5c7fd1", "internal_use": "#5c7fd1",
+        "limited_pilot": "#8e5bd1", "limited_access": "#8e5bd1", "general_availability": "#1f9d8a"}  # fmt: skip
+STROKE = {"status-rejected": 'stroke="#c62828" stroke-width="2.5"', "status-draft": 'stroke-dasharray="3 2"',
+          "status-in_review": 'stroke-dasharray="3 2"', "status-superseded": 'stroke="#9aa3ad"',
+          "status-recorded": 'stroke="#9aa3ad"'}  # fmt: skip
 OUTCOME_CLASS = {Outcome.SIGNAL_MET: "warn", Outcome.CROSSED: "bad", Outcome.SATURATED: "bad",
                  Outcome.BELOW_THRESHOLD: "good"}  # fmt: skip
 
@@ -43,8 +50,11 @@ def timeline_svg(model, snapshots, decisions) -> str:
              f"evaluations and release decisions from {day(start)} to {day(end)}</title>"]  # fmt: skip
     month = start
     while month <= end:  # ticks and faint month lines
-        parts.append(f'<line x1="{x(month)}" y1="{TOP - 6}" x2="{x(month)}" y2="{height - AXIS + 4}" class="grid"/>'
-                     f'<text x="{x(month)}" y="{height - AXIS + 20}" class="tick">{month:%b %Y}</text>')  # fmt: skip
+        top, bottom = TOP - 6, height - AXIS + 4
+        anchor = "end" if month == end else "middle"  # the last month's label stays inside the picture
+        parts.append(f'<line x1="{x(month)}" y1="{top}" x2="{x(month)}" y2="{bottom}" class="grid" stroke="#e3e6ea"/>'
+                     f'<text x="{x(month)}" y="{height - AXIS + 20}" class="tick" text-anchor="{anchor}">'
+                     f"{month:%b %Y}</text>")  # fmt: skip
         month = (month + datetime.timedelta(days=32)).replace(day=1)
     for lane, snapshot in enumerate(snapshots):
         y = TOP + LANE * lane + LANE / 2
@@ -56,19 +66,21 @@ def timeline_svg(model, snapshots, decisions) -> str:
             note += f"; {undated_decisions} decision{'s' if undated_decisions != 1 else ''} undated"
         parts.append(f'<text x="8" y="{y - 4}" class="lane">{escape(snapshot.name)}</text>'
                      f'<text x="8" y="{y + 12}" class="note">{note}</text>'
-                     f'<line x1="{LEFT}" y1="{y}" x2="{WIDTH - RIGHT}" y2="{y}" class="lane-line"/>')  # fmt: skip
+                     f'<line x1="{LEFT}" y1="{y}" x2="{WIDTH - RIGHT}" y2="{y}" class="lane-line" '
+                     f'stroke="#b8bec6"/>')  # fmt: skip
         if snapshot.available_from:
             sx = x(snapshot.available_from)
-            parts.append(f'<rect x="{sx - 1.5}" y="{y - 16}" width="3" height="32" class="snapshot-start">'
-                         f"<title>{escape(snapshot.name)} available from {day(snapshot.available_from)}</title></rect>")
+            parts.append(f'<rect x="{sx - 1.5}" y="{y - 16}" width="3" height="32" class="snapshot-start" '
+                         f'fill="#1e2a3a"><title>{escape(snapshot.name)} available from '
+                         f"{day(snapshot.available_from)}</title></rect>")  # fmt: skip
         for evaluation in mine:
             if not _when(evaluation):
                 continue
             css = OUTCOME_CLASS.get(evaluation.outcome, "neutral")
             label = f"{evaluation.title}: {evaluation.get_outcome_display()}, {day(_when(evaluation))}"
             parts.append(f'<a href="{evaluation.get_absolute_url()}" aria-label="{escape(label)}">'
-                         f'<circle cx="{x(_when(evaluation))}" cy="{y - 8}" r="5" class="outcome-{css}">'
-                         f"<title>{escape(label)}</title></circle></a>")  # fmt: skip
+                         f'<circle cx="{x(_when(evaluation))}" cy="{y - 8}" r="5" class="outcome-{css}" '
+                         f'fill="{FILL[css]}"><title>{escape(label)}</title></circle></a>')  # fmt: skip
         labels: list[float] = []  # where this lane's decision labels are, so two on one date do not overlap
         for decision in decisions:
             if decision.snapshot_id != snapshot.pk or not decision.effective_date:
@@ -78,10 +90,14 @@ def timeline_svg(model, snapshots, decisions) -> str:
             labels.append(dx)
             label = (f"{decision}: {decision.get_scope_display()}, {decision.review_state.label}, "
                      f"{day(decision.effective_date)}")  # fmt: skip
+            status = decision.review_state.css.split()[0]
+            fill = FILL.get(decision.scope, "#555")
             parts.append(f'<a href="{decision.get_absolute_url()}" aria-label="{escape(label)}">'
                          f'<path d="M{dx} {dy - 8} L{dx + 8} {dy} L{dx} {dy + 8} L{dx - 8} {dy} Z" '
-                         f'class="scope-{decision.scope} {decision.review_state.css}"><title>{escape(label)}</title>'
-                         f'</path><text x="{dx + 11 + 26 * stacked}" y="{dy + 4}" class="decision-label">'
+                         f'class="scope-{decision.scope} {decision.review_state.css}" fill="{fill}" '
+                         f'stroke="#1e2a3a" stroke-width="1.5" {STROKE.get(status, "")}>'
+                         f"<title>{escape(label)}</title></path>"
+                         f'<text x="{dx + 11 + 26 * stacked}" y="{dy + 4}" class="decision-label">'
                          f"{escape(decision.reference or decision.pk)}</text></a>")  # fmt: skip
     parts.append("</svg>")
     return "".join(parts)

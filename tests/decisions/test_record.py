@@ -39,11 +39,12 @@ def _weasyprint():
         pytest.skip(f"WeasyPrint cannot load Pango: {error}")
 
 
-def pdf_text(document: bytes, tmp_path) -> str:
+def pdf_text(document: bytes, tmp_path, layout: bool = True) -> str:
     need("pdftotext")
     path = tmp_path / "record.pdf"
     path.write_bytes(document)
-    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    mode = ["-layout"] if layout else ["-raw"]  # -raw: in drawing order, a table cell's words stay together
+    text = subprocess.run(["pdftotext", *mode, str(path), "-"], capture_output=True, text=True, check=True).stdout
     return " ".join(text.split())  # words as read, whatever the line breaks
 
 
@@ -144,3 +145,12 @@ def test_without_pango_the_pdf_link_explains_and_offers_the_printable_page(clien
     response = client.get(reverse("decisions:record-pdf", args=[approved.pk]))
     assert response.status_code == 503
     assert reverse("decisions:record", args=[approved.pk]) in response.content.decode()
+
+
+def test_the_record_shows_the_pictures_in_words_and_drawing(demo, tmp_path):
+    """The framework version's coverage with the gap named, and the model's timeline, readable in the PDF."""
+    decision = ReleaseDecision.objects.get(reference="ILLUS-1")
+    text = pdf_text(pdf(decision.pk), tmp_path, layout=False)
+    assert f"Coverage under {decision.framework_version}" in text
+    assert "Cyber operations" in text and "a coverage gap" in text
+    assert "The model's timeline" in text and "Final snapshot" in text and "Apr 2026" in text
