@@ -64,3 +64,17 @@ class RegistryAdmin(SimpleHistoryAdmin):
                     current_app=self.admin_site.name,
                 )  # fmt: skip
             )
+
+
+class ReadOnlyAdmin(RegistryAdmin):
+    """Seen, never written here: records that only their own steps write (sign-offs, affirmations,
+    evidence, the mail outbox, …)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

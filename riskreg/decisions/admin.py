@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from riskreg.admin import RegistryAdmin
+from riskreg.admin import ReadOnlyAdmin, RegistryAdmin
 
 from .models import Affirmation, Determination, GapAcknowledgement, ReleaseDecision, SignOff
 
@@ -58,32 +58,14 @@ class GapAcknowledgementAdmin(FrozenWhenApprovedMixin, RegistryAdmin):
 
 
 @admin.register(Affirmation)
-class AffirmationAdmin(RegistryAdmin):
+class AffirmationAdmin(ReadOnlyAdmin):
     """Written by the lifecycle steps only."""
 
     list_display = ["decision", "kind", "digest", "affirmed_at"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(SignOff)
-class SignOffAdmin(RegistryAdmin):
+class SignOffAdmin(ReadOnlyAdmin):
     """Sign-offs are made on the decision page, where separation of duties is checked."""
 
     list_display = ["decision", "signer", "title", "verdict", "signed_at"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

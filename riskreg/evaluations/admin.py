@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from riskreg.admin import RegistryAdmin
+from riskreg.admin import ReadOnlyAdmin, RegistryAdmin
 
 from .models import AIModel, Evaluation, Evidence, ImportedRun, Snapshot
 
@@ -50,7 +50,7 @@ class ImportedRunAdmin(RegistryAdmin):
 
 
 @admin.register(Evidence)
-class EvidenceAdmin(RegistryAdmin):
+class EvidenceAdmin(ReadOnlyAdmin):
     """Evidence is never edited in place: a correction is a new piece that replaces the old one.
 
     It is added only on the evaluation's page, whose upload form checks the file's type and size,
@@ -61,12 +61,3 @@ class EvidenceAdmin(RegistryAdmin):
     list_display = ["title", "evaluation", "kind", "sha256", "added_at"]
     list_filter = ["kind"]
     raw_id_fields = ["evaluation", "replaces", "added_by"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -1,22 +1,8 @@
 from django.contrib import admin
 
-from riskreg.admin import RegistryAdmin
+from riskreg.admin import ReadOnlyAdmin
 
 from .models import MailPreference, Notification
-
-
-class ReadOnlyAdmin(RegistryAdmin):
-    """Seen, never written here: the outbox is written by the changes that cause mail, a preference by
-    its user on their settings page."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Notification)
