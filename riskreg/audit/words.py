@@ -37,6 +37,17 @@ def _field(model, name):
     return None
 
 
+def _position(model, name: str) -> int:
+    if model is None:
+        return 0
+    names = [f.name for f in model._meta.get_fields()] + [getattr(f, "attname", "") for f in model._meta.get_fields()]
+    base = name.removesuffix("_id")
+    for candidate in (name, base):
+        if candidate in names:
+            return names.index(candidate) % (len(names) // 2 or 1)
+    return len(names)
+
+
 def _ids(value) -> list:
     values = value if isinstance(value, list) else [value]
     return [v for v in values if isinstance(v, (int, str)) and str(v).isdigit()]
@@ -53,7 +64,8 @@ def describe(events) -> list:
         repr_ = event.object_repr or f"#{event.object_id}"
         event.label = repr_ if repr_.lower().startswith(event.kind.lower()) else f"{event.kind} {repr_}"
         event._fields = []
-        for name, change in (event.changes or {}).items():
+        # In the model's own field order: PostgreSQL's jsonb keeps keys in its own order, not the record's.
+        for name, change in sorted((event.changes or {}).items(), key=lambda item: _position(model, item[0])):
             field = _field(model, name)
             if name == "id" or (field is not None and field.primary_key):
                 continue
