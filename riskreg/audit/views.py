@@ -58,7 +58,7 @@ class AuditEventListView(AuditAccessMixin, TemplateView):
             events = AuditEvent.objects.all()
         matching = events
         before = self.request.GET.get("before", "")
-        if before.isdigit() and id_in_range(before):
+        if before.isascii() and before.isdigit() and id_in_range(before):
             events = events.filter(seq__lt=int(before))
         page = describe(events.order_by("-seq")[: PAGE_SIZE + 1])
         has_more = len(page) > PAGE_SIZE

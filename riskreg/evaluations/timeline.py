@@ -25,8 +25,13 @@ OUTCOME_CLASS = {Outcome.SIGNAL_MET: "warn", Outcome.CROSSED: "bad", Outcome.SAT
                  Outcome.BELOW_THRESHOLD: "good"}  # fmt: skip
 
 
+PLAUSIBLE = (datetime.date(1950, 1, 1), datetime.date(2150, 12, 1))
+
+
 def _when(evaluation):
-    return evaluation.finished_on or evaluation.started_on
+    """The date an evaluation is drawn at; None when it has none, or one outside the drawn span."""
+    when = evaluation.finished_on or evaluation.started_on
+    return when if when and PLAUSIBLE[0] <= when <= PLAUSIBLE[1] else None
 
 
 def timeline_svg(model, snapshots, decisions) -> str:
@@ -34,6 +39,11 @@ def timeline_svg(model, snapshots, decisions) -> str:
                        .only("id", "title", "outcome", "snapshot_id", "finished_on", "started_on"))  # fmt: skip
     dates = [s.available_from for s in snapshots if s.available_from]
     dates += [_when(e) for e in evaluations if _when(e)] + [d.effective_date for d in decisions if d.effective_date]
+    if not dates:
+        return ""
+    # A date typed far off (year 1 or 9999) would make the axis overflow or draw thousands of months:
+    # the axis spans 1950–2150 at most, and a mark outside it is left out (counted as undated).
+    dates = [d for d in dates if PLAUSIBLE[0] <= d <= PLAUSIBLE[1]]
     if not dates:
         return ""
     start, end = min(dates), max(dates)
@@ -68,7 +78,7 @@ def timeline_svg(model, snapshots, decisions) -> str:
                      f'<text x="8" y="{y + 12}" class="note">{note}</text>'
                      f'<line x1="{LEFT}" y1="{y}" x2="{WIDTH - RIGHT}" y2="{y}" class="lane-line" '
                      f'stroke="#b8bec6"/>')  # fmt: skip
-        if snapshot.available_from:
+        if snapshot.available_from and PLAUSIBLE[0] <= snapshot.available_from <= PLAUSIBLE[1]:
             sx = x(snapshot.available_from)
             parts.append(f'<rect x="{sx - 1.5}" y="{y - 16}" width="3" height="32" class="snapshot-start" '
                          f'fill="#1e2a3a"><title>{escape(snapshot.name)} available from '
@@ -84,6 +94,8 @@ def timeline_svg(model, snapshots, decisions) -> str:
         labels: list[float] = []  # where this lane's decision labels are, so two on one date do not overlap
         for decision in decisions:
             if decision.snapshot_id != snapshot.pk or not decision.effective_date:
+                continue
+            if not PLAUSIBLE[0] <= decision.effective_date <= PLAUSIBLE[1]:
                 continue
             dx, dy = x(decision.effective_date), y + 10
             stacked = sum(1 for at in labels if abs(at - dx) < 40)

@@ -118,3 +118,8 @@ def test_every_record_kind_has_a_history_page(client, viewer, demo, name):
     response = client.get(reverse(name, args=[record.pk]))
     assert response.status_code == 200 and response.context["events"]
     assert client.get(reverse(name, args=[10**9])).status_code == 404
+
+
+def test_a_non_ascii_digit_in_before_is_ignored_not_a_500(client, auditor):
+    client.force_login(auditor)
+    assert client.get(reverse("audit:list"), {"before": "²"}).status_code == 200

@@ -196,3 +196,22 @@ def test_the_model_page_explains_its_pictures(client, viewer, demo):
                                                    effective_date__isnull=False):  # fmt: skip
         assert decision.get_absolute_url() in chart
     assert "evaluation crossed or saturated" in page and "general availability" in page
+
+
+@pytest.mark.parametrize("far", ["9999-12-31", "0001-01-01"])
+def test_a_far_off_date_does_not_break_the_model_page(client, viewer, demo, far):
+    """Found by a helper's pass: 9999-12-31 overflowed the timeline's axis (500); year 1 drew ~120,000 months."""
+    import datetime
+
+    from django.db import transaction
+
+    from riskreg.evaluations.models import Evaluation
+
+    evaluation = Evaluation.objects.filter(snapshot__model__slug="claude-mythos-preview").first()
+    with transaction.atomic():
+        evaluation.finished_on, evaluation._change_reason = datetime.date.fromisoformat(far), "test"
+        evaluation.started_on = None
+        evaluation.save()
+    client.force_login(viewer)
+    response = client.get("/models/claude-mythos-preview/")
+    assert response.status_code == 200 and len(response.content) < 500_000
