@@ -7,6 +7,7 @@ The same template is the printable HTML page and, through WeasyPrint, the PDF; t
 offline: the only files it may read are the app's own static files (its stylesheet and fonts).
 """
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -18,8 +19,17 @@ from riskreg.audit.models import AuditHead
 from riskreg.audit.words import describe, events_about
 from riskreg.evaluations.models import Evaluation, Evidence
 
-from .gate import gate
-from .models import Determination, GapAcknowledgement, ReleaseDecision, SignOff
+from .digest import describe_changes, digest_of, load, signed_content
+from .gate import _add_history_notes, gate
+from .models import (
+    AffirmationKind,
+    DecisionStatus,
+    Determination,
+    GapAcknowledgement,
+    ReleaseDecision,
+    SignOff,
+    SignOffVerdict,
+)
 
 STATIC = Path(settings.BASE_DIR) / "static"
 PARTS = ["decisions.Determination", "decisions.GapAcknowledgement", "decisions.SignOff", "decisions.Affirmation"]
@@ -46,17 +56,69 @@ def context(pk) -> dict:
     sign_offs = list(decision.sign_offs.all())
     for sign_off in sign_offs:
         sign_off.is_current = report.is_current(sign_off)
-    approval = decision.affirmations.filter(kind="approved").select_related("affirmed_by").first()
     head = AuditHead.objects.first()
-    return {**_pictures(decision),
-        "object": decision, "report": report, "sign_offs": sign_offs, "approval": approval,
+    return {**_pictures(decision), **_standing(decision),
+        "object": decision, "report": report, "sign_offs": sign_offs,
         "events": describe(events_about(decision, dict.fromkeys(PARTS, "decision"))),
         "head": f"{head.seq}:{head.hash}" if head else "0:—", "printed_at": timezone.now(),
     }  # fmt: skip
 
 
+@dataclass
+class Standing:
+    """One time the decision's content was affirmed as a whole: approved, recorded or re-affirmed."""
+
+    kind: str
+    label: str
+    digest: str
+    content_version: int
+    content: dict
+    at: object
+    by: object
+    from_sign_off: bool = False  # approved before affirmations were kept: the last approving sign-off
+    is_current: bool = False
+
+    @property
+    def verb(self) -> str:
+        return {AffirmationKind.REAFFIRMED: "re-affirmed"}.get(self.kind, str(self.kind))
+
+
+def _standing(decision) -> dict:
+    """Every affirmation of the decision, oldest first, each measured against the content now in its own
+    document format; and, when the newest no longer matches, what changed since it, in words.
+
+    A decision approved before affirmations were kept stands on its last approving sign-off (as the gate
+    reads it). A superseded decision's changes are listed too: the record says what it was and what moved.
+    """
+    rows = [
+        Standing(row.kind, row.get_kind_display(), row.digest, row.content_version, row.content, row.affirmed_at,
+                 row.affirmed_by)
+        for row in decision.affirmations.select_related("affirmed_by").order_by("affirmed_at", "id")
+    ]  # fmt: skip
+    if not rows and decision.status in (DecisionStatus.APPROVED, DecisionStatus.SUPERSEDED):
+        last = (SignOff.objects.filter(decision=decision, verdict=SignOffVerdict.APPROVE)
+                .select_related("signer").order_by("-id").first())  # fmt: skip
+        if last is not None:
+            rows = [Standing(AffirmationKind.APPROVED, AffirmationKind.APPROVED.label, last.digest,
+                             last.content_version, last.signed_content, last.signed_at, last.signer,
+                             from_sign_off=True)]  # fmt: skip
+    if not rows:
+        return {"standing": [], "approval": None, "newest": None, "changes": []}
+    loaded = load(decision.pk)
+    contents = {version: signed_content(loaded, version) for version in {row.content_version for row in rows}}
+    for row in rows:
+        row.is_current = row.digest == digest_of(contents[row.content_version])
+    newest = rows[-1]
+    changes = []
+    if not newest.is_current:
+        changes = describe_changes(newest.content or {}, contents[newest.content_version])
+        _add_history_notes(changes, newest.at)
+    approval = next((row for row in rows if row.kind in (AffirmationKind.APPROVED, AffirmationKind.RECORDED)), None)
+    return {"standing": rows, "approval": approval, "newest": newest, "changes": changes}
+
+
 def _pictures(decision) -> dict:
-    """The framework version's coverage, with the model's concerning categories marked, and the model's
+    """The framework version's coverage, with the snapshot's concerning categories marked, and the model's
     timeline: the same pictures as the model page, drawn into the record (and the PDF)."""
     from riskreg.evaluations.models import Outcome, Snapshot
     from riskreg.evaluations.timeline import timeline_svg
@@ -66,7 +128,8 @@ def _pictures(decision) -> dict:
 
     model = decision.snapshot.model
     levels = {c.category_id: c for c in Coverage.objects.filter(framework_version=decision.framework_version)}
-    concerning = set(Evaluation.objects.filter(snapshot__model=model, outcome__in=Outcome.concerning())
+    # The decision's own snapshot, as the gate judges it (another snapshot's results are not this release's).
+    concerning = set(Evaluation.objects.filter(snapshot=decision.snapshot, outcome__in=Outcome.concerning())
                      .values_list("category_id", flat=True))  # fmt: skip
     coverage = [(category, levels.get(category.pk), category.pk in concerning)
                 for category in ThreatCategory.objects.all()]  # fmt: skip

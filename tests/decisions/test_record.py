@@ -1,6 +1,7 @@
 """The decision record (issue 17): the PDF's text, read with pdftotext, states the database's facts."""
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,6 +15,7 @@ from riskreg.decisions import lifecycle
 from riskreg.decisions.gate import gate
 from riskreg.decisions.models import ReleaseDecision
 from riskreg.decisions.record import OfflineFetcher, pdf
+from riskreg.decisions.record import context as record_context
 from riskreg.evaluations.models import Evidence
 from riskreg.frameworks.models import GovernanceTitle
 
@@ -61,8 +63,14 @@ def approved(tmp_path):
     from django.db import transaction
 
     with transaction.atomic():
-        piece = Evidence(evaluation=evaluation, kind="note", title="Range report", note="n", sha256="ab" * 32,
-                         added_by=decision.author)
+        piece = Evidence(
+            evaluation=evaluation,
+            kind="note",
+            title="Range report",
+            note="n",
+            sha256="ab" * 32,
+            added_by=decision.author,
+        )
         piece._history_user = decision.author
         piece.save()
     determination.cited_evaluations.add(evaluation)
@@ -83,13 +91,13 @@ def test_the_pdf_states_the_records_facts(approved, tmp_path):
         "Cyber range", "§3.4", "Below threshold", "0.42", "Range report — SHA-256",
         "Carl Signer", "Rosa Signer", "carl agrees.", report.digest,
         f"The release gate as it stands: {report.headline}",
-        "As it stood at approval", "the same as now",
+        "As it stood at approval", "Approved through the gate", "nothing it rests on has changed since",
         "submitted for review", "approved: the gate passed with every required title signed",
     ]  # fmt: skip
     for fact in expected:
         assert fact in text, fact
     unbroken = "".join(text.split())  # a hash may wrap at the page's edge
-    assert f"Auditheadatprinting:{head.seq}:{head.hash}" in unbroken
+    assert f"Auditheadatprinting(sequence:hash):{head.seq}:{head.hash}" in unbroken
     assert "ab" * 32 in unbroken
     for sign_off in approved.sign_offs.all():
         assert f"Digestsigned(format{sign_off.content_version}):{sign_off.digest}" in unbroken
@@ -154,3 +162,102 @@ def test_the_record_shows_the_pictures_in_words_and_drawing(demo, tmp_path):
     assert f"Coverage under {decision.framework_version}" in text
     assert "Cyber operations" in text and "a coverage gap" in text
     assert "The model's timeline" in text and "Final snapshot" in text and "Apr 2026" in text
+
+
+# -- what the record says about approval, measured against the newest affirmation (helper-12's findings) --
+
+
+def _rescore(evaluation_title: str, score: float) -> None:
+    from riskreg.evaluations.models import Evaluation
+
+    evaluation = Evaluation.objects.get(title=evaluation_title)
+    evaluation.score = score
+    evaluation._change_reason = "Rescored after a rerun"
+    evaluation.save()
+
+
+def _plain(text: str) -> str:
+    return text.replace("\u200b", "")  # the record's invisible break opportunities in long words
+
+
+def test_after_a_change_the_record_lists_it_and_after_re_affirmation_it_stands_on_the_new_content(approved, tmp_path):
+    _rescore("Cyber range", 0.9)
+    text = pdf_text(pdf(approved.pk), tmp_path)
+    assert "What it rests on has changed since it was last approved" in text
+    assert "0.42 → 0.9" in text and "Rescored after a rerun" in text
+    assert "differs" in text
+
+    for name, title in (("carl", "CEO"), ("rosa", "RSO")):
+        signer = type(approved.author).objects.get(username=name)
+        lifecycle.reaffirm(approved, by=signer, title=GovernanceTitle.objects.get(name=title))
+    text = pdf_text(pdf(approved.pk), tmp_path)
+    assert "Re-affirmed by every required title" in text
+    assert "The content is what was last re-affirmed by every required title" in text
+    assert "has changed since it was last" not in text
+    newest = approved.affirmations.order_by("id").last()
+    assert newest.digest in "".join(text.split()) and newest.digest == gate(approved).digest
+
+
+def test_a_superseded_decision_whose_ground_moved_says_what_changed(approved, tmp_path):
+    _rescore("Cyber range", 0.9)
+    draft = lifecycle.supersede(approved, by=approved.author)
+    lifecycle.submit(draft, by=approved.author)
+    for name, title in (("carl", "CEO"), ("rosa", "RSO")):
+        signer = type(approved.author).objects.get(username=name)
+        lifecycle.sign(draft, by=signer, title=GovernanceTitle.objects.get(name=title), verdict="approve")
+    approved.refresh_from_db()
+    assert approved.status == "superseded"
+    text = pdf_text(pdf(approved.pk), tmp_path)
+    assert "Superseded" in text and "What it rests on has changed since it was last approved" in text
+    assert "0.42 → 0.9" in text
+
+
+def test_a_decision_approved_before_affirmations_were_kept_stands_on_its_last_approving_sign_off(tmp_path, monkeypatch):
+    monkeypatch.setattr(lifecycle, "_affirm", lambda *args, **kwargs: None)  # the code before affirmations
+    decision = make.approve(make.decision(title="Approved long ago"))
+    monkeypatch.undo()
+    assert not decision.affirmations.exists()
+    text = pdf_text(pdf(decision.pk), tmp_path)
+    assert "Not approved" not in text
+    assert "approved before affirmations were kept" in text and "its last approving sign-off" in text
+    last = decision.sign_offs.order_by("id").last()
+    assert last.digest in "".join(text.split())
+
+
+def test_a_recorded_decision_lists_what_changed_since_it_was_recorded(tmp_path):
+    decision = make.decision(title="As the card reports it", source_section="1.2")
+    user = make.user("recorder")
+    lifecycle.record_from_source(decision, by=user)
+    make.evaluation(snap=decision.snapshot, title="A new worrying run", outcome="crossed", source_section="5.1")
+    text = pdf_text(pdf(decision.pk), tmp_path)
+    assert "Recorded from a published source" in text and "not approved here" in text
+    assert "What it rests on has changed since it was last recorded" in text
+    assert "A new worrying run" in text
+
+
+def test_the_coverage_table_marks_only_this_snapshots_results(approved, tmp_path):
+    """The gate judges the decision's snapshot; another snapshot of the same model is not this release."""
+    other = type(approved.snapshot).objects.create(
+        model=approved.snapshot.model, name="a later snapshot", kind=approved.snapshot.kind
+    )
+    category = make.category("elsewhere")
+    make.evaluation(snap=other, cat=category, title="Elsewhere crossed", outcome="crossed", source_section="9")
+    context = record_context(approved.pk)
+    marked = {category_.pk for category_, _level, concerning in context["coverage"] if concerning}
+    assert category.pk not in marked
+
+
+def test_long_words_and_addresses_stay_on_the_page(approved, tmp_path):
+    """A pasted address longer than a line breaks inside the page (WeasyPrint's own overflow-wrap took
+    minutes on such text; the record puts break opportunities in long words instead)."""
+    need("pdftotext")
+    address = "https://example.org/" + "a" * 300
+    ReleaseDecision.objects.filter(pk=approved.pk).update(rationale=("See " + address + " ") * 40)
+    document = pdf(approved.pk)
+    path = tmp_path / "record.pdf"
+    path.write_bytes(document)
+    html = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    page_width = float(re.search(r'<page width="([\d.]+)"', html).group(1))
+    right_edges = [float(x) for x in re.findall(r'xMax="([\d.]+)"', html)]
+    assert right_edges and max(right_edges) <= page_width - 30  # inside the right margin (16 mm ≈ 45 pt)
+    assert _plain(address) in _plain("".join(pdf_text(document, tmp_path, layout=False).split()))
