@@ -12,6 +12,7 @@ one way: models <- digest <- gate <- lifecycle <- views.
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models.functions import Length
 from django.db.models.lookups import Exact
@@ -20,10 +21,15 @@ from django.dispatch import receiver
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
-from riskreg.dates import day
+from riskreg.dates import day, plausible
 from riskreg.evaluations.models import Confidence, Evaluation, Snapshot
 from riskreg.frameworks.models import FrameworkVersion, GovernanceTitle, ThreatCategory, Threshold
 from riskreg.sources import Sourced, choices_check
+
+# A decision's prose is read in full on its page and printed in its record (about six pages at this length):
+# a bound keeps a page and the PDF quick to make, and no honest rationale needs more.
+PROSE_LIMIT = 20_000
+PROSE = [MaxLengthValidator(PROSE_LIMIT)]
 
 
 class Scope(models.TextChoices):
@@ -72,16 +78,18 @@ class ReleaseDecision(Sourced):
     reference = models.CharField(max_length=40, blank=True, help_text="The developer's own label, e.g. 'D7'.")
     title = models.CharField(max_length=300)
     scope = models.CharField(max_length=24, choices=Scope.choices)
-    scope_details = models.TextField(blank=True, help_text="Who may use it, where, for what.")
-    conditions = models.TextField(blank=True, help_text="Conditions and safeguards the scope depends on.")
-    rationale = models.TextField()
+    scope_details = models.TextField(blank=True, validators=PROSE, help_text="Who may use it, where, for what.")
+    conditions = models.TextField(
+        blank=True, validators=PROSE, help_text="Conditions and safeguards the scope depends on."
+    )
+    rationale = models.TextField(validators=PROSE)
     basis = models.CharField(
         max_length=300,
         blank=True,
         help_text="What required it, e.g. 'framework threshold' or 'discretionary; not required by the framework'.",
     )
     decided_by = models.CharField(max_length=300, blank=True, help_text="The body or role that decided.")
-    effective_date = models.DateField(null=True, blank=True)
+    effective_date = models.DateField(null=True, blank=True, validators=[plausible])
     status = models.CharField(max_length=12, choices=DecisionStatus.choices, default=DecisionStatus.DRAFT)
     provenance = models.CharField(
         max_length=16,
@@ -241,10 +249,12 @@ class Determination(Sourced, DecisionPart):
     threshold = models.ForeignKey(Threshold, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     verdict = models.CharField(max_length=16, choices=Verdict.choices)
     confidence = models.CharField(max_length=12, choices=Confidence.choices, default=Confidence.NOT_STATED)
-    residual_risk = models.TextField(blank=True)
-    reasoning = models.TextField(blank=True)
+    residual_risk = models.TextField(blank=True, validators=PROSE)
+    reasoning = models.TextField(blank=True, validators=PROSE)
     safeguards = models.TextField(
-        blank=True, help_text="Safeguards or conditions a 'crossed' or 'cannot rule out' verdict relies on."
+        blank=True,
+        validators=PROSE,
+        help_text="Safeguards or conditions a 'crossed' or 'cannot rule out' verdict relies on.",
     )
     cited_evaluations = models.ManyToManyField(Evaluation, blank=True, related_name="determinations")
 
@@ -297,7 +307,7 @@ class GapAcknowledgement(DecisionPart):
 
     decision = models.ForeignKey(ReleaseDecision, on_delete=models.PROTECT, related_name="gap_acknowledgements")
     category = models.ForeignKey(ThreatCategory, on_delete=models.PROTECT, related_name="+")
-    rationale = models.TextField()
+    rationale = models.TextField(validators=PROSE)
     acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     acknowledged_at = models.DateTimeField(auto_now_add=True)
 

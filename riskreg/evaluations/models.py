@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename
 from simple_history.models import HistoricalRecords
 
+from riskreg.dates import plausible
 from riskreg.frameworks.models import ThreatCategory, Threshold
 from riskreg.sources import Sourced, choices_check
 
@@ -52,7 +53,7 @@ class Snapshot(Sourced):
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=10, choices=SnapshotKind.choices)
     description = models.TextField(blank=True)
-    available_from = models.DateField(null=True, blank=True)
+    available_from = models.DateField(null=True, blank=True, validators=[plausible])
     model_identifiers = models.TextField(
         "known as",
         blank=True,
@@ -131,8 +132,8 @@ class Evaluation(Sourced):
     kind = models.CharField(max_length=30, choices=EvaluationKind.choices)
     run_by = models.CharField(max_length=300, help_text="Team or organisation that ran it.")
     is_external = models.BooleanField("external", default=False)
-    started_on = models.DateField(null=True, blank=True)
-    finished_on = models.DateField(null=True, blank=True)
+    started_on = models.DateField(null=True, blank=True, validators=[plausible])
+    finished_on = models.DateField(null=True, blank=True, validators=[plausible])
     finding = models.TextField()
     score = models.FloatField(null=True, blank=True, validators=[validate_finite])
     score_unit = models.CharField(max_length=60, blank=True, help_text="e.g. 'pass@1', '%', 'speed-up ×'.")

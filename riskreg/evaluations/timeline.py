@@ -8,7 +8,7 @@ import datetime
 
 from django.utils.html import escape
 
-from riskreg.dates import day
+from riskreg.dates import EARLIEST, LATEST, day
 
 from .models import Evaluation, Outcome
 
@@ -25,7 +25,7 @@ OUTCOME_CLASS = {Outcome.SIGNAL_MET: "warn", Outcome.CROSSED: "bad", Outcome.SAT
                  Outcome.BELOW_THRESHOLD: "good"}  # fmt: skip
 
 
-PLAUSIBLE = (datetime.date(1950, 1, 1), datetime.date(2150, 12, 1))
+PLAUSIBLE = (EARLIEST, LATEST)  # the dates a record may hold (riskreg.dates.plausible)
 
 
 def _when(evaluation):
@@ -113,4 +113,3 @@ def timeline_svg(model, snapshots, decisions) -> str:
                          f"{escape(decision.reference or decision.pk)}</text></a>")  # fmt: skip
     parts.append("</svg>")
     return "".join(parts)
-

@@ -12,6 +12,7 @@ from django.db.models.signals import m2m_changed
 from django.dispatch import receiver
 from simple_history.models import HistoricalRecords
 
+from riskreg.dates import plausible
 from riskreg.sources import Sourced, choices_check
 
 
@@ -75,7 +76,7 @@ class Framework(models.Model):
 class FrameworkVersion(Sourced):
     framework = models.ForeignKey(Framework, on_delete=models.PROTECT, related_name="versions")
     version = models.CharField(max_length=20, help_text="As the developer numbers it, e.g. '3.0'.")
-    effective_date = models.DateField(null=True, blank=True)
+    effective_date = models.DateField(null=True, blank=True, validators=[plausible])
     summary = models.TextField(blank=True)
     required_titles = models.ManyToManyField(
         GovernanceTitle,

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from riskreg.dates import plausible
 from riskreg.evaluations.models import Confidence, Evaluation
 from riskreg.frameworks.models import ThreatCategory
 from riskreg.sources import Sourced, choices_check
@@ -65,7 +66,7 @@ class Risk(Sourced):
         verbose_name="owner (user)", help_text="The user accountable for it: its reviews appear in their My work.",
     )  # fmt: skip
     status = models.CharField(max_length=12, choices=RiskStatus.choices, default=RiskStatus.OPEN)
-    next_review = models.DateField(null=True, blank=True)
+    next_review = models.DateField(null=True, blank=True, validators=[plausible])
     review_interval_days = models.PositiveIntegerField(
         "review every (days)", null=True, blank=True,
         help_text="After each review, the next one is due this many days later.",
