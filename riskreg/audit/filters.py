@@ -11,10 +11,12 @@ from .models import Action, AuditEvent
 
 
 def tracked_model_choices():
+    """Each tracked kind of record by its name ("Release decision"); the app's name only where two share one."""
+    models = [model for model in apps.get_models() if hasattr(model._meta, "simple_history_manager_attribute")]
+    names = [str(model._meta.verbose_name).capitalize() for model in models]
     return sorted(
-        (model._meta.label, f"{model._meta.verbose_name.capitalize()} ({model._meta.label})")
-        for model in apps.get_models()
-        if hasattr(model._meta, "simple_history_manager_attribute")
+        (model._meta.label, name if names.count(name) == 1 else f"{name} ({model._meta.app_config.verbose_name})")
+        for model, name in zip(models, names, strict=True)
     )
 
 
@@ -31,11 +33,11 @@ class AuditEventFilter(django_filters.FilterSet):
     action = django_filters.ChoiceFilter(choices=Action.choices, label="Action")
 
     def by_user(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(Q(username__icontains=value) | Q(user__first_name__icontains=value)
-                               | Q(user__last_name__icontains=value))  # fmt: skip
+        """Every word must be part of the user name, the first or the last name: "ada love" finds Ada Lovelace."""
+        for word in value.split():
+            queryset = queryset.filter(Q(username__icontains=word) | Q(user__first_name__icontains=word)
+                                       | Q(user__last_name__icontains=word))  # fmt: skip
+        return queryset
 
     class Meta:
         model = AuditEvent

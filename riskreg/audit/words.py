@@ -76,7 +76,7 @@ def describe(events) -> list:
             label = str(field.verbose_name).capitalize() if field is not None else name.replace("_", " ").capitalize()
             event._fields.append((label, field, target, change or {}))
     # One query per kind of related record; select_related() reads what their labels name (a snapshot's model).
-    names = {model: {pk: str(obj) for pk, obj in model._default_manager.select_related().in_bulk(list(ids)).items()}
+    names = {model: {pk: _name(obj) for pk, obj in model._default_manager.select_related().in_bulk(list(ids)).items()}
              for model, ids in wanted.items() if ids}  # fmt: skip
     users = {u.pk: (u.get_full_name() or u.get_username()) for u in
              get_user_model().objects.filter(pk__in={e.user_id for e in events if e.user_id})}  # fmt: skip
@@ -88,6 +88,13 @@ def describe(events) -> list:
                                 _say(change.get("new"), field, target, names)))  # fmt: skip
         del event._fields
     return events
+
+
+def _name(obj) -> str:
+    """A record's label; a person by their name, as the trail's "by" says it."""
+    if isinstance(obj, get_user_model()):
+        return obj.get_full_name() or obj.get_username()
+    return str(obj)
 
 
 def _say(value, field, target, names) -> str:

@@ -1,6 +1,7 @@
 """The 5×5 likelihood × impact heat map, drawn as SVG on the server (no script, no CDN)."""
 
 from django.db.models import Count
+from django.http import QueryDict
 from django.urls import reverse
 from django.utils.html import escape
 
@@ -27,8 +28,9 @@ def _legend(top: float) -> str:
     return "".join(parts)
 
 
-def heatmap_svg(queryset, which: str) -> str:
-    """An SVG grid of risk counts for `which` ('inherent' or 'residual'); each cell links to its risks."""
+def heatmap_svg(queryset, which: str, query=None) -> str:
+    """An SVG grid of risk counts for `which` ('inherent' or 'residual'); each cell links to its risks,
+    keeping the list's other filters (`query`, the request's GET) so the cell's count is what it opens."""
     likelihood, impact = f"{which}_likelihood", f"{which}_impact"
     counts = {
         (row[likelihood], row[impact]): row["n"]
@@ -37,6 +39,9 @@ def heatmap_svg(queryset, which: str) -> str:
     size = MARGIN + CELL * len(SCALE) + 8
     width = max(size, 4 + 80 * len(BANDS))
     list_url = reverse("risks:list")
+    keep = query.copy() if query is not None else QueryDict(mutable=True)
+    for key in ("page", "after", "export"):  # a cell opens the first page of its risks
+        keep.pop(key, None)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {size + LEGEND}" class="heatmap" role="img" '
         f'aria-labelledby="hm-{which}-title"><title id="hm-{which}-title">{which.capitalize()} risk: '
@@ -53,7 +58,8 @@ def heatmap_svg(queryset, which: str) -> str:
                 f'fill="{_colour(likelihood_value * impact_value)}" fill-opacity="{1 if n else 0.35}"/>'
             )
             if n:
-                href = escape(f"{list_url}?{likelihood}={likelihood_value}&{impact}={impact_value}")
+                keep[likelihood], keep[impact] = str(likelihood_value), str(impact_value)
+                href = escape(f"{list_url}?{keep.urlencode()}")
                 label = f"{n} risk{'s' if n != 1 else ''}: likelihood {likelihood_value}, impact {impact_value}"
                 cell = (
                     f'<a href="{href}" aria-label="{label}">{cell}'

@@ -37,8 +37,8 @@ class RiskListView(RoleRequiredMixin, KeysetTableMixin, SingleTableMixin, Filter
         risks = self.object_list
         # Built here from escaped numbers and URLs only; see heatmap.py.
         context["heatmaps"] = [
-            ("Inherent", mark_safe(heatmap_svg(risks, "inherent"))),
-            ("Residual", mark_safe(heatmap_svg(risks, "residual"))),
+            ("Inherent", mark_safe(heatmap_svg(risks, "inherent", self.request.GET))),
+            ("Residual", mark_safe(heatmap_svg(risks, "residual", self.request.GET))),
         ]
         return context
 

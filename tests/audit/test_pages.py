@@ -1,9 +1,12 @@
 """The audit page: auditors and admins only; filterable; keyset pages with no COUNT."""
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 
+import factories as make
 from riskreg.audit.models import AuditEvent
+from riskreg.decisions import lifecycle
 from riskreg.decisions.models import ReleaseDecision, SignOff
 
 pytestmark = pytest.mark.django_db
@@ -79,7 +82,22 @@ def test_the_trail_reads_in_words(client, auditor, demo):
     sign_off = SignOff.objects.select_related("decision", "title").first()
     assert "Sign-off" in html and str(sign_off.decision) in html and "Signer" in html
     html = client.get(reverse("audit:list"), {"model": "frameworks.GovernanceTitle"}).content.decode()
-    assert "Holders" in html and "illustration-ceo" in html and "[" not in html.split("<tbody>")[1].split("</tbody>")[0]
+    holder = get_user_model().objects.get(username="illustration-ceo")
+    assert holder.get_full_name() and holder.get_full_name() != holder.username
+    body = html.split("<tbody>")[1].split("</tbody>")[0]
+    assert "Holders" in html and holder.get_full_name() in body and "[" not in body  # people by name, as "by" says
+
+
+def test_the_user_filter_matches_a_full_name_and_the_record_type_reads_as_words(client, auditor, demo):
+    client.force_login(auditor)
+    person = make.user("kim", first_name="Kimberly", last_name="Okafor")
+    lifecycle.submit(make.decision(author=person, title="Written by Kim"), by=person)  # an event by her
+    response = client.get(reverse("audit:list"), {"user": "kimberly okafor"})
+    assert response.context["count"] == AuditEvent.objects.filter(user=person).count() > 0
+    assert client.get(reverse("audit:list"), {"user": "kimberly smith"}).context["count"] == 0
+    options = response.context["filter"].form.fields["model"].choices
+    labels = [label for value, label in options if value]
+    assert "Release decision" in labels and not any("." in label for label in labels)
 
 
 def test_the_user_filter_matches_part_of_a_name_and_the_count_says_how_many(client, auditor, demo):

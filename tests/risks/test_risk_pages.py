@@ -45,3 +45,17 @@ def test_the_heat_map_explains_its_colours_and_counts(client, viewer, demo):
     legend = ("colour: likelihood × impact · number: risks", "15–25 high", "8–14", "4–7", "1–3 low", 'class="count"')
     for text in legend:
         assert text in page, text
+
+
+def test_a_heat_map_cell_keeps_the_lists_other_filters(client, viewer, demo):
+    """Filtered to one category, a cell's count is that category's risks, and its link opens those risks
+    (not every risk at that likelihood and impact); a page number is not carried over."""
+    client.force_login(viewer)
+    category = Risk.objects.values_list("category", flat=True).first()
+    html = client.get(reverse("risks:list"), {"category": category, "page": "2"}).content.decode()
+    cells = re.findall(r'href="([^"]*)" aria-label="(\d+) risk', html)
+    assert cells
+    for href, n in cells:
+        href = href.replace("&amp;", "&")
+        assert f"category={category}" in href and "page=" not in href
+        assert len(client.get(href).context["table"].rows) == int(n)
