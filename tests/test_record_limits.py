@@ -22,8 +22,8 @@ pytestmark = pytest.mark.django_db
 
 
 def _decision_form(**changes):
-    data = {"snapshot": make.snapshot().pk, "framework_version": make.framework_version().pk,
-            "title": "Limited access", "scope": "limited_access", "rationale": "Because.", "source_mark": "illustration"}  # fmt: skip
+    data = {"snapshot": make.snapshot().pk, "framework_version": make.framework_version().pk, "title": "Limited access",
+            "scope": "limited_access", "rationale": "Because.", "source_mark": "illustration"}  # fmt: skip
     return {**data, **changes}
 
 
