@@ -3,7 +3,8 @@
 The app connects as the role of DATABASE_URL. `manage.py migrate` connects as the role of
 MIGRATE_DATABASE_URL, which owns every table, and after every run grants the app role exactly:
 
-- on the audit table and every history table: SELECT and INSERT, never UPDATE, DELETE or TRUNCATE;
+- on the audit table, its Merkle tree nodes and checkpoints, and every history table: SELECT and INSERT,
+  never UPDATE, DELETE or TRUNCATE;
 - on the chain head: SELECT, INSERT and UPDATE (it is locked and moved on each append);
 - on `django_migrations`: SELECT; on content types and permissions: SELECT and INSERT;
 - on every other (live) table: SELECT, INSERT, UPDATE and DELETE; on sequences: USAGE and SELECT.

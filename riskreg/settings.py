@@ -270,6 +270,12 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "riskreg <riskreg@localhost>")
 SITE_URL = os.environ.get("SITE_URL", "http://localhost:8000")
 
+# Signed checkpoints of the audit trail (issue 18). The private key lives in this file, never in the
+# database: `manage.py audit_keygen` writes it, `audit_checkpoint` signs with it (cron). The origin is
+# the checkpoints' first line: the log's name for witnesses, the same for the life of the trail.
+AUDIT_SIGNING_KEY = os.environ.get("AUDIT_SIGNING_KEY", str(BASE_DIR / "audit-signing.key"))
+AUDIT_ORIGIN = os.environ.get("AUDIT_ORIGIN", "riskreg.localhost/audit")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -39,6 +39,25 @@ class AuditConfig(AppConfig):
         pre_delete.connect(_require_transaction, dispatch_uid="riskreg.audit.require_transaction.delete")
         post_create_historical_record.connect(_append_audit_event, dispatch_uid="riskreg.audit.append")
         post_migrate.connect(_install_append_only_triggers, sender=self, dispatch_uid="riskreg.audit.triggers")
+        from django.core import checks
+
+        checks.register(signing_key_settings, checks.Tags.security, deploy=True)
+
+
+def signing_key_settings(app_configs=None, **kwargs):
+    """`check --deploy`: checkpoints would be signed with seed_demo's demo key, or with no key at all."""
+    from django.core.checks import Warning
+
+    from . import signing
+
+    try:
+        key = signing.load()
+    except signing.KeyUnavailable as error:
+        return [Warning(f"The audit trail's checkpoints cannot be signed: {error}", id="riskreg.W003")]
+    if key.demo:
+        return [Warning("The audit signing key is seed_demo's demo key: make a real one with "
+                        "manage.py audit_keygen --replace.", id="riskreg.W004")]  # fmt: skip
+    return []
 
 
 def _install_append_only_triggers(using="default", **kwargs):

@@ -21,7 +21,7 @@ from simple_history import utils as history_utils
 
 from .live import check_live_rows
 from .models import GENESIS_HASH, Action, AuditEvent, AuditHead
-from .verify import canonical_json, event_hash
+from .verify import NoteError, TreeBuilder, canonical_json, check_note, event_hash, parse_checkpoint
 
 
 def jsonable(value):
@@ -261,6 +261,31 @@ def _with_m2m(history_rows, size: int = 2000):
     yield from batch
 
 
+def _roots_to_check() -> dict[int, list[tuple[str, bytes]]]:
+    """{tree size: [(what, root)]}: every signed checkpoint (its signature checked against its own key),
+    and the stored tree's own root at its size."""
+    from .merkle import TreeError, root, tree_size
+    from .models import AuditCheckpoint
+
+    roots: dict[int, list[tuple[str, bytes]]] = {}
+    for checkpoint in AuditCheckpoint.objects.order_by("id").iterator():
+        name = f"signed checkpoint {checkpoint.pk}"
+        try:
+            text, _checked = check_note(checkpoint.note, checkpoint.verifier_key)
+            _origin, size, signed_root = parse_checkpoint(text)
+        except NoteError as error:
+            roots.setdefault(-checkpoint.pk, []).append((f"{name}: {error}", b""))
+            continue
+        roots.setdefault(size, []).append((name, signed_root))
+    size = tree_size()
+    if size:
+        try:
+            roots.setdefault(size, []).append(("the stored Merkle tree", root(size)))
+        except TreeError as error:
+            roots.setdefault(-1, []).append((f"the stored Merkle tree: {error}", b""))
+    return roots
+
+
 class ChainReport:
     def __init__(self):
         self.count = 0
@@ -287,8 +312,15 @@ def verify_database(limit_problems: int = 20) -> ChainReport:
         if len(report.problems) < limit_problems:
             report.problems.append(text)
 
+    # The Merkle tree (issue 18): each signed checkpoint's root and the stored tree's, rebuilt from the events.
+    roots = _roots_to_check()
+    builder = TreeBuilder()
     previous_seq, previous_hash = 0, GENESIS_HASH
     for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=2000):
+        builder.append(bytes.fromhex(event.hash) if len(event.hash) == 64 else b"")
+        for name, expected in roots.pop(builder.size, []):
+            if builder.root() != expected:
+                problem(f"{name} does not match the events 1–{builder.size} (rewritten since it was made?)")
         report.count += 1
         if event.seq != previous_seq + 1:
             problem(f"event {previous_seq + 1} is missing (next is {event.seq})")
@@ -297,6 +329,10 @@ def verify_database(limit_problems: int = 20) -> ChainReport:
         if event_hash(event.prev_hash, event.as_document()) != event.hash:
             problem(f"event {event.seq} was altered: its hash does not match its content")
         previous_seq, previous_hash = event.seq, event.hash
+
+    for size, found in sorted(roots.items()):  # left over: unreadable, or larger than the trail
+        for name, _expected in found:
+            problem(name if size < 0 else f"{name} covers {size} events, the trail holds {builder.size}")
 
     head = AuditHead.objects.filter(pk=1).first()
     head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS_HASH)

@@ -85,3 +85,41 @@ class AuditHead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.seq}:{self.hash}"
+
+
+class AuditTreeNode(models.Model):
+    """One node of the Merkle tree over the trail (RFC 6962): a leaf, or the root of a perfect subtree.
+
+    `key` is (height << 56) | position: leaf i is (0, i); the node over leaves [p·2^h, (p+1)·2^h) is
+    (h, p). Written once, in order, by merkle.extend(); append-only like the events (triggers.py).
+    """
+
+    HEIGHT_SHIFT = 56
+
+    key = models.BigIntegerField(primary_key=True)
+    hash = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"node {self.key >> self.HEIGHT_SHIFT}/{self.key & ((1 << self.HEIGHT_SHIFT) - 1)}"
+
+
+class AuditCheckpoint(models.Model):
+    """A signed checkpoint of the tree: a C2SP tlog-checkpoint signed as a C2SP signed-note (Ed25519).
+
+    Append-only. `note` is exactly what /audit/checkpoint serves and a witness keeps."""
+
+    tree_size = models.PositiveBigIntegerField()
+    root_hash = models.CharField(max_length=64)
+    origin = models.CharField(max_length=200)
+    key_name = models.CharField(max_length=200)
+    verifier_key = models.CharField(max_length=300)
+    demo_key = models.BooleanField(default=False, help_text="Signed with the demo key seed_demo made.")
+    note = models.TextField()
+    made_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        get_latest_by = "id"
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.pk}: {self.tree_size} events"

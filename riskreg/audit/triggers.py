@@ -19,12 +19,12 @@ END $$ LANGUAGE plpgsql
 
 
 def append_only_tables() -> list[str]:
-    """The audit table, every history table, and every historical many-to-many table."""
+    """The audit table, its Merkle tree and checkpoints, every history table and historical m2m table."""
     from simple_history.models import HistoricalRecords
 
-    from .models import AuditEvent
+    from .models import AuditCheckpoint, AuditEvent, AuditTreeNode
 
-    tables = {AuditEvent._meta.db_table}
+    tables = {AuditEvent._meta.db_table, AuditTreeNode._meta.db_table, AuditCheckpoint._meta.db_table}
     for model in apps.get_models():
         if hasattr(model._meta, "simple_history_manager_attribute"):
             tables.add(model.history.model._meta.db_table)
