@@ -59,6 +59,7 @@ class SeedReport:
     created: Counter = field(default_factory=Counter)
     kept: int = 0
     accounts: list[tuple[str, str]] = field(default_factory=list)
+    checkpoint: object = None  # the signed checkpoint the demo's trail ends with
 
     @property
     def total_created(self) -> int:
@@ -135,7 +136,23 @@ class DemoSeeder:
         self._mythos(mythos)
         if with_accounts:
             self._accounts()
+        self._checkpoint()
         return self.report
+
+    def _checkpoint(self):
+        """The demo's trail ends with a signed checkpoint, by a demo key made now when no key is set up
+        (its file says it is a demo key, its checkpoints are marked so)."""
+        from riskreg.audit import merkle, signing
+
+        path = signing.key_path()
+        if path is None:
+            return
+        if not path.exists():
+            try:
+                signing.write(signing.generate(f"{merkle.origin()}/demo-key", demo=True), path)
+            except FileExistsError:
+                pass  # made meanwhile by another run: use it
+        self.report.checkpoint, _made = merkle.make_checkpoint()
 
     def _frameworks(self, data):
         for entry in data["categories"]:

@@ -1,6 +1,7 @@
 from django.apps import apps
-from django.http import HttpResponseBadRequest, StreamingHttpResponse
-from django.shortcuts import get_object_or_404
+from django.contrib import messages
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views import View
@@ -9,9 +10,10 @@ from django.views.generic import TemplateView
 from riskreg.accounts.access import RoleRequiredMixin
 from riskreg.forms import id_in_range
 
+from . import merkle, signing
 from .export import csv_lines, jsonl_lines
 from .filters import AuditEventFilter
-from .models import AuditEvent, AuditHead
+from .models import AuditCheckpoint, AuditEvent, AuditHead
 from .words import describe, events_about
 
 PAGE_SIZE = 25
@@ -87,6 +89,7 @@ class AuditEventListView(AuditAccessMixin, TemplateView):
             next_before=page[-1].seq if has_more else None,
             filter_query=query.urlencode(),
             head=head,
+            checkpoint=AuditCheckpoint.objects.order_by("-id").first(),
         )
         return context
 
@@ -128,3 +131,115 @@ class RecordHistoryView(RoleRequiredMixin, TemplateView):
 def history_view(model_label: str, permission: str, parts: dict, parts_named: str):
     return RecordHistoryView.as_view(model=apps.get_model(model_label), permission_required=permission, parts=parts,
                                      parts_named=parts_named)  # fmt: skip
+
+
+# -- signed checkpoints and proofs (issue 18) ----------------------------------------------------------
+
+
+def _plain(text: str, status: int = 200, filename: str = "") -> HttpResponse:
+    response = HttpResponse(text, content_type="text/plain; charset=utf-8", status=status)
+    response["Cache-Control"] = "no-cache"
+    if filename:
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+class CheckpointView(View):
+    """The latest signed checkpoint (or checkpoint N), as plain text, without login: for witnesses."""
+
+    def get(self, request, pk=None):
+        if pk is not None and not id_in_range(pk):
+            return _plain("No such checkpoint.\n", status=404)
+        checkpoints = AuditCheckpoint.objects.order_by("-id")
+        checkpoint = checkpoints.filter(pk=pk).first() if pk is not None else checkpoints.first()
+        if checkpoint is None:
+            return _plain("No checkpoint has been signed yet.\n", status=404)
+        return _plain(checkpoint.note)
+
+
+class VerifierKeyView(View):
+    """The verifier key for the checkpoints' signatures, as plain text, without login."""
+
+    def get(self, request):
+        try:
+            key = signing.load().verifier_key
+        except signing.KeyUnavailable:
+            key = AuditCheckpoint.objects.order_by("-id").values_list("verifier_key", flat=True).first()
+        if not key:
+            return _plain("No signing key is set up yet.\n", status=404)
+        return _plain(key + "\n")
+
+
+class ProveView(AuditAccessMixin, TemplateView):
+    """One event's inclusion proof against the newest checkpoint that holds it, and consistency proofs."""
+
+    template_name = "audit/prove.html"
+
+    def get(self, request, *args, **kwargs):
+        if not id_in_range(self.kwargs["seq"]):
+            raise Http404("No such event.")
+        if request.GET.get("download") and (document := self._document()):
+            return _plain(document, filename=f"riskreg-event-{self.kwargs['seq']}-inclusion-proof.txt")
+        return super().get(request, *args, **kwargs)
+
+    def _document(self) -> str:
+        seq = self.kwargs["seq"]
+        checkpoint = merkle.covering(seq)
+        if checkpoint is None or not AuditEvent.objects.filter(seq=seq).exists():
+            return ""
+        try:
+            return merkle.inclusion_document(seq, checkpoint)
+        except merkle.TreeError:
+            return ""
+
+    def get_context_data(self, **kwargs):
+        seq = self.kwargs["seq"]
+        event = AuditEvent.objects.filter(seq=seq).first()
+        if event is None:
+            raise Http404("No such event.")
+        checkpoint = merkle.covering(seq)
+        document, problem = "", ""
+        if checkpoint is not None:
+            try:
+                document = merkle.inclusion_document(seq, checkpoint)
+            except merkle.TreeError as error:
+                problem = str(error)
+        return {**super().get_context_data(**kwargs), "event": describe([event])[0], "checkpoint": checkpoint,
+                "document": document, "problem": problem, "latest": AuditCheckpoint.objects.order_by("-id").first(),
+                "checkpoints": AuditCheckpoint.objects.order_by("-id")[:50]}  # fmt: skip
+
+
+class ConsistencyView(AuditAccessMixin, View):
+    """A consistency proof between two checkpoints (?old=N&new=M), as a plain-text download."""
+
+    def get(self, request):
+        old, new = request.GET.get("old", ""), request.GET.get("new", "")
+        if not all(v.isascii() and v.isdigit() and id_in_range(v) for v in (old, new)):
+            return _plain("Give two checkpoint numbers: ?old=N&new=M.\n", status=400)
+        found = {c.pk: c for c in AuditCheckpoint.objects.filter(pk__in=[int(old), int(new)])}
+        if int(old) not in found or int(new) not in found:
+            return _plain("No such checkpoint.\n", status=404)
+        try:
+            document = merkle.consistency_document(found[int(old)], found[int(new)])
+        except merkle.TreeError as error:
+            return _plain(f"No proof: {error}\n", status=409)
+        return _plain(document, filename=f"riskreg-checkpoints-{old}-{new}-consistency-proof.txt")
+
+
+class SignCheckpointView(AuditAccessMixin, View):
+    """Sign a checkpoint now (auditors who may export), rather than wait for cron."""
+
+    permission_required = "audit.export_auditevent"
+
+    def post(self, request):
+        try:
+            checkpoint, made = merkle.make_checkpoint()
+        except (signing.KeyUnavailable, merkle.TreeError) as error:
+            messages.error(request, f"No checkpoint signed: {error}")
+            return redirect("audit:list")
+        messages.success(request, f"Checkpoint {checkpoint.pk} signed: {checkpoint.tree_size} events."
+                         if made else f"Nothing new since checkpoint {checkpoint.pk}.")  # fmt: skip
+        target = request.POST.get("next", "")
+        if target.isascii() and target.isdigit() and id_in_range(target):
+            return redirect("audit:prove", seq=int(target))
+        return redirect("audit:list")

@@ -19,6 +19,10 @@ class Command(BaseCommand):
             self.stdout.write("Nothing to create: the demo data is already loaded.")
         if report.kept:
             self.stdout.write(f"Kept {report.kept} existing records as they are.")
+        if report.checkpoint is not None:
+            demo = " with the DEMO key (make a real one: manage.py audit_keygen)" if report.checkpoint.demo_key else ""
+            self.stdout.write(f"The trail ends with signed checkpoint {report.checkpoint.pk}: "
+                              f"{report.checkpoint.tree_size} events{demo}.")  # fmt: skip
         if report.accounts:
             self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
             for username, role in report.accounts:
