@@ -69,6 +69,14 @@ def demo(db):
     return DemoSeeder().run(with_accounts=False)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _audit_signing_key_in_a_temporary_folder(tmp_path_factory):
+    """seed_demo makes a demo signing key where AUDIT_SIGNING_KEY says: never the project's own folder."""
+    from django.conf import settings
+
+    settings.AUDIT_SIGNING_KEY = str(tmp_path_factory.mktemp("audit-key") / "audit-signing.key")
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # Tests create many users; the production hasher is deliberately slow.

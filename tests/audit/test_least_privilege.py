@@ -27,6 +27,12 @@ ATTACKS = [
     "DELETE FROM audit_auditevent WHERE seq > 1",
     "UPDATE evaluations_historicalevaluation SET outcome = 'below_threshold'",
     "DELETE FROM decisions_historicaldetermination_cited_evaluations",
+    # the Merkle tree and the signed checkpoints (issue 18)
+    "UPDATE audit_audittreenode SET hash = repeat('0', 64)",
+    "DELETE FROM audit_audittreenode",
+    "TRUNCATE audit_auditcheckpoint",
+    "UPDATE audit_auditcheckpoint SET tree_size = 1",
+    "DELETE FROM audit_auditcheckpoint",
     # 5. a superuser's switch for every trigger
     "SET session_replication_role = replica",
     # the app makes no tables of its own

@@ -57,3 +57,13 @@ def test_nothing_is_cut_off_at_1366_pixels(page, auditor, screenshots):
     page.locator("figure.timeline-figure").screenshot(path=str(screenshots / "27-timeline.png"))
     page.goto("/risks/")
     page.locator(".heatmaps").screenshot(path=str(screenshots / "28-heat-maps.png"))
+    # issue 18: an auditor proves the approval of ILLUS-1 against the signed checkpoint
+    from riskreg.audit.models import AuditEvent
+
+    approval = AuditEvent.objects.get(model="decisions.ReleaseDecision", object_id=str(decision.pk),
+                                      reason__startswith="approved")  # fmt: skip
+    page.goto(f"/audit/?model=decisions.ReleaseDecision&object_id={decision.pk}")
+    page.get_by_role("link", name=f"Prove event {approval.seq}").click()
+    assert page.locator("pre.proof").last.inner_text().startswith("riskreg inclusion proof")
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+    page.screenshot(path=str(screenshots / "29-prove-approval-1366.png"), full_page=True)
