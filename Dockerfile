@@ -9,7 +9,7 @@ RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
 # Static files are collected into the image and served by whitenoise.
 RUN DEBUG=0 SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput
-RUN useradd --create-home riskreg && mkdir -p /app/media && chown riskreg /app/media
+RUN useradd --create-home riskreg && mkdir -p /app/media /app/keys && chown riskreg /app/media /app/keys && chmod 700 /app/keys
 USER riskreg
 EXPOSE 8000
 CMD ["gunicorn", "riskreg.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--access-logfile", "-"]
