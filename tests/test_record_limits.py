@@ -76,3 +76,34 @@ def test_none_and_the_edges_pass_the_date_check():
     plausible(None)
     plausible(EARLIEST)
     plausible(LATEST)
+
+
+def test_a_text_of_many_short_lines_is_refused(client, evaluator):
+    """Each line prints as one: 20,000 one-letter lines in a few fields made a 1,936-page record (helper-13)."""
+    client.force_login(evaluator)
+    response = client.post(reverse("decisions:create"), _decision_form(rationale="a\n" * 250))
+    assert response.status_code == 200 and "At most 200 lines (this has 250)" in response.content.decode()
+    assert not ReleaseDecision.objects.filter(title="Limited access").exists()
+    assert client.post(reverse("decisions:create"), _decision_form(rationale="a\n" * 199 + "a")).status_code == 302
+
+
+def test_a_review_interval_is_bounded_and_a_stored_huge_one_cannot_break_a_review(db):
+    from django.utils import timezone
+
+    from riskreg.risks.models import review
+
+    field = Risk._meta.get_field("review_interval_days")
+    for days in (0, 3651, 2**31 - 1):
+        with pytest.raises(ValidationError):
+            field.clean(days, None)
+    assert field.clean(3650, None) == 3650
+    from django.db import transaction
+
+    owner = make.user("owner", is_superuser=True)
+    with transaction.atomic():
+        risk = Risk.objects.create(code="R-9", title="t", description="d", owner="o", inherent_likelihood=3,
+                                   inherent_impact=3, residual_likelihood=2, residual_impact=2)  # fmt: skip
+    Risk.objects.filter(pk=risk.pk).update(review_interval_days=2**31 - 1)  # stored before the bound
+    review(risk, by=owner)
+    risk.refresh_from_db()
+    assert risk.next_review == timezone.localdate() + datetime.timedelta(days=3650)

@@ -29,7 +29,18 @@ from riskreg.sources import Sourced, choices_check
 # A decision's prose is read in full on its page and printed in its record (about six pages at this length):
 # a bound keeps a page and the PDF quick to make, and no honest rationale needs more.
 PROSE_LIMIT = 20_000
-PROSE = [MaxLengthValidator(PROSE_LIMIT)]
+PROSE_LINES = 200  # each line prints as one: 20,000 one-letter lines made a 400-page record
+
+
+def at_most_prose_lines(value) -> None:
+    lines = len(str(value).splitlines())
+    if lines > PROSE_LINES:
+        raise ValidationError(
+            f"At most {PROSE_LINES} lines (this has {lines}): join short lines into paragraphs.", code="too_many_lines"
+        )
+
+
+PROSE = [MaxLengthValidator(PROSE_LIMIT), at_most_prose_lines]
 
 
 class Scope(models.TextChoices):
@@ -386,7 +397,8 @@ class SignOff(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.signer} ({self.title}): {self.get_verdict_display()}"
+        what = "Re-affirmed" if self.kind == SignOffKind.REAFFIRM else self.get_verdict_display()
+        return f"{self.signer.get_full_name() or self.signer} ({self.title}): {what}"
 
     def save(self, *args, **kwargs):
         if not self._state.adding:

@@ -7,6 +7,7 @@ makes a coverage gap (cyber under RSP v3.0) visible.
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models.signals import m2m_changed
 from django.dispatch import receiver
@@ -236,7 +237,9 @@ class Coverage(Sourced, VersionPart):
     framework_version = models.ForeignKey(FrameworkVersion, on_delete=models.PROTECT, related_name="coverage")
     category = models.ForeignKey(ThreatCategory, on_delete=models.PROTECT, related_name="coverage")
     level = models.CharField(max_length=10, choices=CoverageLevel.choices)
-    note = models.TextField(blank=True, help_text="What the version says, or why it is silent.")
+    note = models.TextField(  # printed in every decision record under this version: bounded like a decision's texts
+        blank=True, validators=[MaxLengthValidator(2000)], help_text="What the version says, or why it is silent."
+    )
 
     history = HistoricalRecords()
 

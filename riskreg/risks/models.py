@@ -4,6 +4,7 @@ import datetime
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -68,8 +69,8 @@ class Risk(Sourced):
     status = models.CharField(max_length=12, choices=RiskStatus.choices, default=RiskStatus.OPEN)
     next_review = models.DateField(null=True, blank=True, validators=[plausible])
     review_interval_days = models.PositiveIntegerField(
-        "review every (days)", null=True, blank=True,
-        help_text="After each review, the next one is due this many days later.",
+        "review every (days)", null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(3650)],
+        help_text="After each review, the next one is due this many days later (at most 3,650: ten years).",
     )  # fmt: skip
     last_reviewed_at = models.DateTimeField(null=True, blank=True)
     last_reviewed_by = models.ForeignKey(
@@ -152,7 +153,9 @@ def review(risk, by, note: str = "") -> None:
         current.last_reviewed_at = timezone.now()
         current.last_reviewed_by = by
         if current.review_interval_days:
-            current.next_review = today + datetime.timedelta(days=current.review_interval_days)
+            # An interval stored before it was bounded is read as at most ten years (no overflow, no year 4764).
+            days = min(current.review_interval_days, 3650)
+            current.next_review = today + datetime.timedelta(days=days)
         elif current.next_review and current.next_review <= today:
             current.next_review = None
         current._history_user = by

@@ -16,6 +16,7 @@ register = template.Library()
 LONG_WORD = re.compile(r"\S{31,}")
 EVERY = 16
 ZERO_WIDTH_SPACE = "\u200b"
+NO_BREAK = {0x00A0: " ", 0x2007: " ", 0x202F: " ", 0x2060: None, 0xFEFF: None}
 
 
 def _break(match: re.Match) -> str:
@@ -28,4 +29,5 @@ def breakable(value) -> str:
     """The text with a break opportunity every 16 characters of any word over 30 (escaped later as usual)."""
     if value is None:
         return ""
-    return LONG_WORD.sub(_break, str(value))
+    # No-break spaces and joiners would glue a whole text into one unbreakable word: plain spaces here.
+    return LONG_WORD.sub(_break, str(value).translate(NO_BREAK))
