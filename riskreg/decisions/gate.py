@@ -205,10 +205,25 @@ class Affirmed:
     content_version: int
     content: dict
     at: object
+    # Every (document format, digest) the decision was ever affirmed on: content that returns to one of
+    # them (a change undone after a re-affirmation) is again what every required title signed.
+    affirmed: set = field(default_factory=set)
+
+    def versions(self) -> set[int]:
+        return {version for version, _digest in self.affirmed} | {self.content_version}
+
+    def holds(self, digests: dict) -> bool:
+        """Whether the content now (`digests`: format → digest) is content the decision was affirmed on."""
+        return any(digests.get(version) == digest for version, digest in self.affirmed | {self.key})
+
+    @property
+    def key(self) -> tuple[int, str]:
+        return (self.content_version, self.digest)
 
 
 def affirmations_of(decisions) -> dict[int, Affirmed]:
-    """The newest affirmation of each approved or superseded decision, in two queries."""
+    """The newest affirmation of each approved or superseded decision, with every digest it was affirmed on,
+    in three queries."""
     ids = [d.pk for d in decisions if d.status in (DecisionStatus.APPROVED, DecisionStatus.SUPERSEDED)]
     if not ids:
         return {}
@@ -217,6 +232,10 @@ def affirmations_of(decisions) -> dict[int, Affirmed]:
         row.decision_id: Affirmed(row.kind, row.digest, row.content_version, row.content, row.affirmed_at)
         for row in Affirmation.objects.filter(id__in=newest.values("last"))
     }
+    for decision_id, version, digest in Affirmation.objects.filter(decision_id__in=list(found)).values_list(
+        "decision_id", "content_version", "digest"
+    ):  # fmt: skip
+        found[decision_id].affirmed.add((version, digest))
     missing = [pk for pk in ids if pk not in found]
     if missing:  # approved before affirmations were kept: the last approving sign-off says what was approved
         newest = (
@@ -265,7 +284,8 @@ def review_states(decisions) -> dict[int, ReviewState]:
         changed = False
         found = affirmed.get(decision.pk)
         if found is not None and decision.status == DecisionStatus.APPROVED:
-            changed = digest_of(signed_content(loaded[decision.pk], found.content_version)) != found.digest
+            digests = {v: digest_of(signed_content(loaded[decision.pk], v)) for v in found.versions()}
+            changed = not found.holds(digests)
             if changed:
                 label += " — changed since " + ("recording" if found.kind == AffirmationKind.RECORDED else "signing")
         recorded = decision.provenance == "published_source"
@@ -305,7 +325,7 @@ def gate(decision: ReleaseDecision) -> GateReport:
     versions = {CONTENT_VERSION} | {s.content_version for s in sign_offs}
     affirmed = affirmations_of([decision]).get(decision.pk)
     if affirmed is not None:
-        versions.add(affirmed.content_version)
+        versions |= affirmed.versions()
     contents = {v: signed_content(loaded, v) for v in versions}
     digests = {v: digest_of(content) for v, content in contents.items()}
     by_category = {determination.category_id: determination for determination in determinations}
@@ -324,7 +344,7 @@ def gate(decision: ReleaseDecision) -> GateReport:
     ]
     material = None
     if affirmed is not None and decision.status == DecisionStatus.APPROVED:
-        if digests[affirmed.content_version] != affirmed.digest:
+        if not affirmed.holds(digests):
             changes = describe_changes(affirmed.content, contents[affirmed.content_version])
             _add_history_notes(changes, affirmed.at)
             valid = _valid_sign_offs(decision, sign_offs, digests, authors)
@@ -349,17 +369,21 @@ def _add_history_notes(changes: list[Change], since) -> None:
     rows = list(
         Evaluation.history.filter(id__in=evaluation_ids, history_date__gt=since)
         .order_by("history_id")
-        .values("id", "history_user__username", "history_date", "history_change_reason")
+        .values("id", "history_user__username", "history_user__first_name", "history_user__last_name",
+                "history_date", "history_change_reason")
     ) + list(
         Evidence.history.filter(evaluation_id__in=evaluation_ids, history_date__gt=since, history_type="+")
         .order_by("history_id")
-        .values("evaluation_id", "history_user__username", "history_date", "history_change_reason")
+        .values("evaluation_id", "history_user__username", "history_user__first_name", "history_user__last_name",
+                "history_date", "history_change_reason")
     )
     for row in sorted(rows, key=lambda r: r["history_date"]):
         pk = row.get("id") or row.get("evaluation_id")
         reason = row["history_change_reason"] or "no reason given"
         when = f"{row['history_date']:%-d %b %Y}"
-        notes.setdefault(pk, []).append(f"by {row['history_user__username'] or 'unknown'} on {when}, reason: {reason}")
+        name = f"{row['history_user__first_name']} {row['history_user__last_name']}".strip()
+        who = name or row["history_user__username"] or "unknown"  # a person by name, as the trail says it
+        notes.setdefault(pk, []).append(f"by {who} on {when}, reason: {reason}")
     for change in changes:
         if change.model is Evaluation:
             change.notes = list(dict.fromkeys(notes.get(change.pk, [])))

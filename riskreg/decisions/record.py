@@ -103,7 +103,7 @@ def _standing(decision) -> dict:
                              last.content_version, last.signed_content, last.signed_at, last.signer,
                              from_sign_off=True)]  # fmt: skip
     if not rows:
-        return {"standing": [], "approval": None, "newest": None, "changes": []}
+        return {"standing": [], "approval": None, "newest": None, "changes": [], "again": None}
     loaded = load(decision.pk)
     contents = {version: signed_content(loaded, version) for version in {row.content_version for row in rows}}
     for row in rows:
@@ -114,7 +114,9 @@ def _standing(decision) -> dict:
         changes = describe_changes(newest.content or {}, contents[newest.content_version])
         _add_history_notes(changes, newest.at)
     approval = next((row for row in rows if row.kind in (AffirmationKind.APPROVED, AffirmationKind.RECORDED)), None)
-    return {"standing": rows, "approval": approval, "newest": newest, "changes": changes}
+    # Changed since the newest, yet back to what an earlier one affirmed: every sign-off on that content stands.
+    again = None if newest.is_current else next((row for row in reversed(rows) if row.is_current), None)
+    return {"standing": rows, "approval": approval, "newest": newest, "changes": changes, "again": again}
 
 
 def _pictures(decision) -> dict:

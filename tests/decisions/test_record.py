@@ -247,13 +247,13 @@ def test_the_coverage_table_marks_only_this_snapshots_results(approved, tmp_path
     assert category.pk not in marked
 
 
-def test_long_words_and_addresses_stay_on_the_page(approved, tmp_path):
+def test_long_words_and_addresses_stay_on_the_page(db, tmp_path):
     """A pasted address longer than a line breaks inside the page (WeasyPrint's own overflow-wrap took
     minutes on such text; the record puts break opportunities in long words instead)."""
     need("pdftotext")
     address = "https://example.org/" + "a" * 300
-    ReleaseDecision.objects.filter(pk=approved.pk).update(rationale=("See " + address + " ") * 40)
-    document = pdf(approved.pk)
+    draft = make.decision(title="Long addresses", rationale=("See " + address + " ") * 40)  # approved ones never change
+    document = pdf(draft.pk)
     path = tmp_path / "record.pdf"
     path.write_bytes(document)
     html = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True, check=True).stdout
@@ -261,3 +261,35 @@ def test_long_words_and_addresses_stay_on_the_page(approved, tmp_path):
     right_edges = [float(x) for x in re.findall(r'xMax="([\d.]+)"', html)]
     assert right_edges and max(right_edges) <= page_width - 30  # inside the right margin (16 mm ≈ 45 pt)
     assert _plain(address) in _plain("".join(pdf_text(document, tmp_path, layout=False).split()))
+
+
+def test_a_change_undone_after_re_affirmation_is_settled_again(approved, tmp_path):
+    """Re-affirmed after a rescore, then the rescore undone: the content is again what both titles approved,
+    and no title can re-affirm (they signed it); nothing may read 'changed since signing' for ever."""
+    from riskreg.decisions.gate import review_states
+
+    _rescore("Cyber range", 0.9)
+    for name, title in (("carl", "CEO"), ("rosa", "RSO")):
+        signer = type(approved.author).objects.get(username=name)
+        lifecycle.reaffirm(approved, by=signer, title=GovernanceTitle.objects.get(name=title))
+    _rescore("Cyber range", 0.42)
+    report = gate(approved)
+    assert report.material_change is None and report.headline == "Approved" and report.release_allowed
+    assert not review_states([approved])[approved.pk].changed
+    text = pdf_text(pdf(approved.pk), tmp_path)
+    assert "The content is again what was approved on" in text and "nothing awaits re-affirmation" in text
+
+
+@pytest.mark.parametrize("field, text", [
+    ("rationale", "\u00a0".join(["word"] * 3000)),  # a text glued with no-break spaces
+    ("decided_by", "x" * 300),
+    ("source_section", "9." * 50),
+])  # fmt: skip
+def test_no_break_spaces_and_long_facts_stay_on_the_page(db, tmp_path, field, text):
+    need("pdftotext")
+    draft = make.decision(title="Long facts", **{field: text})
+    path = tmp_path / "record.pdf"
+    path.write_bytes(pdf(draft.pk))
+    html = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    page_width = float(re.search(r'<page width="([\d.]+)"', html).group(1))
+    assert max(float(x) for x in re.findall(r'xMax="([\d.]+)"', html)) <= page_width - 30
