@@ -4,6 +4,7 @@ import django_filters
 from django import forms
 from django.apps import apps
 from django.db.models import Q
+from django.utils.text import capfirst
 
 from riskreg.forms import FilterForm
 
@@ -13,7 +14,7 @@ from .models import Action, AuditEvent
 def tracked_model_choices():
     """Each tracked kind of record by its name ("Release decision"); the app's name only where two share one."""
     models = [model for model in apps.get_models() if hasattr(model._meta, "simple_history_manager_attribute")]
-    names = [str(model._meta.verbose_name).capitalize() for model in models]
+    names = [capfirst(str(model._meta.verbose_name)) for model in models]
     return sorted(
         (model._meta.label, name if names.count(name) == 1 else f"{name} ({model._meta.app_config.verbose_name})")
         for model, name in zip(models, names, strict=True)

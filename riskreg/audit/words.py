@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import Q
+from django.utils.text import capfirst
 
 from riskreg.dates import day, day_and_time
 
@@ -60,7 +61,7 @@ def describe(events) -> list:
     wanted: dict = defaultdict(set)
     for event in events:
         model = _model(event.model)
-        event.kind = model._meta.verbose_name.capitalize() if model else event.model
+        event.kind = capfirst(model._meta.verbose_name) if model else event.model
         repr_ = event.object_repr or f"#{event.object_id}"
         event.label = repr_ if repr_.lower().startswith(event.kind.lower()) else f"{event.kind} {repr_}"
         event._fields = []
@@ -73,7 +74,7 @@ def describe(events) -> list:
             if target is not None:
                 for side in ("old", "new"):
                     wanted[target].update(int(v) for v in _ids((change or {}).get(side)))
-            label = str(field.verbose_name).capitalize() if field is not None else name.replace("_", " ").capitalize()
+            label = capfirst(str(field.verbose_name)) if field is not None else capfirst(name.replace("_", " "))
             event._fields.append((label, field, target, change or {}))
     # One query per kind of related record; select_related() reads what their labels name (a snapshot's model).
     names = {model: {pk: _name(obj) for pk, obj in model._default_manager.select_related().in_bulk(list(ids)).items()}
