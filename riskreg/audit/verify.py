@@ -378,8 +378,11 @@ def _key(value: str) -> str:
     try:
         parse_verifier_key(value)
         return value
-    except NoteError:
-        return _read(value).strip()
+    except NoteError as error:
+        try:
+            return _read(value).strip()
+        except OSError:
+            raise NoteError(f"--key is neither a verifier key ({error}) nor a file that can be read") from None
 
 
 def _signed(note: str, key: str, what: str, out: list) -> tuple[str, int, bytes]:
