@@ -26,3 +26,9 @@ def plausible(value) -> None:
             f"Give a date between {day(EARLIEST)} and {day(LATEST)}; {value.isoformat()} is outside them.",
             code="implausible_date",
         )
+
+
+def plausible_moment(value) -> None:
+    """`plausible` for a date and time (an incident's clocks start from one)."""
+    if value is not None:
+        plausible(value.date())

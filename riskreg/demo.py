@@ -17,13 +17,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
-from riskreg.accounts.roles import APPROVER, AUDITOR, EVALUATOR, VIEWER
+from riskreg.accounts.roles import APPROVER, AUDITOR, COMPLIANCE, EVALUATOR, VIEWER
 from riskreg.decisions import lifecycle
 from riskreg.decisions.models import (
     DecisionStatus,
     Determination,
     GapAcknowledgement,
     ReleaseDecision,
+    ReviewCondition,
     SignOffVerdict,
 )
 from riskreg.evaluations.models import AIModel, Evaluation, Evidence, EvidenceKind, Snapshot
@@ -46,6 +47,7 @@ DEMO_ACCOUNTS = [
     ("approver", APPROVER, [RSO], False),
     ("approver2", APPROVER, [CEO], False),
     ("auditor", AUDITOR, [], False),
+    ("compliance", COMPLIANCE, [], False),
     ("admin", None, [], True),
 ]
 # Placeholder signers for the one decision the demo signs in riskreg (ILLUS-1), an illustration of the
@@ -134,6 +136,7 @@ class DemoSeeder:
         self._frameworks(frameworks)
         self._signers()
         self._mythos(mythos)
+        self._filings(frameworks, mythos)
         if with_accounts:
             self._accounts()
         self._checkpoint()
@@ -211,6 +214,34 @@ class DemoSeeder:
                 },
             )
             self.thresholds[(framework.slug, entry["version"], threshold.code)] = threshold
+
+    def _filings(self, frameworks, mythos):
+        """The crosswalk of RSP v3.0 to the GPAI Code's systemic risks, and near misses from the card."""
+        from riskreg.filings.models import CodeRiskMapping, Incident
+
+        for framework in frameworks["frameworks"]:
+            for entry in framework["versions"]:
+                crosswalk = {k: v for k, v in entry.get("crosswalk", {}).items() if not k.startswith("_")}
+                if not crosswalk:
+                    continue
+                version = FrameworkVersion.objects.get(framework__slug=framework["slug"], version=entry["version"])
+                for risk, (slugs, note, section) in crosswalk.items():
+                    for slug in slugs:
+                        self._ensure(CodeRiskMapping, {"framework_version": version, "systemic_risk": risk,
+                                                       "category": self.categories[slug]},
+                                     {"note": note, "source_section": section})  # fmt: skip
+        model = AIModel.objects.get(slug=mythos["model"]["slug"])
+        for entry in mythos.get("near_misses", []):
+            incident, created = self._ensure(
+                Incident, {"model": model, "title": entry["title"]},
+                {"statement": entry["statement"], "kinds": ["near_miss"], "jurisdictions": [],
+                 "snapshot": Snapshot.objects.get(model=model, name=entry["snapshot"]),
+                 "actions_taken": entry["actions_taken"], "root_cause": entry["root_cause"],
+                 "recorded_by": self.user, "source_section": entry["section"], "source_mark": "verified",
+                 "source_note": entry["source_note"]},
+            )  # fmt: skip
+            if created:
+                self._set_m2m(incident, "risks", list(Risk.objects.filter(code__in=entry["risks"])))
 
     @staticmethod
     def _response(entry: dict) -> dict:
@@ -373,6 +404,8 @@ class DemoSeeder:
                 )
             )
             self._set_m2m(determination, "cited_evaluations", [evaluations[key] for key in spec["cites"]])
+        for condition in entry.get("review_conditions", []):
+            self._save(ReviewCondition(decision=decision, text=condition["text"], rule=condition["rule"]))
         if entry.get("gap_acknowledged"):
             self._save(
                 GapAcknowledgement(

@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from riskreg.dates import day
+from riskreg.dates import day, day_and_time
 from riskreg.decisions.digest import CONTENT_VERSION, digest_of, load_many, signed_content
 from riskreg.decisions.gate import SIGN_OFF_CHECKS, authors_of, gate, review_states
 from riskreg.decisions.models import (
@@ -232,6 +232,22 @@ def risks_due(user, today=None, limit: int = MOST) -> list[Task]:
     return tasks
 
 
+def incident_reports_due(user, limit: int = MOST) -> list[Task]:
+    """For those who record reports on incidents: every legal clock still running, overdue first."""
+    from riskreg.filings.clocks import running
+
+    if not user.has_perm("filings.report_incident"):
+        return []
+    now = timezone.now()
+    tasks = []
+    for incident, clock in running(now)[:limit]:
+        tasks.append(Task(text=f"{incident.reference} {incident.title} — {clock.label}: {clock.words(now)}",
+                          link=incident.get_absolute_url(), link_text="Open the incident",
+                          overdue=clock.state(now) == "overdue",
+                          detail=f"To {clock.to}; due {day_and_time(clock.due)} UTC ({clock.source})."))  # fmt: skip
+    return tasks
+
+
 def my_work(user, session=None, limit: int = MOST) -> list[Section]:
     sections = [
         Section("sign", "Awaiting your sign-off", to_sign(user, limit)),
@@ -241,6 +257,8 @@ def my_work(user, session=None, limit: int = MOST) -> list[Section]:
         sections.append(Section("drafts", "Drafts you are writing", drafts(user, limit)))
         sections.append(Section("returned", "Your decisions that were rejected", returned(user, limit)))
     sections.append(Section("risks", "Risk reviews due (risks you own)", risks_due(user, limit=limit)))
+    if user.has_perm("filings.report_incident"):
+        sections.append(Section("incidents", "Incident reports due", incident_reports_due(user, limit)))
     if user.has_perm("evaluations.add_evaluation"):
         sections.append(Section("imports", "Imports you previewed and did not confirm", staged_imports(session)))
     return sections

@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "riskreg.audit",
     "riskreg.importers",
     "riskreg.notifications",
+    "riskreg.filings",
 ]
 
 MIDDLEWARE = [
@@ -275,6 +276,10 @@ SITE_URL = os.environ.get("SITE_URL", "http://localhost:8000")
 # the checkpoints' first line: the log's name for witnesses, the same for the life of the trail.
 AUDIT_SIGNING_KEY = os.environ.get("AUDIT_SIGNING_KEY", str(BASE_DIR / "audit-signing.key"))
 AUDIT_ORIGIN = os.environ.get("AUDIT_ORIGIN", "riskreg.localhost/audit")
+
+# The reporting rules (regimes, deadlines, report outlines) as data, with their sources (issue 19): empty
+# means riskreg/filings/obligations.json; a reviewed local copy may be named instead.
+FILING_RULES = os.environ.get("FILING_RULES", "")
 
 LOGGING = {
     "version": 1,

@@ -7,6 +7,7 @@ from riskreg.api import OpenApiView
 from riskreg.audit.views import history_view
 from riskreg.decisions.api import GateApiView
 from riskreg.evaluations.views import ModelDetailView
+from riskreg.filings.views import ModelReportView
 from riskreg.importers.api import ImportApiView
 
 from . import views
@@ -29,7 +30,9 @@ urlpatterns = [
         "thresholds and coverage"), name="framework-version-history"),
     path("evaluations/", include("riskreg.evaluations.urls")),
     path("risks/", include("riskreg.risks.urls")),
+    path("decisions/<int:pk>/model-report/", ModelReportView.as_view(), name="model-report"),
     path("decisions/", include("riskreg.decisions.urls")),
+    path("", include("riskreg.filings.urls")),
     path("audit/", include("riskreg.audit.urls")),
     path("import/", include("riskreg.importers.urls")),
     path("admin/login/", ThrottledLoginView.as_view()),  # the admin's log-in is throttled too

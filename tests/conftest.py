@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
 
-from riskreg.accounts.roles import APPROVER, AUDITOR, EVALUATOR, VIEWER
+from riskreg.accounts.roles import APPROVER, AUDITOR, COMPLIANCE, EVALUATOR, VIEWER
 from riskreg.dbroles import as_owner
 from riskreg.demo import DemoSeeder
 
@@ -56,6 +56,11 @@ def approver(db):
 @pytest.fixture
 def auditor(db):
     return _user("t-auditor", AUDITOR)
+
+
+@pytest.fixture
+def compliance(db):
+    return _user("t-compliance", COMPLIANCE)
 
 
 @pytest.fixture

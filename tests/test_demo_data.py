@@ -44,7 +44,7 @@ def tracked_models():
         model
         for model in apps.get_models()
         if model._meta.app_label in {"frameworks", "evaluations", "risks", "decisions", "accounts",
-                                     "notifications"}
+                                     "notifications", "filings"}
         and not model.__name__.startswith("Historical")
         and model._meta.label != "accounts.LoginFailure"
     ] + [get_user_model()]

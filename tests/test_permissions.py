@@ -7,12 +7,14 @@ from django.urls import reverse
 from riskreg.audit.models import AuditEvent
 from riskreg.decisions.models import ReleaseDecision
 from riskreg.evaluations.models import Evaluation, Evidence
+from riskreg.filings.models import Incident
 from riskreg.risks.models import Risk
 
 pytestmark = pytest.mark.django_db
 
-ROLES = ["anonymous", "viewer", "evaluator", "approver", "auditor", "superuser"]
-EVERYONE = {"viewer", "evaluator", "approver", "auditor", "superuser"}
+ROLES = ["anonymous", "viewer", "evaluator", "approver", "auditor", "compliance", "superuser"]
+EVERYONE = {"viewer", "evaluator", "approver", "auditor", "compliance", "superuser"}
+COMPLIANCE = {"compliance", "superuser"}
 EVALUATORS = {"evaluator", "superuser"}
 AUDITORS = {"auditor", "superuser"}
 
@@ -32,6 +34,7 @@ def site(demo, settings, tmp_path):
         "risk": Risk.objects.get(code="R17").pk,
         "approved": ReleaseDecision.objects.get(reference="D8").pk,
         "draft": ReleaseDecision.objects.get(reference="GA-DRAFT").pk,
+        "incident": Incident.objects.order_by("id").first().pk,
         "determination": ReleaseDecision.objects.get(reference="GA-DRAFT").determinations.first().pk,
     }
 
@@ -66,6 +69,16 @@ def pages(ids):
         (reverse("audit:list"), AUDITORS),
         (reverse("audit:export", args=["csv"]), AUDITORS),
         (reverse("audit:export", args=["jsonl"]), AUDITORS),
+        (reverse("model-report", args=[ids["approved"]]), EVERYONE),
+        (reverse("model-report", args=[ids["approved"]]) + "?format=json", EVERYONE),
+        (reverse("filings:incidents"), EVERYONE),
+        (reverse("filings:incident", args=[ids["incident"]]), EVERYONE),
+        (reverse("filings:incident-new"), COMPLIANCE),
+        (reverse("filings:incident-edit", args=[ids["incident"]]), COMPLIANCE),
+        (reverse("filings:report-new", args=[ids["incident"]]), COMPLIANCE),
+        (reverse("filings:transparency", args=[ids["approved"]]), EVERYONE),
+        (reverse("filings:filing-issue", args=[ids["approved"], "model_report"]), COMPLIANCE),
+        (reverse("filings:filing-issue", args=[ids["approved"], "transparency_report"]), COMPLIANCE),
     ]
 
 
@@ -120,6 +133,10 @@ def posts(ids):
         (reverse("decisions:sign", args=[ids["draft"]]), {"verdict": "approve"}, {"approver", "superuser"}),
         (reverse("decisions:withdraw", args=[ids["draft"]]), {}, EVALUATORS),
         (reverse("importers:upload"), {"snapshot": "1"}, EVALUATORS),
+        (reverse("filings:incident-new"), {"title": "x"}, COMPLIANCE),
+        (reverse("filings:incident-edit", args=[ids["incident"]]), {"title": "x"}, COMPLIANCE),
+        (reverse("filings:report-new", args=[ids["incident"]]), {"content": "x"}, COMPLIANCE),
+        (reverse("filings:filing-issue", args=[ids["approved"], "model_report"]), {"changelog": "x"}, COMPLIANCE),
     ]  # fmt: skip
 
 
@@ -127,7 +144,7 @@ def snapshot_of_writes():
     return AuditEvent.objects.count()
 
 
-@pytest.mark.parametrize("role", ["anonymous", "viewer", "approver", "auditor"])
+@pytest.mark.parametrize("role", ["anonymous", "viewer", "approver", "auditor", "compliance"])
 def test_a_refused_post_changes_nothing(client, request, site, role):
     login(client, request, role)
     for url, data, allowed in posts(site):

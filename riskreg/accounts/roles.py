@@ -5,13 +5,15 @@ exactly these permissions, so a later migration that changes a role calls it aga
 """
 
 VIEWER, EVALUATOR, APPROVER, AUDITOR = "viewer", "evaluator", "approver", "auditor"
+COMPLIANCE = "compliance"  # compliance officers: the incident register, the reports sent, the crosswalk
 
 # Every model a viewer may read.
 _DOMAIN_MODELS = {
     "frameworks": ["threatcategory", "governancetitle", "framework", "frameworkversion", "threshold", "coverage"],
     "evaluations": ["aimodel", "snapshot", "evaluation", "evidence", "importedrun"],
     "risks": ["risk"],
-    "decisions": ["releasedecision", "determination", "gapacknowledgement", "signoff"],
+    "decisions": ["releasedecision", "determination", "gapacknowledgement", "signoff", "reviewcondition"],
+    "filings": ["incident", "incidentreport", "coderiskmapping", "filing"],
 }
 
 _VIEW = [f"{app}.view_{model}" for app, models in _DOMAIN_MODELS.items() for model in models]
@@ -35,9 +37,23 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "decisions.add_gapacknowledgement",
         "decisions.change_gapacknowledgement",
         "decisions.delete_gapacknowledgement",
+        "decisions.add_reviewcondition",
+        "decisions.change_reviewcondition",
+        "decisions.delete_reviewcondition",
     ],
     APPROVER: _VIEW + ["decisions.sign_releasedecision", "decisions.add_signoff"],
-    AUDITOR: _VIEW + ["audit.view_auditevent", "audit.export_auditevent"],
+    AUDITOR: _VIEW + ["audit.view_auditevent", "audit.export_auditevent", "filings.view_unredacted_filing"],
+    COMPLIANCE: _VIEW
+    + [
+        "filings.add_incident",
+        "filings.change_incident",
+        "filings.report_incident",
+        "filings.add_incidentreport",
+        "filings.add_coderiskmapping",
+        "filings.change_coderiskmapping",
+        "filings.add_filing",
+        "filings.view_unredacted_filing",
+    ],
 }
 
 

@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from riskreg.admin import ReadOnlyAdmin, RegistryAdmin
 
-from .models import Affirmation, Determination, GapAcknowledgement, ReleaseDecision, SignOff
+from .models import Affirmation, Determination, GapAcknowledgement, ReleaseDecision, ReviewCondition, SignOff
 
 
 class FrozenWhenApprovedMixin:
@@ -42,6 +42,12 @@ class DeterminationAdmin(FrozenWhenApprovedMixin, RegistryAdmin):
     list_display = ["decision", "category", "verdict", "confidence"]
     list_filter = ["verdict", "category"]
     filter_horizontal = ["cited_evaluations"]
+
+
+@admin.register(ReviewCondition)
+class ReviewConditionAdmin(FrozenWhenApprovedMixin, RegistryAdmin):
+    list_display = ["decision", "rule", "text"]
+    list_filter = ["rule"]
 
 
 @admin.register(GapAcknowledgement)

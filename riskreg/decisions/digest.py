@@ -21,9 +21,9 @@ from riskreg.audit.verify import canonical_json
 from riskreg.evaluations.models import Evaluation, Evidence, Outcome
 from riskreg.frameworks.models import Coverage, FrameworkVersion, ThreatCategory, Threshold
 
-from .models import Determination, GapAcknowledgement, ReleaseDecision
+from .models import WATCHED_OUTCOMES, ConditionRule, Determination, GapAcknowledgement, ReleaseDecision, ReviewCondition
 
-CONTENT_VERSION = 2
+CONTENT_VERSION = 3
 
 SOURCED = ["source_section", "source_mark", "source_note"]
 FIELDS = {
@@ -33,9 +33,10 @@ FIELDS = {
     ],
     "determination": [
         "id", "category_id", "threshold_id", "verdict", "confidence", "residual_risk", "reasoning", "safeguards",
-        *SOURCED,
+        "safety_margin", *SOURCED,
     ],
     "gap": ["id", "category_id", "rationale", "acknowledged_by_id"],
+    "condition": ["id", "text", "rule", "category_id", "outcome"],
     "evaluation": [
         "id", "snapshot_id", "category_id", "threshold_id", "title", "kind", "run_by", "is_external", "started_on",
         "finished_on", "finding", "score", "score_unit", "score_note", "comparisons", "outcome", "confidence",
@@ -75,13 +76,18 @@ EXCLUDED = {
     "framework_version": {},
     "coverage": {"framework_version_id": "implied: the coverage sits inside its framework version"},
     "threshold": {"framework_version_id": "implied: the threshold sits inside its framework version"},
+    "condition": {"decision_id": "implied: the condition sits inside its decision's document"},
 }
 
 MODELS = {
     "decision": ReleaseDecision, "determination": Determination, "gap": GapAcknowledgement,
+    "condition": ReviewCondition,
     "evaluation": Evaluation, "evidence": Evidence, "framework_version": FrameworkVersion,
     "coverage": Coverage, "threshold": Threshold,
 }  # fmt: skip
+
+# Format 2, as sign-offs before format 3 signed it: no safety margins, no review conditions.
+V2_FIELDS = {**FIELDS, "determination": [name for name in FIELDS["determination"] if name != "safety_margin"]}
 
 # Format 1, as sign-offs before format 2 signed it: kept so their digests can still be checked.
 V1_FIELDS = {
@@ -110,6 +116,7 @@ class Loaded:
     gaps: list
     version: dict = field(default_factory=dict)  # fields, "required_title_ids", "coverage", "thresholds"
     concerning: list = field(default_factory=list)  # the snapshot's concerning results (CONCERNING_FIELDS)
+    conditions: list = field(default_factory=list)  # review conditions as dicts, each with "met_by" (format 3)
 
 
 # The coverage-gap check reads every concerning result of the decision's snapshot, cited or not; a
@@ -193,7 +200,52 @@ def load_many(decision_ids) -> dict[int, Loaded]:
         loaded[determination.decision_id].determinations.append(determination)
     for gap in gaps:
         loaded[gap.decision_id].gaps.append(gap)
+    _load_conditions(loaded)
     return loaded
+
+
+def _load_conditions(loaded: dict) -> None:
+    """Each decision's review conditions, and what in the record meets each rule, in at most three queries.
+
+    An evaluation rule is met by any evaluation of the decision's model (any snapshot) in its category with
+    the named outcome or a graver one; an incident rule by any incident involving the model that is not a
+    near miss. "met_by" lists them ("E12", "INC-3"), so the signed document changes when one appears.
+    """
+    rows = list(ReviewCondition.objects.filter(decision_id__in=list(loaded)).order_by("id")
+                .values("decision_id", *FIELDS["condition"]))  # fmt: skip
+    if not rows:
+        return
+    model_of = {pk: item.decision.snapshot.model_id for pk, item in loaded.items()}
+    watched = {(model_of[row["decision_id"]], row["category_id"])
+               for row in rows if row["rule"] == ConditionRule.EVALUATION}  # fmt: skip
+    found: dict[tuple, list] = {}
+    if watched:
+        for model_id, category_id, outcome, pk in (
+            Evaluation.objects.filter(snapshot__model_id__in={m for m, _ in watched},
+                                      category_id__in={c for _, c in watched}, outcome__in=WATCHED_OUTCOMES)
+            .order_by("id").values_list("snapshot__model_id", "category_id", "outcome", "id")
+        ):  # fmt: skip
+            found.setdefault((model_id, category_id), []).append((outcome, pk))
+    incidents: dict[int, list] = {}
+    if any(row["rule"] == ConditionRule.INCIDENT for row in rows):
+        from riskreg.filings.models import Incident  # filings builds on decisions: read lazily
+
+        for model_id, kinds, pk in (Incident.objects.filter(model_id__in=set(model_of.values())).order_by("id")
+                                    .values_list("model_id", "kinds", "id")):  # fmt: skip
+            if any(kind != "near_miss" for kind in kinds or []):
+                incidents.setdefault(model_id, []).append(f"INC-{pk}")
+    rank = {outcome: i for i, outcome in enumerate(WATCHED_OUTCOMES)}
+    for row in rows:
+        model_id = model_of[row["decision_id"]]
+        if row["rule"] == ConditionRule.EVALUATION:
+            least = rank.get(row["outcome"], len(rank))
+            row["met_by"] = [f"E{pk}" for outcome, pk in found.get((model_id, row["category_id"]), [])
+                             if rank[outcome] >= least]  # fmt: skip
+        elif row["rule"] == ConditionRule.INCIDENT:
+            row["met_by"] = incidents.get(model_id, [])
+        else:
+            row["met_by"] = []
+        loaded[row.pop("decision_id")].conditions.append(row)
 
 
 def load(decision_id: int) -> Loaded:
@@ -210,11 +262,12 @@ def signed_content(loaded: Loaded, version: int = CONTENT_VERSION) -> dict:
     """The document a sign-off covers, in format `version`, from what load_many read."""
     if version == 1:
         return _content_v1(loaded)
-    if version != 2:
+    if version not in (2, 3):
         raise ValueError(f"Unknown signed-document format {version}.")
+    fields = V2_FIELDS if version == 2 else FIELDS
     framework = loaded.version
-    return {
-        "format": 2,
+    content = {
+        "format": version,
         "decision": _fields(loaded.decision, FIELDS["decision"]),
         "framework_version": {
             **_fields(framework, FIELDS["framework_version"]),
@@ -224,7 +277,7 @@ def signed_content(loaded: Loaded, version: int = CONTENT_VERSION) -> dict:
         },
         "determinations": [
             {
-                **_fields(determination, FIELDS["determination"]),
+                **_fields(determination, fields["determination"]),
                 "cited_evaluations": [
                     {
                         **_fields(evaluation, FIELDS["evaluation"]),
@@ -238,6 +291,11 @@ def signed_content(loaded: Loaded, version: int = CONTENT_VERSION) -> dict:
         "gap_acknowledgements": [_fields(gap, FIELDS["gap"]) for gap in loaded.gaps],
         "concerning_results": [_fields(row, CONCERNING_FIELDS) for row in loaded.concerning],
     }
+    if version == 3:
+        content["review_conditions"] = [
+            {**_fields(row, FIELDS["condition"]), "met_by": list(row["met_by"])} for row in loaded.conditions
+        ]
+    return content
 
 
 def _content_v1(loaded: Loaded) -> dict:
@@ -349,7 +407,7 @@ def describe_changes(old: dict, new: dict) -> list[Change]:
     """How two signed documents (of one format) differ, record by record, in words a person reads."""
     category_ids = set()
     for document in (old, new):
-        for part in ("determinations", "gap_acknowledgements", "concerning_results"):
+        for part in ("determinations", "gap_acknowledgements", "concerning_results", "review_conditions"):
             category_ids.update(item.get("category_id") for item in document.get(part, []))
         for evaluation in _evaluations(document).values():
             category_ids.add(evaluation.get("category_id"))
@@ -413,6 +471,54 @@ def describe_changes(old: dict, new: dict) -> list[Change]:
         lambda row: f"Gap acknowledgement for {categories.get(row.get('category_id'), '?')}", categories,
     )  # fmt: skip
     changes += _concerning_changes(old, new, set(old_evaluations) | set(new_evaluations), categories)
+    changes += _condition_changes(old, new, categories)
+    return changes
+
+
+def conditions_in_words(loaded: Loaded) -> list[dict]:
+    """The decision's review conditions for a page: rule in words, and what meets each, named."""
+    refs = {ref for row in loaded.conditions for ref in row["met_by"]}
+    words = met_by_words(refs) if refs else {}
+    return [{**row, "rule_label": ConditionRule(row["rule"]).label,
+             "met_words": [words.get(ref, ref) for ref in row["met_by"]]} for row in loaded.conditions]  # fmt: skip
+
+
+def met_by_words(refs) -> dict[str, str]:
+    """'E12' → "evaluation 'Cybench' (§3.2)", 'INC-3' → "incident INC-3 'Weights copied out'"."""
+    from riskreg.filings.models import Incident
+
+    evaluations = {f"E{row['id']}": _evaluation_label(row).replace("Evaluation", "evaluation", 1)
+                   for row in Evaluation.objects.filter(pk__in=[int(r[1:]) for r in refs if r.startswith("E")])
+                   .values("id", "title", "source_section")}  # fmt: skip
+    incidents = {f"INC-{pk}": f"incident INC-{pk} '{title}'" for pk, title in
+                 Incident.objects.filter(pk__in=[int(r[4:]) for r in refs if r.startswith("INC-")])
+                 .values_list("id", "title")}  # fmt: skip
+    return {**evaluations, **incidents}
+
+
+def _condition_changes(old: dict, new: dict, categories: dict) -> list[Change]:
+    """Review conditions added, removed or changed, and above all: a condition met since signing."""
+    before, after = _by_id(old.get("review_conditions")), _by_id(new.get("review_conditions"))
+    refs = {ref for rows in (before, after) for row in rows.values() for ref in row.get("met_by", [])}
+    words = met_by_words(refs) if refs else {}
+    changes = []
+    for pk in sorted(set(before) | set(after)):
+        row = after.get(pk) or before[pk]
+        label = f"Review condition '{_show(ReviewCondition, 'text', row.get('text'), categories)}'"
+        if pk not in before or pk not in after:
+            changes.append(Change(label, ["added" if pk not in before else "removed"], ReviewCondition, pk))
+            continue
+        details = _field_changes(ReviewCondition, before[pk], after[pk], categories)
+        newly = [ref for ref in after[pk].get("met_by", []) if ref not in before[pk].get("met_by", [])]
+        gone = [ref for ref in before[pk].get("met_by", []) if ref not in after[pk].get("met_by", [])]
+        if newly:
+            was = "now met" if not before[pk].get("met_by") else "met again"
+            details.insert(0, f"{was} by {', '.join(words.get(ref, ref) for ref in newly)}: the justification may "
+                              "no longer hold")  # fmt: skip
+        if gone:
+            details.append(f"no longer met by {', '.join(words.get(ref, ref) for ref in gone)}")
+        if details:
+            changes.append(Change(label, details, ReviewCondition, pk))
     return changes
 
 

@@ -9,7 +9,7 @@ from riskreg.forms import BoundedChoicesMixin, id_in_range
 from riskreg.frameworks.models import GovernanceTitle, ThreatCategory
 
 from .digest import CONTENT_VERSION
-from .models import Determination, GapAcknowledgement, ReleaseDecision, SignOffVerdict
+from .models import Determination, GapAcknowledgement, ReleaseDecision, ReviewCondition, SignOffVerdict
 
 
 class ReleaseDecisionForm(BoundedChoicesMixin, forms.ModelForm):
@@ -59,9 +59,10 @@ class DeterminationForm(OnePerCategoryMixin, BoundedChoicesMixin, forms.ModelFor
     class Meta:
         model = Determination
         fields = ["category", "threshold", "verdict", "confidence", "residual_risk", "reasoning", "safeguards",
-                  "cited_evaluations"]  # fmt: skip
+                  "safety_margin", "cited_evaluations"]  # fmt: skip
         widgets = {
             "residual_risk": forms.Textarea(attrs={"rows": 2}),
+            "safety_margin": forms.Textarea(attrs={"rows": 2}),
             "reasoning": forms.Textarea(attrs={"rows": 3}),
             "safeguards": forms.Textarea(attrs={"rows": 2}),
             "cited_evaluations": forms.CheckboxSelectMultiple,
@@ -144,6 +145,17 @@ class GapAcknowledgementForm(OnePerCategoryMixin, BoundedChoicesMixin, forms.Mod
         model = GapAcknowledgement
         fields = ["category", "rationale"]
         widgets = {"rationale": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, decision, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.decision = decision
+
+
+class ReviewConditionForm(BoundedChoicesMixin, forms.ModelForm):
+    class Meta:
+        model = ReviewCondition
+        fields = ["text", "rule", "category", "outcome"]
+        widgets = {"text": forms.Textarea(attrs={"rows": 3}), "rule": forms.RadioSelect}
 
     def __init__(self, *args, decision, **kwargs):
         super().__init__(*args, **kwargs)

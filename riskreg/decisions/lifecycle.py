@@ -33,6 +33,7 @@ from .models import (
     GapAcknowledgement,
     Provenance,
     ReleaseDecision,
+    ReviewCondition,
     SignOff,
     SignOffKind,
     SignOffVerdict,
@@ -310,7 +311,7 @@ def _copy_into_draft(current, by, reason: str, **links) -> ReleaseDecision:
         determination = Determination(
             decision=draft, category_id=old.category_id, threshold_id=old.threshold_id, verdict=old.verdict,
             confidence=old.confidence, residual_risk=old.residual_risk, reasoning=old.reasoning,
-            safeguards=old.safeguards,
+            safeguards=old.safeguards, safety_margin=old.safety_margin,
         )  # fmt: skip
         determination._history_user = by
         determination.save()
@@ -318,6 +319,11 @@ def _copy_into_draft(current, by, reason: str, **links) -> ReleaseDecision:
     for gap in current.gap_acknowledgements.all():
         copy = GapAcknowledgement(decision=draft, category_id=gap.category_id, rationale=gap.rationale,
                                   acknowledged_by=by)  # fmt: skip
+        copy._history_user = by
+        copy.save()
+    for condition in current.review_conditions.all():
+        copy = ReviewCondition(decision=draft, text=condition.text, rule=condition.rule,
+                               category_id=condition.category_id, outcome=condition.outcome)  # fmt: skip
         copy._history_user = by
         copy.save()
     return draft

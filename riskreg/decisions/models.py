@@ -22,7 +22,7 @@ from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from riskreg.dates import day, plausible
-from riskreg.evaluations.models import Confidence, Evaluation, Snapshot
+from riskreg.evaluations.models import Confidence, Evaluation, Outcome, Snapshot
 from riskreg.frameworks.models import FrameworkVersion, GovernanceTitle, ThreatCategory, Threshold
 from riskreg.sources import Sourced, choices_check
 
@@ -39,6 +39,9 @@ def at_most_prose_lines(value) -> None:
             f"At most {PROSE_LINES} lines (this has {lines}): join short lines into paragraphs.", code="too_many_lines"
         )
 
+
+# Outcomes a condition may watch for, least grave first: "signal met" is met by crossed or saturated too.
+WATCHED_OUTCOMES = [Outcome.SIGNAL_MET, Outcome.CROSSED, Outcome.SATURATED]
 
 PROSE = [MaxLengthValidator(PROSE_LIMIT), at_most_prose_lines]
 
@@ -267,6 +270,11 @@ class Determination(Sourced, DecisionPart):
         validators=PROSE,
         help_text="Safeguards or conditions a 'crossed' or 'cannot rule out' verdict relies on.",
     )
+    safety_margin = models.TextField(
+        blank=True,
+        validators=PROSE,
+        help_text="How far the results stand from the threshold, and why that margin is enough to proceed.",
+    )
     cited_evaluations = models.ManyToManyField(Evaluation, blank=True, related_name="determinations")
 
     history = HistoricalRecords(m2m_fields=[cited_evaluations])
@@ -310,6 +318,46 @@ def _refuse_citation_change_on_frozen_decision(sender, instance, action, reverse
     if reverse:
         raise ValidationError("Change citations from the determination, not from the evaluation.")
     instance._refuse_unless_draft()
+
+
+class ConditionRule(models.TextChoices):
+    JUDGED = "judged", "Judged by people (text only)"
+    EVALUATION = "evaluation", "An evaluation of this model reaches an outcome"
+    INCIDENT = "incident", "A serious incident involving this model is recorded"
+
+
+class ReviewCondition(DecisionPart):
+    """A reasonably foreseeable condition under which the decision's justification would no longer hold.
+
+    Where the record can tell (an evaluation of the model reaching an outcome in a category; a serious
+    incident involving the model), whether it is met is part of what the sign-offs sign (digest format
+    3): once it is met, the approved decision reads "changed since signing" and asks its signers to
+    re-affirm it, or to supersede it. A condition only people can judge stays text.
+    """
+
+    decision = models.ForeignKey(ReleaseDecision, on_delete=models.PROTECT, related_name="review_conditions")
+    text = models.TextField("condition", validators=PROSE,
+                            help_text="When would the reasons for proceeding no longer hold?")  # fmt: skip
+    rule = models.CharField(max_length=12, choices=ConditionRule.choices, default=ConditionRule.JUDGED)
+    category = models.ForeignKey(ThreatCategory, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                 help_text="For an evaluation rule: the category watched.")  # fmt: skip
+    outcome = models.CharField(max_length=20, blank=True, choices=[(o.value, o.label) for o in WATCHED_OUTCOMES],
+                               help_text="For an evaluation rule: this outcome or a graver one meets it.")  # fmt: skip
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["decision", "id"]
+        constraints = [choices_check("rule", ConditionRule, "review_condition_rule_valid")]
+
+    def __str__(self) -> str:
+        return f"Condition on {self.decision}: {self.text[:60]}"
+
+    def clean(self):
+        if self.rule == ConditionRule.EVALUATION and not (self.category_id and self.outcome):
+            raise ValidationError("An evaluation rule names the category and the outcome that meets it.")
+        if self.rule != ConditionRule.EVALUATION and (self.category_id or self.outcome):
+            raise ValidationError("Only an evaluation rule names a category and an outcome.")
 
 
 class GapAcknowledgement(DecisionPart):

@@ -19,7 +19,7 @@ from riskreg.audit.models import AuditHead
 from riskreg.audit.words import describe, events_about
 from riskreg.evaluations.models import Evaluation, Evidence
 
-from .digest import describe_changes, digest_of, load, signed_content
+from .digest import conditions_in_words, describe_changes, digest_of, load, signed_content
 from .gate import _add_history_notes, gate
 from .models import (
     AffirmationKind,
@@ -32,7 +32,8 @@ from .models import (
 )
 
 STATIC = Path(settings.BASE_DIR) / "static"
-PARTS = ["decisions.Determination", "decisions.GapAcknowledgement", "decisions.SignOff", "decisions.Affirmation"]
+PARTS = ["decisions.Determination", "decisions.GapAcknowledgement", "decisions.SignOff", "decisions.Affirmation",
+         "decisions.ReviewCondition"]
 
 
 def _decision(pk):
@@ -61,6 +62,7 @@ def context(pk) -> dict:
         "object": decision, "report": report, "sign_offs": sign_offs,
         "events": describe(events_about(decision, dict.fromkeys(PARTS, "decision"))),
         "head": f"{head.seq}:{head.hash}" if head else "0:—", "printed_at": timezone.now(),
+        "review_conditions": conditions_in_words(load(pk)),
     }  # fmt: skip
 
 

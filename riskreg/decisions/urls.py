@@ -15,8 +15,10 @@ urlpatterns = [
     path("<int:pk>/history/", history_view(
         "decisions.ReleaseDecision", "decisions.view_releasedecision",
         {"decisions.Determination": "decision", "decisions.GapAcknowledgement": "decision",
-         "decisions.SignOff": "decision", "decisions.Affirmation": "decision"},
-        "determinations (with their citations), gap acknowledgements, sign-offs and affirmations"), name="history"),
+         "decisions.SignOff": "decision", "decisions.Affirmation": "decision",
+         "decisions.ReviewCondition": "decision"},
+        "determinations (with their citations), gap acknowledgements, conditions for re-review, sign-offs and "
+        "affirmations"), name="history"),
     path("<int:pk>/record.pdf", views.DecisionRecordPdfView.as_view(), name="record-pdf"),
     path("<int:pk>/submit/", views.SubmitView.as_view(), name="submit"),
     path("<int:pk>/sign/", views.SignView.as_view(), name="sign"),
@@ -29,4 +31,6 @@ urlpatterns = [
         "<int:decision_pk>/determinations/<int:pk>/", views.DeterminationUpdateView.as_view(), name="determination-edit"
     ),
     path("<int:decision_pk>/gaps/new/", views.GapAcknowledgementCreateView.as_view(), name="gap-add"),
+    path("<int:decision_pk>/conditions/new/", views.ReviewConditionCreateView.as_view(), name="condition-add"),
+    path("<int:decision_pk>/conditions/<int:pk>/", views.ReviewConditionUpdateView.as_view(), name="condition-edit"),
 ]

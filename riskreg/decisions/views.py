@@ -18,16 +18,33 @@ from riskreg.audit.models import AuditEvent
 from riskreg.concurrency import VersionedUpdateMixin
 from riskreg.evaluations.models import Evaluation
 from riskreg.exports import stream_table_csv
+from riskreg.filings import crosswalk
+from riskreg.filings.model_report import REPORTABLE
 from riskreg.forms import id_in_range
 from riskreg.frameworks.models import ThreatCategory
 from riskreg.mywork import SESSION_COUNT
 from riskreg.pagination import KeysetTableMixin
 
 from . import lifecycle, record
+from .digest import conditions_in_words, load
 from .filters import ReleaseDecisionFilter
-from .forms import DeterminationForm, GapAcknowledgementForm, ReaffirmForm, ReleaseDecisionForm, SignOffForm
+from .forms import (
+    DeterminationForm,
+    GapAcknowledgementForm,
+    ReaffirmForm,
+    ReleaseDecisionForm,
+    ReviewConditionForm,
+    SignOffForm,
+)
 from .gate import annotate_review_states, authors_of, gate
-from .models import DecisionError, Determination, GapAcknowledgement, ReleaseDecision, SignOff
+from .models import (
+    DecisionError,
+    Determination,
+    GapAcknowledgement,
+    ReleaseDecision,
+    ReviewCondition,
+    SignOff,
+)
 from .tables import ReleaseDecisionTable
 
 logger = logging.getLogger(__name__)
@@ -112,6 +129,10 @@ class ReleaseDecisionDetailView(RoleRequiredMixin, DetailView):
             can_revise=decision.status == "rejected" and user.has_perm("decisions.add_releasedecision")
             and all(revision.status == "rejected" for revision in revisions),
         )
+        loaded = load(decision.pk)
+        context.update(compliance=crosswalk.for_decision(loaded), model_report_ready=decision.status in REPORTABLE,
+                       conditions=conditions_in_words(loaded),
+                       filings=decision.filings.select_related("issued_by").order_by("kind", "version"))
         if context["can_sign"] and user.pk in authors_of(decision):
             # Separation of duties: an author may not sign; the page says so instead of offering a form.
             context.update(can_sign=False, author_cannot_sign=True)
@@ -220,6 +241,21 @@ class GapAcknowledgementCreateView(DecisionPartMixin, CreateView):
     def form_valid(self, form):
         form.instance.acknowledged_by = self.request.user
         return super().form_valid(form)
+
+
+class ReviewConditionCreateView(DecisionPartMixin, CreateView):
+    permission_required = "decisions.add_reviewcondition"
+    heading = "Add a condition for re-review"
+    form_class = ReviewConditionForm
+
+
+class ReviewConditionUpdateView(DecisionPartMixin, VersionedUpdateMixin, UpdateView):
+    permission_required = "decisions.change_reviewcondition"
+    heading = "Edit the condition for re-review"
+    form_class = ReviewConditionForm
+
+    def get_object(self, queryset=None):
+        return get_object_or_404(ReviewCondition, pk=self.kwargs["pk"], decision=self.decision)
 
 
 class DecisionActionView(RoleRequiredMixin, View):

@@ -18,6 +18,9 @@ class NotificationsConfig(AppConfig):
 
         post_save.connect(events.evaluation_saved, sender=Evaluation, dispatch_uid="riskreg.notify.evaluation")
         post_save.connect(events.evidence_saved, sender=Evidence, dispatch_uid="riskreg.notify.evidence")
+        from riskreg.filings.models import Incident
+
+        post_save.connect(events.incident_saved, sender=Incident, dispatch_uid="riskreg.notify.incident")
 
 
 def mail_settings(app_configs=None, **kwargs):

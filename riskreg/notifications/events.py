@@ -3,6 +3,9 @@
 - a decision submitted → each holder of a title it needs who may sign and did not write it;
 - signed, rejected, approved, re-affirmed → its authors and its signers;
 - an approved decision whose evidence changed since signing → its authors and its signers;
+- an approved decision whose condition for re-review the record now meets (an evaluation or an incident
+  about its model, issue 19) → its authors, its signers and the holders of its titles;
+- an incident report due within two days or overdue → whoever records incident reports (compliance).
 - a risk's review due within 14 days or overdue → its owner (a user; a free-text owner gets no mail).
 
 Each is queued in the transaction of the change (outbox.queue), never twice for the same thing, and
@@ -17,7 +20,7 @@ from django.utils import timezone
 from riskreg.dates import day
 from riskreg.decisions.digest import CONTENT_VERSION, digest_of, load_many, signed_content
 from riskreg.decisions.gate import authors_of, review_states
-from riskreg.decisions.models import DecisionStatus, Provenance, ReleaseDecision
+from riskreg.decisions.models import ConditionRule, DecisionStatus, Provenance, ReleaseDecision
 
 from .models import Kind
 from .outbox import queue
@@ -92,6 +95,20 @@ def evidence_changed(evaluation_id, by=None) -> None:
         status=DecisionStatus.APPROVED, provenance=Provenance.DECIDED,
         determinations__cited_evaluations=evaluation_id,
     ).distinct())  # fmt: skip
+    _tell_changed(approved, by, "an evaluation it cites, or that evaluation's evidence")
+
+
+def condition_watch(model_id, by=None) -> None:
+    """An evaluation or an incident about a model was recorded or changed: tell the people of each approved
+    decision about that model whose conditions for re-review the record now meets."""
+    approved = list(ReleaseDecision.objects.filter(
+        status=DecisionStatus.APPROVED, provenance=Provenance.DECIDED, snapshot__model_id=model_id,
+        review_conditions__rule__in=[ConditionRule.EVALUATION, ConditionRule.INCIDENT],
+    ).distinct())  # fmt: skip
+    _tell_changed(approved, by, "a condition for re-review it names, now met by the record")
+
+
+def _tell_changed(approved, by, what: str) -> None:
     if not approved:
         return
     states = review_states(approved)
@@ -103,8 +120,7 @@ def evidence_changed(evaluation_id, by=None) -> None:
             queue(
                 person, kind=Kind.CHANGED, key=f"changed:{decision.pk}:{digest}:{person.pk}",
                 subject=f"Changed since signing: {decision}", decision=decision,
-                lines=[f"What the approved {decision} rests on has changed since it was signed (an evaluation it "
-                       "cites, or that evaluation's evidence).",
+                lines=[f"What the approved {decision} rests on has changed since it was signed ({what}).",
                        "It stays approved as a fact of history; its signers re-affirm it, or it is superseded. "
                        "The decision's page says in words what changed."],
                 why="you wrote or signed this decision.", link=decision.get_absolute_url() + "#reaffirm-form",
@@ -112,8 +128,17 @@ def evidence_changed(evaluation_id, by=None) -> None:
 
 
 def evaluation_saved(sender, instance, created, raw=False, **kwargs):
-    if not created and not raw:
-        evidence_changed(instance.pk, by=getattr(instance, "_history_user", None))
+    if raw:
+        return
+    by = getattr(instance, "_history_user", None)
+    if not created:
+        evidence_changed(instance.pk, by=by)
+    condition_watch(instance.snapshot.model_id, by=by)
+
+
+def incident_saved(sender, instance, created, raw=False, **kwargs):
+    if not raw:
+        condition_watch(instance.model_id, by=getattr(instance, "_history_user", None))
 
 
 def evidence_saved(sender, instance, created, raw=False, **kwargs):
@@ -140,4 +165,36 @@ def reviews_due(today=None) -> int:
                    "Record the review on its page; the next one moves on by its interval."],
             why=f"you own risk {risk.code}.", link=risk.get_absolute_url(),
         ) is not None  # fmt: skip
+    return queued
+
+
+def incident_deadlines(now=None) -> int:
+    """Queue a mail to each person who records incident reports, for every legal clock due within two days
+    or overdue, once per clock and due time. Returns how many were queued."""
+    from django.contrib.auth.models import Permission
+    from django.db.models import Q
+
+    from riskreg.filings.clocks import running
+
+    now = now or timezone.now()
+    urgent = [(incident, clock) for incident, clock in running(now) if clock.state(now) in ("due soon", "overdue")]
+    if not urgent:
+        return 0
+    permission = Permission.objects.filter(content_type__app_label="filings", codename="report_incident")
+    officers = [user for user in get_user_model().objects.filter(
+        Q(groups__permissions__in=permission) | Q(user_permissions__in=permission), is_active=True
+    ).distinct().order_by("pk") if user.has_perm("filings.report_incident")]  # fmt: skip
+    queued = 0
+    for incident, clock in urgent:
+        overdue = clock.state(now) == "overdue"
+        for user in officers:
+            queued += queue(
+                user, kind=Kind.INCIDENT_DUE,
+                key=f"incident:{incident.pk}:{clock.regime.slug}:{clock.report}:{clock.due.isoformat()}:{user.pk}",
+                subject=f"{'Overdue' if overdue else 'Due soon'}: {clock.label} on {incident}",
+                lines=[f"{incident.reference} “{incident.title}”: the {clock.label} is {clock.words(now)}.",
+                       f"It goes to {clock.to}; due {day(clock.due)} {clock.due:%H:%M} UTC ({clock.source}).",
+                       "Record the report on the incident's page once it is sent."],
+                why="you record the reports sent about incidents (compliance).", link=incident.get_absolute_url(),
+            ) is not None  # fmt: skip
     return queued

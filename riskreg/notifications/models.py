@@ -19,6 +19,7 @@ class Kind(models.TextChoices):
     APPROVED = "approved", "Decision approved"
     CHANGED = "changed", "Approved decision changed since signing"
     REVIEW_DUE = "review_due", "Risk review due"
+    INCIDENT_DUE = "incident_due", "Incident report due"
 
 
 class Notification(models.Model):

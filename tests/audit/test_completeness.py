@@ -3,13 +3,22 @@ audit event per write, with the acting user."""
 
 import pytest
 from django.apps import apps
+from django.utils import timezone
 
 import factories as make
 from riskreg.accounts.models import ApiToken
 from riskreg.audit.chain import verify_database
 from riskreg.audit.models import AuditEvent
-from riskreg.decisions.models import Affirmation, DecisionStatus, GapAcknowledgement, ReleaseDecision, SignOff
+from riskreg.decisions.models import (
+    Affirmation,
+    DecisionStatus,
+    GapAcknowledgement,
+    ReleaseDecision,
+    ReviewCondition,
+    SignOff,
+)
 from riskreg.evaluations.models import Evaluation, Evidence, ImportedRun
+from riskreg.filings.models import Filing, Incident, IncidentReport
 from riskreg.frameworks.models import GovernanceTitle
 from riskreg.notifications.models import MailPreference, Notification
 from test_demo_data import tracked_models
@@ -66,6 +75,14 @@ NEW_RECORD = {
         link="/",
     ), user),
     MailPreference: lambda user: _new(MailPreference(user=user, send_mail=False), user),
+    ReviewCondition: lambda user: _new(ReviewCondition(decision=_draft(), text="A new cyber result.", rule="judged"),
+                                       user),
+    Filing: lambda user: _new(Filing(decision=ReleaseDecision.objects.get(reference="D8"), kind="model_report",
+                                     version=9, changelog="c", content={}, published={}, issued_by=user), user),
+    IncidentReport: lambda user: _new(IncidentReport(
+        incident=Incident.objects.first(), regime="eu", kind="initial", sent_at=timezone.now(), sent_to="AI Office",
+        content="What was sent.", sent_by=user,
+    ), user),
 }  # fmt: skip
 
 
@@ -98,4 +115,4 @@ def test_the_list_of_tracked_models_is_the_whole_domain():
     assert labels == {
         model._meta.label for model in apps.get_models() if hasattr(model._meta, "simple_history_manager_attribute")
     }
-    assert len(labels) == 21
+    assert len(labels) == 26  # issue 19: review conditions, incidents, reports sent, crosswalk entries, filings

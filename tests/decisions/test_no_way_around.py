@@ -349,6 +349,22 @@ def test_sign_offs_of_the_first_format_still_verify(world):
     assert "RSO" not in next(c for c in report.checks if c.code == "sign_offs").reason.split("by:")[-1]
 
 
+def test_sign_offs_of_format_2_still_verify_after_format_3(world):
+    """A sign-off made before safety margins and review conditions were signed (format 3) keeps counting."""
+    decision = world["decision"]
+    lifecycle.submit(decision, by=world["author"])
+    old = digest.signed_content(digest.load(decision.pk), 2)
+    assert old["format"] == 2 and "review_conditions" not in old
+    assert all("safety_margin" not in d for d in old["determinations"])
+    signer = world["signers"]["RSO"]
+    legacy = SignOff(decision=decision, signer=signer, title=world["rso"], verdict="approve",
+                     digest=digest.digest_of(old), content_version=2, signed_content=old)  # fmt: skip
+    legacy._history_user = signer
+    legacy.save()
+    assert gate(decision).is_current(legacy)
+    assert digest.CONTENT_VERSION == 3 and digest.signed_content(digest.load(decision.pk))["format"] == 3
+
+
 # -- 8. approved, then changed: shown everywhere, in words, and re-affirmed -------------------------
 
 

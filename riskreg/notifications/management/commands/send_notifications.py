@@ -1,4 +1,4 @@
-"""Queue the risk reviews that came due, then send every notification still in the outbox.
+"""Queue the risk reviews and incident report deadlines that came due, then send every notification still in the outbox.
 
 Run it from cron, e.g. every ten minutes: it retries mail that failed after its change committed.
 """
@@ -22,10 +22,13 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         with transaction.atomic():
             queued = events.reviews_due()
+        with transaction.atomic():
+            deadlines = events.incident_deadlines()
         sent, failed = send_pending(retry_failed=options["retry_failed"])
         given_up = (Notification.objects.filter(sent_at__isnull=True, attempts__gte=MAX_ATTEMPTS)
                     .exclude(last_error=WITHDRAWN).count())  # fmt: skip
-        self.stdout.write(f"{queued} risk review reminder(s) queued; {sent} mail(s) sent, {failed} failed.")
+        self.stdout.write(f"{queued} risk review reminder(s) and {deadlines} incident deadline reminder(s) queued; "
+                          f"{sent} mail(s) sent, {failed} failed.")
         if given_up:
             self.stdout.write(f"{given_up} notification(s) failed {MAX_ATTEMPTS} times and are no longer retried: "
                               "check the mail settings, then run send_notifications --retry-failed.")  # fmt: skip
