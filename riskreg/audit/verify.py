@@ -5,6 +5,7 @@
     python3 verify.py checkpoint checkpoint.txt --key KEY [--export audit.jsonl]
     python3 verify.py inclusion proof.txt --key KEY [--export audit.jsonl]
     python3 verify.py consistency proof.txt --key KEY
+    python3 verify.py redaction published.json unredacted.json
 
 **The chain.** Each line of an export is one event: its fields, `prev_hash` and `hash`, where
 hash = SHA-256(prev_hash ‖ canonical JSON of the event's other fields). The file verifies when
@@ -24,6 +25,11 @@ the checkpoint's root. `inclusion` checks an inclusion proof (`manage.py audit_p
 checkpoint it carries; with --export, also that the proven event is that line of the export.
 `consistency` checks that a later checkpoint extends an earlier one (`audit_prove --consistency`):
 a rewritten or truncated trail cannot produce one.
+
+**A redacted filing** (a transparency report published with items withheld): `redaction` checks that
+the unredacted copy is the one the published copy was made from — its SHA-256 (of the canonical JSON)
+is the published copy's `unredacted_sha256`, each withheld item's SHA-256(salt ‖ canonical JSON of
+the value) is the one published, and every other item is the same in both.
 
 Ed25519 signatures are checked with the `cryptography` package when it is installed; without it
 every other check still runs and the result says plainly that the signature was NOT checked.
@@ -445,8 +451,56 @@ def verify_proof_command(args) -> tuple[list[str], bool]:
     return said + notes_unchecked, bool(notes_unchecked)
 
 
+def check_redaction(unredacted: dict, published: dict) -> list[str]:
+    """What does not correspond between an unredacted filing and its published copy (empty: they match)."""
+    problems = []
+    if hashlib.sha256(canonical_json(unredacted)).hexdigest() != published.get("unredacted_sha256"):
+        problems.append("the unredacted copy's SHA-256 is not the one the published copy names")
+    source_fields = unredacted.get("fields", {})
+    for key, field in published.get("fields", {}).items():
+        value = field.get("values", field.get("value"))
+        source = source_fields.get(key, {})
+        original = source.get("values", source.get("value"))
+        if isinstance(value, dict) and "withheld" in value:
+            salt = unredacted.get("salts", {}).get(key, "")
+            try:
+                digest = hashlib.sha256(bytes.fromhex(salt) + canonical_json(original)).hexdigest()
+            except ValueError:
+                digest = ""
+            if not salt or digest != value.get("sha256"):
+                problems.append(f"the withheld {key} does not match its hash")
+        elif value != original:
+            problems.append(f"{key} differs")
+    if set(source_fields) != set(published.get("fields", {})):
+        problems.append("the two copies do not have the same fields")
+    return problems
+
+
+def _redaction_command(argv) -> int:
+    parser = argparse.ArgumentParser(description="Check a published filing against its unredacted copy.")
+    parser.add_argument("published", help="the published copy (JSON)")
+    parser.add_argument("unredacted", help="the unredacted copy (JSON)")
+    args = parser.parse_args(argv)
+    try:
+        published, unredacted = json.loads(_read(args.published)), json.loads(_read(args.unredacted))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        print(f"cannot read: {error}", file=sys.stderr)
+        return 2
+    problems = check_redaction(unredacted, published)
+    for problem in problems:
+        print(f"FAILED: {problem}", file=sys.stderr)
+    if problems:
+        return 1
+    withheld = [key for key, field in published.get("fields", {}).items()
+                if isinstance(field.get("value"), dict) and "withheld" in field["value"]]  # fmt: skip
+    print(f"OK: the unredacted copy is the one the published copy was made from ({len(withheld)} item(s) withheld)")
+    return 0
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] == "redaction":
+        return _redaction_command(argv[1:])
     if argv and argv[0] in ("checkpoint", "inclusion", "consistency"):
         parser = argparse.ArgumentParser(description="Verify a riskreg checkpoint or proof offline.")
         parser.add_argument("command", choices=["checkpoint", "inclusion", "consistency"])

@@ -322,6 +322,10 @@ class ImportedRun(models.Model):
     completed_samples = models.PositiveIntegerField(null=True, blank=True)
     sample_errors = models.PositiveIntegerField(default=0)
     error_message = models.TextField(blank=True)
+    samples = models.JSONField(
+        default=list, blank=True,
+        help_text="A few random input/output samples of the run, as excerpts (chosen with a fixed seed).",
+    )  # fmt: skip
     imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     imported_at = models.DateTimeField(auto_now_add=True)
 

@@ -177,17 +177,30 @@ def _evaluation_section(section: Section, evaluations) -> None:
                 missing_elicitation.append(e.title)
         else:
             missing_elicitation.append(e.title)
-        missing_samples.append(e.title)
         section.add(f"{e.category.name} — {e.title}", f"{e.finding} ({'; '.join(parts)})", e.source_section)
+        if run is not None and run.samples:
+            section.add(f"Samples — {e.title} (random, from the imported log)", [_sample(s) for s in run.samples])
+        else:
+            missing_samples.append(e.title)
     if missing_elicitation:
         section.gap(f"How the model was elicited (scaffold, generation settings), for {len(missing_elicitation)} "
                     f"of {len(evaluations)} evaluations: not in the record (an imported Inspect log carries "
                     "it).")  # fmt: skip
     if missing_baseline:
         section.gap(f"Human baselines or comparisons, for {len(missing_baseline)} evaluations: not in the record.")
-    section.gap(f"Random input/output samples, for {len(missing_samples)} evaluations: riskreg keeps the imported log "
-                "as evidence but does not yet draw samples from it.")  # fmt: skip
+    if missing_samples:
+        section.gap(f"Random input/output samples, for {len(missing_samples)} of {len(evaluations)} evaluations: "
+                    "none in the record (an imported Inspect log gives them).")  # fmt: skip
     section.gap("Access given to evaluators (model versions, safeguards off or on, time): not in the record.")
+
+
+def _sample(sample: dict) -> str:
+    scores = ", ".join(f"{name} {value}" for name, value in (sample.get("scores") or {}).items())
+    output = sample.get("output") or "(no output in the log)"
+    target = f"; target “{sample['target']}”" if sample.get("target") else ""
+    return f"Sample {sample.get('id')}: input “{sample.get('input')}” → output “{output}”{target}" + (
+        f"; scored {scores}" if scores else ""
+    )
 
 
 def _mitigations(section: Section, decision, loaded, evaluations) -> None:

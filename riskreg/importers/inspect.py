@@ -18,6 +18,7 @@ score. Its standard error is the `stderr` metric of the same score.
 import codecs
 import json
 import math
+import random
 import re
 import struct
 from dataclasses import dataclass, field
@@ -114,6 +115,7 @@ class InspectLog:
     task_metadata: dict = field(default_factory=dict)
     model_usage: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    samples: list[dict] = field(default_factory=list)  # a few random input/output excerpts (SAMPLES_KEPT)
 
     @property
     def succeeded(self) -> bool:
@@ -256,12 +258,68 @@ class _JsonStream:
 _size = size_in_words
 
 
+# A few random input/output samples per run, for the model report (GPAI Code measure 7.3): chosen by
+# reservoir sampling as the samples stream past, with a fixed seed so one log always gives the same ones,
+# each text cut to a bounded excerpt.
+SAMPLES_KEPT = 3
+SAMPLE_SEED = 19
+EXCERPT = 1000
+
+
+def _text_of(value) -> str:
+    """A sample's input, target or output as plain text: a string, or the text parts of chat messages."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        parts = []
+        for item in value:
+            if isinstance(item, str):
+                parts.append(item)
+            elif isinstance(item, dict):
+                content = item.get("content", item.get("text", ""))
+                parts.append(content if isinstance(content, str) else _text_of(content))
+        return "\n".join(part for part in parts if part)
+    return ""
+
+
+def _excerpt(value) -> str:
+    text = _text_of(value).strip()
+    return text if len(text) <= EXCERPT else text[: EXCERPT - 1] + "…"
+
+
+def _output_of(row: dict) -> str:
+    output = row.get("output")
+    if not isinstance(output, dict):
+        return ""
+    if isinstance(output.get("completion"), str) and output["completion"]:
+        return _excerpt(output["completion"])
+    choices = output.get("choices")
+    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+        message = choices[0].get("message")
+        return _excerpt(message.get("content") if isinstance(message, dict) else "")
+    return ""
+
+
+def sample_excerpt(row) -> dict | None:
+    if not isinstance(row, dict):
+        return None
+    scores = row.get("scores") if isinstance(row.get("scores"), dict) else {}
+    return {
+        "id": str(row.get("id", ""))[:100], "epoch": row.get("epoch") if isinstance(row.get("epoch"), int) else None,
+        "input": _excerpt(row.get("input")), "target": _excerpt(row.get("target")), "output": _output_of(row),
+        "scores": {str(name)[:60]: score.get("value") for name, score in list(scores.items())[:5]
+                   if isinstance(score, dict) and isinstance(score.get("value"), (str, int, float, bool))},
+    }  # fmt: skip
+
+
 class _Samples:
-    """Counts samples and errored samples as they stream past, within the sample limit."""
+    """Counts samples and errored samples as they stream past, within the sample limit, and keeps a few."""
 
     def __init__(self):
         self.count = 0
         self.errors = 0
+        self.kept: list[dict] = []
+        self._random = random.Random(SAMPLE_SEED)
 
     def read(self, stream: _JsonStream, cap: int, what: str = "samples") -> None:
         for _ in stream.elements():
@@ -272,6 +330,21 @@ class _Samples:
                                       "(IMPORT_MAX_SAMPLES); refused.")  # fmt: skip
             if isinstance(row, dict) and row.get("error"):
                 self.errors += 1
+            if what == "samples":
+                self._keep(row)
+
+    def _keep(self, row) -> None:
+        """Reservoir sampling: each sample seen so far is kept with the same chance."""
+        if len(self.kept) < SAMPLES_KEPT:
+            excerpt = sample_excerpt(row)
+            if excerpt is not None:
+                self.kept.append(excerpt)
+            return
+        slot = self._random.randrange(self.count)
+        if slot < SAMPLES_KEPT:
+            excerpt = sample_excerpt(row)
+            if excerpt is not None:
+                self.kept[slot] = excerpt
 
 
 def _read_json_log(file) -> tuple[dict, _Samples]:
@@ -390,6 +463,16 @@ def _member_samples(archive, name: str, budget: list[int], samples: _Samples) ->
         member.close()
 
 
+def _outputs(archive, names: set, budget: list[int], kept: list[dict]) -> None:
+    """A summary holds no output: read it from the kept samples' own files, within the same budgets."""
+    for excerpt in kept:
+        name = f"samples/{excerpt['id']}_epoch_{excerpt['epoch']}.json"
+        if excerpt["output"] or name not in names:
+            continue
+        row = _member_json(archive, name, budget, limit("IMPORT_MAX_SAMPLE_BYTES"), "A sample")
+        excerpt["output"] = _output_of(row) if isinstance(row, dict) else ""
+
+
 def _read_eval(file) -> tuple[dict, _Samples]:
     """The parts of a .eval zip the importer needs, as a log-shaped dict, and its samples counted."""
     try:
@@ -420,6 +503,7 @@ def _read_eval(file) -> tuple[dict, _Samples]:
                 if "summaries.json" in names:
                     _member_samples(archive, "summaries.json", budget, samples)
                     log["_has_samples"] = True
+                    _outputs(archive, names, budget, samples.kept)
                 return log, samples
             if "_journal/start.json" in names:
                 # Crashed or still running: no header yet. Inspect reports such a log as "started".
@@ -651,6 +735,7 @@ def _interpret(log, samples: _Samples) -> InspectLog:
         if isinstance(results.get("completed_samples"), int)
         else None,
         sample_errors=samples.errors,
+        samples=list(samples.kept) if samples is not None else [],
         metrics=metrics,
         headline=headline,
         headline_stderr=stderr,

@@ -279,7 +279,7 @@ def _run_values(log: InspectLog, name: str, digest: str, rule: OutcomeRule | Non
         "file_sha256": digest, "metrics": log.metrics_as_json(), "headline": log.headline_name,
         "rule": rule.text() if rule else "", "total_samples": log.total_samples,
         "completed_samples": log.completed_samples, "sample_errors": log.sample_errors,
-        "error_message": log.error_message[:2000],
+        "error_message": log.error_message[:2000], "samples": log.samples,
     }  # fmt: skip
 
 

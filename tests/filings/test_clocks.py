@@ -159,3 +159,15 @@ def test_a_changed_rule_is_a_data_change(settings, tmp_path):
     aware = at(2027, 2, 1, 12)
     found = clocks.clocks(incident(["death"], ["ny"], aware), reports=[])
     assert due(found, "ny", "initial") == aware + datetime.timedelta(hours=48)
+
+
+def test_a_rules_file_that_makes_no_sense_stops_the_app_with_the_reason(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    bad = tmp_path / "rules.json"
+    bad.write_text(json.dumps({**_raw(), "regimes": [{**_raw()["regimes"][0], "in_force": "soon"}]}))
+    result = subprocess.run([sys.executable, "manage.py", "check"], capture_output=True, text=True,
+                            env={**os.environ, "FILING_RULES": str(bad), "DEBUG": "1"}, timeout=120)  # fmt: skip
+    assert result.returncode != 0 and "regime eu" in result.stderr and "soon" in result.stderr

@@ -188,3 +188,28 @@ def test_my_work_and_mail_tell_compliance_officers_of_clocks_running_out(demo, c
     send_pending()
     subjects = [m.subject for m in mailoutbox]
     assert any("INC-" in s and "New York" in s for s in subjects), subjects
+
+
+def test_the_model_report_shows_random_samples_from_an_imported_log(demo, client, viewer, settings, tmp_path):
+    from pathlib import Path
+
+    from riskreg.importers.service import import_log
+
+    settings.MEDIA_ROOT = tmp_path
+    decision = ReleaseDecision.objects.get(reference="D8")
+    name = "2026-11-22T06-15-57-00-00_tiny-qa_BLAPArHexWNvtFDQvc4tiS.json"
+    path = Path(__file__).resolve().parents[1] / "importers" / "samples" / name
+    cyber = decision.determinations.get(category__slug="cyber").category
+    with path.open("rb") as handle:
+        handle.size = path.stat().st_size
+        result = import_log(handle, name, snapshot=decision.snapshot, category=cyber, user=viewer,
+                            allow_other_model=True)  # fmt: skip
+    assert result.status == "imported", result.message
+    client.force_login(viewer)
+    report = client.get(reverse("model-report", args=[decision.pk]), {"format": "json"}).json()
+    items = {i["label"]: i for s in report["sections"] for i in s["items"]}
+    [label] = [label for label in items if label.startswith("Samples — ")]
+    assert len(items[label]["values"]) == 3 and all("→ output “" in line for line in items[label]["values"])
+    gaps = " ".join(g["gap"] for g in report["gaps"])
+    total = len([i for i in items if " — " in i and not i.startswith(("Samples", "Determination", "Safety"))])
+    assert f"Random input/output samples, for {total - 1} of {total} evaluations" in gaps  # all but the imported one

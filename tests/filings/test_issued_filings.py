@@ -105,3 +105,31 @@ def test_compliance_officers_issue_through_the_page_and_others_read_the_publishe
     assert client.post(url, {"changelog": "x"}).status_code == 403 and Filing.objects.count() == 1
     decision_page = client.get(_d8().get_absolute_url()).content.decode()
     assert "Transparency report v1" in decision_page
+
+
+def test_an_outsider_checks_the_published_copy_against_the_unredacted_one_with_verify_py(demo, client, compliance,
+                                                                                         tmp_path):  # fmt: skip
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    filing = issue.issue(_d8(), "transparency_report", compliance,
+                         withheld={"risk_assessments": "Would help an attacker (public safety)."})  # fmt: skip
+    client.force_login(compliance)
+    published = client.get(filing.get_absolute_url(), {"format": "json"}).content
+    unredacted = client.get(filing.get_absolute_url(), {"format": "json", "copy": "unredacted"}).content
+    (tmp_path / "published.json").write_bytes(published)
+    (tmp_path / "unredacted.json").write_bytes(unredacted)
+    script = Path(__file__).resolve().parents[2] / "riskreg" / "audit" / "verify.py"
+
+    def check(*names):
+        return subprocess.run([sys.executable, str(script), "redaction", *map(str, names)], capture_output=True,
+                              text=True, cwd=tmp_path, timeout=60)  # fmt: skip
+
+    result = check(tmp_path / "published.json", tmp_path / "unredacted.json")
+    assert result.returncode == 0 and "1 item(s) withheld" in result.stdout, result.stderr
+    other = json.loads(unredacted)
+    other["fields"]["risk_assessments"]["values"][0] = "Nothing to see."
+    (tmp_path / "other.json").write_text(json.dumps(other))
+    result = check(tmp_path / "published.json", tmp_path / "other.json")
+    assert result.returncode == 1 and "withheld risk_assessments does not match" in result.stderr

@@ -392,3 +392,53 @@ def test_the_upload_page_shows_a_refusal_beside_the_field(client, evaluator, tar
 def test_only_evaluators_import(client, viewer):
     client.force_login(viewer)
     assert client.get(reverse("importers:upload")).status_code == 403
+
+
+# -- issue 19: a few random input/output samples for the model report ----------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(SHARED))
+def test_a_run_keeps_three_samples_with_input_and_output_read_independently(target, name):
+    path = SAMPLES / name
+    with path.open("rb") as handle:
+        handle.size = path.stat().st_size
+        result = import_log(handle, name, **target)
+    kept = result.evaluation.imported_run.samples
+    assert len(kept) == 3
+    # What the log itself says of those samples, read without riskreg's reader.
+    if path.suffix == ".json":
+        rows = {(str(s["id"]), s["epoch"]): s for s in json.loads(path.read_bytes())["samples"]}
+    else:
+        with zstd_zipfile.ZipFile(path) as archive:
+            rows = {}
+            for member in archive.namelist():
+                if member.startswith("samples/"):
+                    sample = json.loads(archive.read(member))
+                    rows[(str(sample["id"]), sample["epoch"])] = sample
+    for excerpt in kept:
+        row = rows[(excerpt["id"], excerpt["epoch"])]
+        assert excerpt["input"] == row["input"][:1000] and excerpt["output"] == row["output"]["completion"][:1000]
+        target = row["target"]
+        assert excerpt["target"] == ("\n".join(target) if isinstance(target, list) else target)
+
+
+def test_the_kept_samples_are_random_but_the_same_for_the_same_log(target):
+    content = as_json({**log_dict(n=300, sample_scores=("C",)),
+                       "samples": [{"id": i, "epoch": 1, "input": f"question {i}", "target": "x",
+                                    "output": {"completion": f"answer {i}"}, "scores": {"includes": {"value": "C"}}}
+                                   for i in range(300)]})  # fmt: skip
+    first = run(target, content, "a.json").evaluation.imported_run.samples
+    ids = [int(s["id"]) for s in first]
+    assert len(ids) == 3 and max(ids) >= 3  # not simply the first three
+    assert all(s["output"] == f"answer {s['id']}" for s in first)
+    again = run({**target, "snapshot": make.snapshot(known_as="provider/model-x")}, content, "b.json")
+    assert again.evaluation.imported_run.samples == first
+
+
+def test_a_long_sample_is_kept_as_a_bounded_excerpt(target):
+    long = "x" * 50_000
+    sample = {"id": 1, "epoch": 1, "input": [{"role": "user", "content": long}],
+              "output": {"choices": [{"message": {"content": long}}]}}  # fmt: skip
+    content = as_json({**log_dict(n=1), "samples": [sample]})
+    [kept] = run(target, content, "long.json").evaluation.imported_run.samples
+    assert len(kept["input"]) == len(kept["output"]) == 1000 and kept["input"].endswith("…")
