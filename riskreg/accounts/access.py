@@ -19,7 +19,5 @@ class RoleRequiredMixin(LoginRequiredMixin, PermissionRequiredMixin):
             needed.append(f"“{found.name.lower()}”" if found else perm)
         return f"This page needs the permission {' and '.join(needed)}, which your roles do not give."
 
-    def handle_no_permission(self):
-        # Logged in but not allowed: 403, not a redirect back to a login page they already passed.
-        self.raise_exception = self.request.user.is_authenticated
-        return super().handle_no_permission()
+    # A logged-in user without the permission gets 403, not a redirect to the log-in page they already passed:
+    # Django's AccessMixin.handle_no_permission does that itself (tests/test_permissions.py shows it).

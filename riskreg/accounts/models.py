@@ -11,6 +11,7 @@ known there by its id and name only.
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -119,3 +120,24 @@ class LoginFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username or '—'} from {self.address or 'unknown'} at {day_and_time(self.at)}"
+
+    # The throttle's rule, in one place: a username that failed LOGIN_FAILURE_LIMIT times within the
+    # window, or an address that failed four times as often, is refused until the window has passed.
+
+    @staticmethod
+    def clean_username(value: str) -> str:
+        return value.replace("\x00", "")[:150]  # PostgreSQL text holds no NUL
+
+    @classmethod
+    def is_throttled(cls, username: str, address: str | None) -> bool:
+        since = timezone.now() - timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
+        cls.objects.filter(at__lt=since).delete()  # what the window no longer counts
+        failures = cls.objects.filter(at__gte=since)
+        limit = settings.LOGIN_FAILURE_LIMIT
+        return failures.filter(username=cls.clean_username(username)).count() >= limit or bool(
+            address and failures.filter(address=address).count() >= 4 * limit
+        )
+
+    @classmethod
+    def record(cls, username: str, address: str | None) -> None:
+        cls.objects.create(username=cls.clean_username(username), address=address or None)

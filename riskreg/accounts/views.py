@@ -1,4 +1,3 @@
-from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -7,7 +6,6 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.utils import timezone
 from django.views.generic import TemplateView, View
 
 from riskreg import confirmation
@@ -78,15 +76,7 @@ class ThrottledLoginView(auth_views.LoginView):
     """Django's log-in, refusing attempts (HTTP 429) once a username or an address has failed too often."""
 
     def post(self, request, *args, **kwargs):
-        username = request.POST.get("username", "").replace("\x00", "")[:150]  # PostgreSQL text holds no NUL
-        address = request.META.get("REMOTE_ADDR") or None
-        since = timezone.now() - timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
-        LoginFailure.objects.filter(at__lt=since).delete()
-        failures = LoginFailure.objects.filter(at__gte=since)
-        limit = settings.LOGIN_FAILURE_LIMIT
-        if failures.filter(username=username).count() >= limit or (
-            address and failures.filter(address=address).count() >= 4 * limit
-        ):
+        if LoginFailure.is_throttled(request.POST.get("username", ""), request.META.get("REMOTE_ADDR")):
             minutes = settings.LOGIN_FAILURE_WINDOW_SECONDS // 60
             context = self.get_context_data(
                 form=self.get_form_class()(request),  # unbound: the password is not even checked
@@ -98,8 +88,5 @@ class ThrottledLoginView(auth_views.LoginView):
         return super().post(request, *args, **kwargs)
 
     def form_invalid(self, form):
-        LoginFailure.objects.create(
-            username=self.request.POST.get("username", "").replace("\x00", "")[:150],
-            address=self.request.META.get("REMOTE_ADDR") or None,
-        )
+        LoginFailure.record(self.request.POST.get("username", ""), self.request.META.get("REMOTE_ADDR"))
         return super().form_invalid(form)
