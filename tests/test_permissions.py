@@ -133,6 +133,7 @@ def posts(ids):
         (reverse("decisions:sign", args=[ids["draft"]]), {"verdict": "approve"}, {"approver", "superuser"}),
         (reverse("decisions:withdraw", args=[ids["draft"]]), {}, EVALUATORS),
         (reverse("importers:upload"), {"snapshot": "1"}, EVALUATORS),
+        (reverse("importers:confirm"), {"token": "0" * 32}, EVALUATORS),
         (reverse("filings:incident-new"), {"title": "x"}, COMPLIANCE),
         (reverse("filings:incident-edit", args=[ids["incident"]]), {"title": "x"}, COMPLIANCE),
         (reverse("filings:report-new", args=[ids["incident"]]), {"content": "x"}, COMPLIANCE),

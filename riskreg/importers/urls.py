@@ -4,4 +4,7 @@ from . import views
 
 app_name = "importers"
 
-urlpatterns = [path("inspect/", views.ImportView.as_view(), name="upload")]
+urlpatterns = [
+    path("inspect/", views.ImportView.as_view(), name="upload"),
+    path("inspect/confirm/", views.ImportConfirmView.as_view(), name="confirm"),
+]

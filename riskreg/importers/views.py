@@ -68,8 +68,7 @@ class ImportView(RoleRequiredMixin, View):
         return self._form_page(request, ImportForm())
 
     def post(self, request):
-        if "token" in request.POST:
-            return self.confirm(request)
+        """Read the uploaded logs, stage them, and show what each would record (the confirm form)."""
         form = ImportForm(request.POST, request.FILES)
         if not form.is_valid():
             return self._form_page(request, form, status=400)
@@ -133,7 +132,13 @@ class ImportView(RoleRequiredMixin, View):
         }  # fmt: skip
         return render(request, "importers/import_preview.html", context)
 
-    def confirm(self, request):
+
+class ImportConfirmView(RoleRequiredMixin, View):
+    """Import the logs a preview staged for this session, then remove them from the staging folder."""
+
+    permission_required = "evaluations.import_evaluation_logs"
+
+    def post(self, request):
         form = ConfirmForm(request.POST)
         staged = request.session.get(SESSION_KEY, {})
         if not form.is_valid() or form.cleaned_data["token"] not in staged:

@@ -375,7 +375,7 @@ def test_an_eval_set_is_uploaded_at_once_with_one_preview(client, evaluator, tar
     assert preview.status_code == 200, page[:2000]
     assert "Confirm and record 2 files" in page and "quality.length/mean</code> (headline)" in page
     token = preview.context["confirm"].initial["token"]
-    done = client.post(reverse("importers:upload"), {
+    done = client.post(reverse("importers:confirm"), {
         "token": token, "snapshot": target["snapshot"].pk, "category": target["category"].pk, "rule": ""})  # fmt: skip
     assert done.status_code == 302 and ImportedRun.objects.count() == 2
 
@@ -388,12 +388,12 @@ def test_the_browser_asks_to_confirm_another_model(client, evaluator, target):
     assert "is not among the identifiers" in preview.content.decode()
     form = {"token": preview.context["confirm"].initial["token"], "snapshot": target["snapshot"].pk,
             "category": target["category"].pk, "rule": ""}  # fmt: skip
-    refused = client.post(reverse("importers:upload"), form, follow=True)
+    refused = client.post(reverse("importers:confirm"), form, follow=True)
     assert "was refused" in refused.content.decode() and ImportedRun.objects.count() == 0
     preview = client.post(reverse("importers:upload"), {
         "log": [_upload(HERE / DICT)], "snapshot": target["snapshot"].pk, "category": target["category"].pk})
     form["token"] = preview.context["confirm"].initial["token"]
-    client.post(reverse("importers:upload"), {**form, "allow_other_model": "on"})
+    client.post(reverse("importers:confirm"), {**form, "allow_other_model": "on"})
     assert ImportedRun.objects.get().other_model_confirmed
 
 
@@ -564,7 +564,7 @@ def test_the_rule_is_kept_as_written_through_preview_and_confirm(client, evaluat
     assert "Below threshold" in preview.content.decode()
     confirm = preview.context["confirm"].initial
     assert confirm["rule"] == "topical/all>=0.7500001"
-    client.post(reverse("importers:upload"), {**confirm, "snapshot": target["snapshot"].pk,
+    client.post(reverse("importers:confirm"), {**confirm, "snapshot": target["snapshot"].pk,
                                               "category": target["category"].pk})  # fmt: skip
     evaluation = Evaluation.objects.get()
     assert (evaluation.outcome, evaluation.imported_run.rule) == ("below_threshold", "topical/all>=0.7500001")
@@ -702,5 +702,5 @@ def test_one_preview_waits_per_session(client, evaluator, target, media):
     second = client.post(reverse("importers:upload"), {**form, "log": [_upload(HERE / DICT)]})
     staging = Path(media) / "import-staging"
     assert [p.name for p in staging.iterdir()] == [second.context["confirm"].initial["token"]]
-    stale = client.post(reverse("importers:upload"), {**form, "token": first_token, "rule": ""}, follow=True)
+    stale = client.post(reverse("importers:confirm"), {**form, "token": first_token, "rule": ""}, follow=True)
     assert "no longer waiting" in stale.content.decode() and ImportedRun.objects.count() == 0

@@ -369,12 +369,12 @@ def test_the_upload_page_previews_then_records(client, evaluator, target):
     html = response.content.decode()
     assert "cyber_ctf" in html and "includes/accuracy" in html and not Evaluation.objects.exists()
     confirm = response.context["confirm"].initial
-    response = client.post(reverse("importers:upload"), {**confirm, "rule": ""})
+    response = client.post(reverse("importers:confirm"), {**confirm, "rule": ""})
     evaluation = Evaluation.objects.get()
     assert response.status_code == 302 and response["Location"] == evaluation.get_absolute_url()
     assert evaluation.recorded_by == evaluator and evaluation.evidence.get().original_name == "page.eval"
     # the staged copy is gone, and the token cannot be used twice
-    assert client.post(reverse("importers:upload"), {**confirm, "rule": ""}).status_code == 302
+    assert client.post(reverse("importers:confirm"), {**confirm, "rule": ""}).status_code == 302
     assert Evaluation.objects.count() == 1
 
 
