@@ -32,7 +32,8 @@ class ContentSecurityPolicyMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        response.setdefault("Referrer-Policy", "same-origin")
+        # Referrer-Policy and X-Content-Type-Options come from Django's SecurityMiddleware (its defaults,
+        # same-origin and nosniff), on every response: tests/test_security.py checks them.
         return response
 
 

@@ -82,6 +82,25 @@ def test_every_page_carries_a_strict_content_security_policy(client, viewer):
         assert "'unsafe-inline'" not in policy and "script-src 'self'" in policy
 
 
+def test_django_sets_referrer_policy_and_nosniff_on_pages_downloads_and_errors(client, viewer, settings, tmp_path):
+    """riskreg sets neither header by hand: Django's SecurityMiddleware does, on every response."""
+    from django.core.files.base import ContentFile
+
+    settings.MEDIA_ROOT = tmp_path
+    evaluation = make.evaluation()
+    piece = Evidence(evaluation=evaluation, kind="file", title="Log", added_by=evaluation.recorded_by,
+                     original_name="log.html", content_type="text/html")  # fmt: skip
+    piece.file.save("log.html", ContentFile(b"<script>alert(1)</script>"), save=False)
+    with transaction.atomic():
+        piece._change_reason = "a file that must not be sniffed as a page"
+        piece.save()
+    client.force_login(viewer)
+    for url in ["/", reverse("login"), "/no-such-page/", reverse("evaluations:evidence-download", args=[piece.pk])]:
+        response = client.get(url)
+        assert response["Referrer-Policy"] == "same-origin", url
+        assert response["X-Content-Type-Options"] == "nosniff", url
+
+
 def test_no_template_holds_inline_script_or_style():
     for template in (ROOT / "templates").rglob("*.html"):
         text = template.read_text()

@@ -123,8 +123,7 @@ class EvidenceDownloadView(RoleRequiredMixin, View):
             handle, as_attachment=True, filename=piece.original_name or "evidence",
             content_type=piece.content_type or "application/octet-stream",
         )  # fmt: skip
-        response["X-Content-Type-Options"] = "nosniff"
-        return response
+        return response  # X-Content-Type-Options: nosniff comes from Django's SecurityMiddleware
 
 
 class ModelDetailView(RoleRequiredMixin, DetailView):
