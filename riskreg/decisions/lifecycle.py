@@ -65,7 +65,7 @@ def _move(decision, step: str, by, reason: str, **changes) -> None:
         setattr(decision, name, value)
     decision._lifecycle_step = step
     decision._history_user = by
-    decision._change_reason = reason
+    decision._change_reason = reason[:100]  # history's reason column holds 100 ("rejected by" a long title)
     try:
         with _step(step):
             decision.save()

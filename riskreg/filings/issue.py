@@ -85,6 +85,6 @@ def issue(decision, kind: str, by, changelog: str = "", interim: bool = False, i
                         published_sha256=sha256_of(published), issued_by=by)  # fmt: skip
         filing.full_clean(validate_unique=False, validate_constraints=False)
         filing._history_user = by
-        filing._change_reason = f"issued {filing}"
+        filing._change_reason = f"issued version {version}{' (interim)' if interim else ''}"
         filing.save()
         return filing
