@@ -458,9 +458,9 @@ def check_redaction(unredacted: dict, published: dict) -> list[str]:
         problems.append("the unredacted copy's SHA-256 is not the one the published copy names")
     source_fields = unredacted.get("fields", {})
     for key, field in published.get("fields", {}).items():
-        value = field.get("values", field.get("value"))
+        value = field.get("lines", field.get("value"))
         source = source_fields.get(key, {})
-        original = source.get("values", source.get("value"))
+        original = source.get("lines", source.get("value"))
         if isinstance(value, dict) and "withheld" in value:
             salt = unredacted.get("salts", {}).get(key, "")
             try:

@@ -25,6 +25,10 @@ class Row:
     mapped: bool = False
 
     @property
+    def note(self) -> str:
+        return " ".join(dict.fromkeys(self.notes))  # one note per mapped category, often the same
+
+    @property
     def gap(self) -> bool:
         return not self.tiered
 

@@ -39,11 +39,11 @@ def changes(old: dict, new: dict) -> list[str]:
         found = {}
         for section in document.get("sections", []):
             for item in section.get("items", []):
-                found[f"{section['key']} {item['label']}"] = item.get("value", item.get("values"))
+                found[f"{section['key']} {item['label']}"] = item.get("value", item.get("lines"))
             for gap in section.get("gaps", []):
                 found[f"{section['key']} gap: {gap}"] = True
         for field in document.get("fields", {}).values():
-            found[field["title"]] = field.get("values", field.get("value"))
+            found[field["title"]] = field.get("lines", field.get("value"))
         return found
 
     before, after = entries(old), entries(new)

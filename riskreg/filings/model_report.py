@@ -8,6 +8,7 @@ top-level "gaps" list), the HTML page and, through the decision record's machine
 
 from django.utils import timezone
 
+from riskreg.dates import day_and_time
 from riskreg.decisions.digest import CONTENT_VERSION, conditions_in_words, digest_of, load, signed_content
 from riskreg.decisions.gate import gate
 from riskreg.decisions.models import DecisionStatus, ReleaseDecision
@@ -31,7 +32,7 @@ class Section:
         if value in (None, "", [], {}):
             self.gap(f"{label}: not in the record.")
         elif isinstance(value, list):
-            self.items.append({"label": label, "values": value, "source": source})
+            self.items.append({"label": label, "lines": value, "source": source})
         else:
             self.items.append({"label": label, "value": value, "source": source})
 
@@ -69,6 +70,7 @@ def build(decision: ReleaseDecision, now=None) -> dict:
         "source": rules().model_report["source"],
         "rules_read_on": rules().read_on,
         "generated_at": now.isoformat(),
+        "generated": f"{day_and_time(now)} UTC",
         "decision": {"id": decision.pk, "reference": decision.reference, "title": decision.title,
                      "status": decision.get_status_display(), "scope": decision.get_scope_display(),
                      "framework_version": str(decision.framework_version), "digest": digest_of(content),
@@ -77,7 +79,7 @@ def build(decision: ReleaseDecision, now=None) -> dict:
         "illustration": illustration,
         "status": "full" if decision.status != DecisionStatus.IN_REVIEW else "interim",
         "sections": [section.as_dict() for section in sections.values()],
-        "compliance": [{"systemic_risk": row.name, "gap": row.gap, "text": row.text, "notes": row.notes}
+        "compliance": [{"systemic_risk": row.name, "gap": row.gap, "text": row.text, "note": row.note}
                        for row in crosswalk.for_decision(loaded)],  # fmt: skip
     }
     if illustration:

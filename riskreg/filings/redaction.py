@@ -36,7 +36,7 @@ def redact(content: dict, withheld: dict[str, str], salts: dict[str, str] | None
             raise ValueError(f"Say why “{content['fields'][key]['title']}” is withheld.")
         salt = salts.setdefault(key, secrets.token_hex(16))
         field = published["fields"][key]
-        value = field.pop("values", None) or field.get("value")
+        value = field.pop("lines", None) or field.get("value")
         field["value"] = {"withheld": reason.strip(), "sha256": item_hash(salt, value)}
     unredacted["salts"] = salts
     published["withheld"] = [{"field": key, "title": content["fields"][key]["title"], "reason": reason.strip()}

@@ -41,7 +41,7 @@ def build(decision, inputs: dict | None = None, given_by: str = "") -> dict:
             source = f"given at issue by {given_by or 'the issuer'}"
             fields[key] = {"title": title, "value": inputs[key], "source": source}
         elif isinstance(from_record.get(key), list) and from_record[key]:
-            fields[key] = {"title": title, "values": from_record[key], "source": "the record"}
+            fields[key] = {"title": title, "lines": from_record[key], "source": "the record"}
         elif from_record.get(key):
             fields[key] = {"title": title, "value": from_record[key], "source": "the record"}
         else:

@@ -58,4 +58,5 @@ def test_an_officer_records_an_incident_sees_its_clocks_and_reads_the_model_repo
     page.get_by_role("link", name="Model report (GPAI Code 7.1–7.5)").click()
     assert page.locator("h2", has_text="7.3").is_visible() and page.get_by_text("Gaps to fill").first.is_visible()
     assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
-    page.screenshot(path=str(screenshots / "32-model-report-1366.png"), full_page=False)
+    assert page.evaluate("document.fonts.ready.then(() => document.fonts.status)") == "loaded"  # the app's own fonts
+    page.screenshot(path=str(screenshots / "32-model-report-1366.png"), full_page=True)

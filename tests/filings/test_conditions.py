@@ -129,10 +129,10 @@ def test_the_model_report_lists_conditions_and_their_state(demo, client, viewer,
     client.force_login(viewer)
     url = reverse("model-report", args=[_illus().pk])
     items = {i["label"]: i for s in client.get(url, {"format": "json"}).json()["sections"] for i in s["items"]}
-    lines = items["Conditions under which the justification would no longer hold"]["values"]
+    lines = items["Conditions under which the justification would no longer hold"]["lines"]
     assert len(lines) == 2 and not any("MET" in line for line in lines)
     _record_incident(["death"], compliance)
     items = {i["label"]: i for s in client.get(url, {"format": "json"}).json()["sections"] for i in s["items"]}
     assert any("MET by incident" in line for line in items["Conditions under which the justification would no "
-                                                             "longer hold"]["values"])  # fmt: skip
-    assert items["Changed since the decision was signed"]["values"]
+                                                             "longer hold"]["lines"])  # fmt: skip
+    assert items["Changed since the decision was signed"]["lines"]

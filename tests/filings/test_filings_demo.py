@@ -49,7 +49,7 @@ def test_the_model_report_fills_each_section_from_the_record_or_lists_the_gap(de
     assert items["Reasons for proceeding (the decision's rationale)"]["value"] == decision.rationale
     assert report["decision"]["digest"] and report["model"]["name"] == "Claude Mythos Preview"
     # Near misses from §4.1.1 appear under material changes, with their references.
-    changes = items["Incidents and near misses recorded for this model"]["values"]
+    changes = items["Incidents and near misses recorded for this model"]["lines"]
     assert any("sandbox" in line for line in changes)
     html = client.get(reverse("model-report", args=[decision.pk])).content.decode()
     assert "Gaps to fill" in html and "7.3" in html and "Illustration." in html
@@ -212,7 +212,7 @@ def test_the_model_report_shows_random_samples_from_an_imported_log(demo, client
     report = client.get(reverse("model-report", args=[decision.pk]), {"format": "json"}).json()
     items = {i["label"]: i for s in report["sections"] for i in s["items"]}
     [label] = [label for label in items if label.startswith("Samples — ")]
-    assert len(items[label]["values"]) == 3 and all("→ output “" in line for line in items[label]["values"])
+    assert len(items[label]["lines"]) == 3 and all("→ output “" in line for line in items[label]["lines"])
     gaps = " ".join(g["gap"] for g in report["gaps"])
     total = len([i for i in items if " — " in i and not i.startswith(("Samples", "Determination", "Safety"))])
     assert f"Random input/output samples, for {total - 1} of {total} evaluations" in gaps  # all but the imported one

@@ -27,7 +27,7 @@ def test_the_transparency_report_takes_what_the_record_has_and_lists_the_rest(de
     fields = report["fields"]
     assert fields["release_date"]["value"] == _d8().effective_date.isoformat()
     assert fields["intended_uses"]["value"] == _d8().scope_details
-    assert fields["risk_assessments"]["values"] and fields["risk_assessments"]["source"] == "the record"
+    assert fields["risk_assessments"]["lines"] and fields["risk_assessments"]["source"] == "the record"
     assert fields["website"]["value"] is None
     assert any(gap.startswith("Developer's website") for gap in report["gaps"])
     assert report["illustration"]
@@ -38,8 +38,8 @@ def test_a_published_copy_withholds_with_reasons_and_still_corresponds(demo, com
                          withheld={"third_parties": "Names of evaluators under contract (trade secret)."})  # fmt: skip
     published, unredacted = filing.published, filing.content
     assert published["fields"]["third_parties"]["value"]["withheld"].startswith("Names of evaluators")
-    assert "values" not in published["fields"]["third_parties"]
-    assert unredacted["fields"]["third_parties"]["values"]  # the unredacted copy keeps it
+    assert "lines" not in published["fields"]["third_parties"]
+    assert unredacted["fields"]["third_parties"]["lines"]  # the unredacted copy keeps it
     assert published["withheld"] == [{"field": "third_parties", "title": published["fields"]["third_parties"]["title"],
                                       "reason": "Names of evaluators under contract (trade secret)."}]  # fmt: skip
     assert published["unredacted_sha256"] == filing.content_sha256 == redaction.sha256_of(unredacted)
@@ -48,7 +48,7 @@ def test_a_published_copy_withholds_with_reasons_and_still_corresponds(demo, com
     assert published["fields"]["website"]["source"].startswith("given at issue by")
     # A different unredacted copy, or a changed withheld value, is caught.
     forged = json.loads(json.dumps(unredacted))
-    forged["fields"]["third_parties"]["values"] = ["Nobody"]
+    forged["fields"]["third_parties"]["lines"] = ["Nobody"]
     problems = redaction.verify(forged, published)
     assert any("SHA-256" in p for p in problems) and any("withheld third_parties" in p for p in problems)
 
@@ -135,7 +135,7 @@ def test_an_outsider_checks_the_published_copy_against_the_unredacted_one_with_v
     result = check(tmp_path / "published.json", tmp_path / "unredacted.json")
     assert result.returncode == 0 and "1 item(s) withheld" in result.stdout, result.stderr
     other = json.loads(unredacted)
-    other["fields"]["risk_assessments"]["values"][0] = "Nothing to see."
+    other["fields"]["risk_assessments"]["lines"][0] = "Nothing to see."
     (tmp_path / "other.json").write_text(json.dumps(other))
     result = check(tmp_path / "published.json", tmp_path / "other.json")
     assert result.returncode == 1 and "withheld risk_assessments does not match" in result.stderr
