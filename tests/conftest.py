@@ -70,6 +70,16 @@ def demo(db):
     return demo_snapshot.demo()
 
 
+def pytest_terminal_summary(terminalreporter):
+    import demo_snapshot
+
+    if any(demo_snapshot.counts.values()):
+        terminalreporter.write_line(
+            f"demo: seeded {demo_snapshot.counts['seeded']} times, loaded from a snapshot "
+            f"{demo_snapshot.counts['loaded']} times"
+        )
+
+
 def pytest_collection_modifyitems(items):
     """A test's demo is made before its other fixtures (its users, its client), on the database as migrated.
 

@@ -238,6 +238,7 @@ def _restore_counters(cursor, snapshot: Snapshot) -> None:
 
 
 _snapshots: dict[str, Snapshot] = {}
+counts = {"seeded": 0, "loaded": 0}  # shown at the end of the run (conftest.pytest_terminal_summary)
 
 
 def demo():
@@ -245,13 +246,16 @@ def demo():
     from riskreg.demo import DemoSeeder
 
     if not connection.in_atomic_block:  # a transactional test: its commits and on_commit hooks are real
+        counts["seeded"] += 1
         return DemoSeeder().run(with_accounts=False)
     before = _dump()
     fingerprint = _fingerprint(before)
     snapshot = _snapshots.get(fingerprint)
     if snapshot is not None and snapshot.key_file == _key_file():
         _load(snapshot)
+        counts["loaded"] += 1
         return copy.deepcopy(snapshot.report)
     report = DemoSeeder().run(with_accounts=False)
+    counts["seeded"] += 1
     _snapshots[fingerprint] = _record(before, _dump(), report)
     return report
