@@ -17,7 +17,6 @@ from django.db import connection, transaction
 
 from riskreg.accounts.roles import APPROVER, AUDITOR, COMPLIANCE, EVALUATOR, VIEWER
 from riskreg.dbroles import as_owner
-from riskreg.demo import DemoSeeder
 
 
 def pytest_report_header(config):
@@ -70,8 +69,39 @@ def superuser(db):
 
 @pytest.fixture
 def demo(db):
-    """The demo data, without demo logins."""
-    return DemoSeeder().run(with_accounts=False)
+    """The demo data, without demo logins: seeded once, then loaded as rows where it fits (tests/demo_snapshot.py)."""
+    import demo_snapshot
+
+    return demo_snapshot.demo()
+
+
+def pytest_terminal_summary(terminalreporter):
+    import demo_snapshot
+
+    if any(demo_snapshot.counts.values()):
+        terminalreporter.write_line(
+            f"demo: seeded {demo_snapshot.counts['seeded']} times, loaded from a snapshot "
+            f"{demo_snapshot.counts['loaded']} times"
+        )
+
+
+def pytest_collection_modifyitems(items):
+    """A test's demo is made before its other fixtures (its users, its client), on the database as migrated.
+
+    So the demo is the same for every test and is loaded from one snapshot, instead of being seeded after
+    each test's own users (whose rows and trail events would come first and differ from test to test).
+    """
+    for item in items:
+        names = getattr(item, "fixturenames", None)
+        if not names or "demo" not in names:
+            continue
+        own = [name for name in item._fixtureinfo.argnames if name != "demo" and name in names]
+        if not own:
+            continue
+        first = min(names.index(name) for name in own)
+        if names.index("demo") > first:
+            names.remove("demo")
+            names.insert(first, "demo")
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -2,6 +2,7 @@
 
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -56,13 +57,22 @@ def test_check_deploy_fails_when_a_protection_is_turned_off():
     assert result.returncode != 0 and "SESSION_COOKIE_SECURE" in result.stdout + result.stderr
 
 
+@pytest.fixture(scope="module")
+def migrated_database(tmp_path_factory):
+    """A production SQLite database migrated once (in a subprocess, ~6 s); each test gets a copy."""
+    path = tmp_path_factory.mktemp("production-db") / "prod.sqlite3"
+    assert manage("migrate", "-v0", **PRODUCTION, DATABASE_URL=f"sqlite:///{path}").returncode == 0
+    return path
+
+
 @pytest.mark.parametrize("debug", ["0", "unset"])
-def test_seed_demo_makes_no_logins_with_debug_off(tmp_path, debug):
+def test_seed_demo_makes_no_logins_with_debug_off(tmp_path, debug, migrated_database):
     """DEBUG left unset is off too: the demo superuser admin/riskreg-demo never reaches a shared database."""
+    shutil.copyfile(migrated_database, tmp_path / "prod.sqlite3")
     env = dict(PRODUCTION, DATABASE_URL=f"sqlite:///{tmp_path}/prod.sqlite3")
     if debug == "unset":
         del env["DEBUG"]
-    assert manage("migrate", "-v0", **env).returncode == 0
+    assert manage("migrate", "-v0", **env).returncode == 0  # in this environment too (nothing left to apply)
     result = manage("seed_demo", **env)
     assert result.returncode == 0, result.stderr
     assert "no demo logins were created" in result.stdout
