@@ -102,8 +102,22 @@ def span(delta: datetime.timedelta) -> str:
 
 
 def _rules_for(incident) -> list[DeadlineRule]:
+    """The rules that apply: of the incident's regimes, for its kinds, from the day each regime is in force."""
     kinds, regimes = set(incident.kinds), set(incident.jurisdictions)
-    return [rule for rule in rules().deadlines if rule.regime in regimes and rule.kinds & kinds]
+    known = rules().regimes
+    aware = incident.aware_at.astimezone(datetime.UTC).date() if incident.aware_at else None
+    return [rule for rule in rules().deadlines if rule.regime in regimes and rule.kinds & kinds
+            and (aware is None or known[rule.regime].in_force <= aware)]  # fmt: skip
+
+
+def _answers(report, incident, kind: str) -> bool:
+    """Whether a report sent answers a clock for `kind`: of that kind, and sent when it could be (a final
+    report once resolved; none before the developer became aware)."""
+    if report.kind != kind:
+        return False
+    if incident.aware_at is not None and report.sent_at < incident.aware_at:
+        return False
+    return not (kind == "final" and (incident.resolved_at is None or report.sent_at < incident.resolved_at))
 
 
 def clocks(incident, reports=None) -> list[Clock]:
@@ -131,7 +145,7 @@ def clocks(incident, reports=None) -> list[Clock]:
             due, group = candidates[0][0], [candidates[0][1]] + [r for r in group if r is not candidates[0][1]]
         else:
             waiting = "the incident is resolved" if group[0].start == "resolved" else "you record when you became aware"
-        answer = next((r for r in sent_here if r.kind == report), None)
+        answer = next((r for r in sent_here if _answers(r, incident, report)), None)
         found.append(Clock(regime, report, due, group, answer, waiting))
     return sorted(found, key=lambda c: (c.due is None, c.due or datetime.datetime.max.replace(tzinfo=datetime.UTC)))
 
@@ -139,8 +153,11 @@ def clocks(incident, reports=None) -> list[Clock]:
 def _repeating(incident, regime, report, group, sent_here) -> list[Clock]:
     """'At least every 4 weeks while unresolved': due a period after the last report, until it is resolved."""
     rule = group[0]
-    if not sent_here:
+    # Only the initial report starts it, and only intermediate reports answer it (an amended one does not).
+    initial = next((r for r in sent_here if _answers(r, incident, "initial")), None)
+    if initial is None:
         return [Clock(regime, report, None, group, None, "the initial report is sent")]
+    sent_here = [initial] + [r for r in sent_here if r.kind == report and r.sent_at > initial.sent_at]
     clocks_ = []
     last = sent_here[0]
     for later in sent_here[1:]:  # each report sent within the period answers the clock it ran on
@@ -161,21 +178,19 @@ def open_clocks(incident, reports=None) -> list[Clock]:
 
 # -- what is due, for My work and mail -----------------------------------------------------------------
 
-RECENTLY_RESOLVED = datetime.timedelta(days=120)  # a final report may still be owed (60 days after resolution)
-
-
-def running(now=None, limit: int = 200) -> list[tuple[object, "Clock"]]:
+def running(now=None, limit: int = 1000) -> list[tuple[object, "Clock"]]:
     """(incident, clock) for every open clock of incidents that may still owe a report, earliest first.
 
-    Reads at most `limit` incidents (newest awareness first) with their reports in two queries."""
-    from django.db.models import Q
+    An incident may owe one while it is unresolved or has no final report yet, however old; read with its
+    reports in two queries, the oldest awareness first, at most `limit` of them."""
+    from django.db.models import F, Q
 
     from .models import Incident
 
     now = now or timezone.now()
-    incidents = (Incident.objects.exclude(jurisdictions=[]).filter(Q(resolved_at__isnull=True)
-                 | Q(resolved_at__gte=now - RECENTLY_RESOLVED)).prefetch_related("reports")
-                 .order_by("-aware_at", "-id")[:limit])  # fmt: skip
+    incidents = (Incident.objects.exclude(jurisdictions=[])
+                 .filter(Q(resolved_at__isnull=True) | ~Q(reports__kind="final")).distinct()
+                 .prefetch_related("reports").order_by(F("aware_at").asc(nulls_last=True), "id")[:limit])  # fmt: skip
     found = [(incident, clock) for incident in incidents for clock in clocks(incident, incident.reports.all())
              if clock.open]  # fmt: skip
     return sorted(found, key=lambda pair: pair[1].due)

@@ -72,7 +72,17 @@ class ReportForm(forms.ModelForm):
         sent_at = self.cleaned_data["sent_at"]
         if sent_at and sent_at > timezone.now() + datetime.timedelta(minutes=5):
             raise forms.ValidationError("A report is recorded once it was sent: this time is in the future.")
+        if sent_at and self.incident.aware_at and sent_at < self.incident.aware_at:
+            raise forms.ValidationError("That is before you became aware of the incident: check the date.")
         return sent_at
+
+    def clean(self):
+        cleaned = super().clean()
+        sent_at, resolved = cleaned.get("sent_at"), self.incident.resolved_at
+        if cleaned.get("kind") == "final" and (resolved is None or (sent_at and sent_at < resolved)):
+            self.add_error("kind", "A final report follows the resolution: record the resolution first, or "
+                                   "choose another kind.")  # fmt: skip
+        return cleaned
 
 
 class FilingIssueForm(forms.Form):

@@ -6,6 +6,7 @@ signed; the decision's own status and gate are stated beside it. The same dict i
 top-level "gaps" list), the HTML page and, through the decision record's machinery, the PDF.
 """
 
+from django.db.models import F
 from django.utils import timezone
 
 from riskreg.dates import day_and_time
@@ -209,9 +210,13 @@ def _mitigations(section: Section, decision, loaded, evaluations) -> None:
     safeguards = [f"{d.category.name}: {d.safeguards}" for d in loaded.determinations if d.safeguards]
     section.add("Safeguards named in the determinations", safeguards)
     categories = {d.category_id for d in loaded.determinations} | {e.category_id for e in evaluations}
-    risks = [f"{r.code} {r.title}: {r.mitigations}" for r in Risk.objects.filter(category_id__in=categories)
-             .exclude(mitigations="").order_by("code")]  # fmt: skip
-    section.add("Mitigations in the risk register (same categories)", risks)
+    # Risks of this model: those the register ties to its evaluations, in the decision's categories.
+    model = decision.snapshot.model
+    risks = [f"{r.code} {r.title}: {r.mitigations}" + (f" (§{r.source_section}; scores and owner are riskreg's "
+                                                         "own assignment)" if r.source_section else "")
+             for r in Risk.objects.filter(category_id__in=categories, evaluations__snapshot__model=model)
+             .exclude(mitigations="").distinct().order_by("code")]  # fmt: skip
+    section.add("Mitigations in the risk register (risks tied to this model's evaluations)", risks)
     external = [f"{e.title} — {e.run_by}" + (f" (§{e.source_section})" if e.source_section else "")
                 for e in evaluations if e.is_external]  # fmt: skip
     section.add("External evaluator reports", external)
@@ -221,10 +226,14 @@ def _mitigations(section: Section, decision, loaded, evaluations) -> None:
 
 def _changes(section: Section, decision) -> None:
     """Later decisions, incidents and changes since signing; "none recorded" is a finding, not a gap."""
-    later = [f"{d.reference or d.pk} {d.title} ({d.get_status_display()})" for d in
+    later = [f"{d.reference or d.pk} {d.title} ({d.get_status_display()}"
+             + (f", effective {d.effective_date:%-d %b %Y})" if d.effective_date else ")") for d in
              ReleaseDecision.objects.filter(snapshot__model=decision.snapshot.model, created_at__gt=decision.created_at)
-             .exclude(pk=decision.pk).order_by("created_at")]  # fmt: skip
+             .exclude(pk=decision.pk).exclude(status=DecisionStatus.DRAFT)
+             .order_by(F("effective_date").asc(nulls_last=True), "id")]  # fmt: skip
     incidents = [f"{i.reference} {i.title} ({', '.join(i.kind_names())})"
+                 + (f" — §{i.source_section}, {i.get_source_mark_display().lower()}; {i.source_note}"
+                    if i.source_section or i.source_note else "")
                  for i in Incident.objects.filter(model=decision.snapshot.model).order_by("id")]  # fmt: skip
     changed = gate(decision).material_change
     since = [c.text for c in changed.changes] if changed else []

@@ -113,13 +113,25 @@ class Incident(Sourced):
         known = rules().regimes
         return [known[r].short if r in known else r for r in self.jurisdictions]
 
+    # Once a report was sent, the facts its clocks ran on stand: a correction is an amended report.
+    FIXED_ONCE_REPORTED = ("kinds", "jurisdictions", "aware_at")
+
     def clean(self):
         errors = {}
+        if self.pk is not None and self.reports.exists():
+            stored = type(self).objects.get(pk=self.pk)
+            for name in self.FIXED_ONCE_REPORTED:
+                if getattr(stored, name) != getattr(self, name):
+                    label = self._meta.get_field(name).verbose_name
+                    errors[name] = (f"Reports were sent on this incident, so its {label} no longer change here: "
+                                    "record an amended report that says what was wrong.")  # fmt: skip
+        if self.is_near_miss and self.jurisdictions:
+            errors["jurisdictions"] = "A near miss is reportable under no regime: leave the regimes empty."
         if "near_miss" in self.kinds and len(self.kinds) > 1:
             errors["kinds"] = "A near miss is no harm: it is not also one of the reportable kinds."
         reportable = {r for k in self.kinds if k in rules().kinds for r in rules().kinds[k].regimes}
         outside = [r for r in self.jurisdictions if r not in reportable]
-        if self.jurisdictions and outside and not self.is_near_miss:
+        if outside and not self.is_near_miss:
             names = ", ".join(rules().regimes[r].short for r in outside if r in rules().regimes)
             errors["jurisdictions"] = f"None of its kinds is reportable under {names}: check the kinds or the regimes."
         if self.snapshot_id and self.model_id and self.snapshot.model_id != self.model_id:

@@ -4,7 +4,6 @@ from django.contrib import messages
 from django.contrib.messages.views import SuccessMessageMixin
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Prefetch
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -132,6 +131,8 @@ class ModelReportView(RoleRequiredMixin, View):
             return render(request, "filings/model_report_unavailable.html",
                           {"object": decision, "reason": str(refused)}, status=409)  # fmt: skip
         fmt = request.GET.get("format", "html")
+        if fmt not in ("html", "json", "pdf"):
+            return HttpResponse("format is html, json or pdf.", status=400, content_type="text/plain; charset=utf-8")
         name = slugify(f"decision-{decision.reference or decision.pk}-model-report")
         if fmt == "json":
             response = JsonResponse(report, json_dumps_params={"indent": 1, "ensure_ascii": False})
@@ -202,8 +203,7 @@ class FilingIssueView(RoleRequiredMixin, View):
                 filing = issuing.issue(decision, kind, request.user, changelog=form.cleaned_data["changelog"],
                                        interim=form.cleaned_data["interim"], inputs=form.given(),
                                        withheld=form.withheld())  # fmt: skip
-            except issuing.IssueError as refused:
-                transaction.set_rollback(True)
+            except issuing.IssueError as refused:  # issue() wrote nothing: its own atomic block rolled back
                 return render(request, "filings/filing_form.html",
                               self._context(request, decision, kind, form, str(refused)), status=400)  # fmt: skip
             messages.success(request, f"{filing} issued; its SHA-256 is on its page.")
@@ -218,6 +218,10 @@ class FilingDetailView(RoleRequiredMixin, View):
 
     def get(self, request, pk):
         filing = get_object_or_404(Filing.objects.select_related("decision", "issued_by"), pk=pk)
+        if request.GET.get("copy", "published") not in ("published", "unredacted") or request.GET.get(
+            "format", "html") not in ("html", "json"):
+            return HttpResponse("copy is published or unredacted; format is html or json.", status=400,
+                                content_type="text/plain; charset=utf-8")  # fmt: skip
         unredacted = request.GET.get("copy") == "unredacted"
         if unredacted and not request.user.has_perm("filings.view_unredacted_filing"):
             raise PermissionDenied("Reading the unredacted copy needs the permission to read unredacted filings.")

@@ -45,7 +45,7 @@ def test_an_officer_records_an_incident_sees_its_clocks_and_reads_the_model_repo
     page.get_by_role("button", name="Save").click()
     assert page.get_by_text("Incident recorded").is_visible()
     clocks = page.locator("table.clocks")
-    assert "New York RAISE Act: initial report" in clocks.inner_text() and "due in" in clocks.inner_text()
+    assert "EU AI Act: initial report" in clocks.inner_text() and "due in" in clocks.inner_text()
     assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
     page.screenshot(path=str(screenshots / "30-incident-clocks-1366.png"), full_page=True)
     page.goto("/incidents/?show=all")

@@ -47,7 +47,7 @@ def test_the_earliest_rule_governs_when_an_incident_is_of_several_kinds():
 
 
 def test_california_fifteen_days_new_york_seventy_two_hours_and_imminent_danger_twenty_four():
-    aware = at(2026, 6, 2, 12, 0)  # no clock change within 15 days (the next test crosses one)
+    aware = at(2027, 6, 2, 12, 0)  # New York's Act is in force; no clock change within 15 days
     found = clocks.clocks(incident(["imminent_danger"], ["ca", "ny"], aware), reports=[])
     assert due(found, "ca", "initial") == aware + datetime.timedelta(days=15)
     assert due(found, "ny", "initial") == aware + datetime.timedelta(hours=72)
@@ -65,6 +65,28 @@ def test_days_run_on_the_regimes_calendar_across_a_clock_change():
     aware_ny = at(2026, 3, 7, 12, 0, zone=NY)
     assert add(aware_ny, 72, "hours", NY) - aware_ny == datetime.timedelta(hours=72)
     assert add(aware_ny, 3, "days", NY) - aware_ny == datetime.timedelta(hours=71)
+
+
+def test_a_regime_runs_no_clock_for_an_incident_discovered_before_it_is_in_force():
+    before = clocks.clocks(incident(["death"], ["ny", "ca"], at(2026, 12, 31, 23, 0)), reports=[])
+    assert [c.regime.slug for c in before] == ["ca"]  # the RAISE Act applies from 1 Jan 2027
+    after = clocks.clocks(incident(["death"], ["ny", "ca"], at(2027, 1, 1, 9, 0)), reports=[])
+    assert sorted(c.regime.slug for c in after) == ["ca", "ny"]
+
+
+def test_a_report_answers_its_clock_only_when_it_could_have():
+    aware, resolved = at(2026, 5, 4, 8), at(2026, 7, 1, 8)
+    case = incident(["cyber_breach"], ["eu"], aware, resolved)
+    early_final = report("eu", "final", resolved - datetime.timedelta(days=30))
+    before_aware = report("eu", "initial", aware - datetime.timedelta(days=1))
+    amended = report("eu", "amended", aware + datetime.timedelta(days=2))
+    found = clocks.clocks(case, reports=[early_final, before_aware, amended])
+    assert [c.sent for c in found if c.report in ("initial", "final")] == [None, None]
+    assert [c.waiting_for for c in found if c.report == "intermediate"] == ["the initial report is sent"]
+    initial = report("eu", "initial", aware + datetime.timedelta(days=1))
+    found = clocks.clocks(incident(["cyber_breach"], ["eu"], aware), reports=[initial, amended])
+    [intermediate] = [c for c in found if c.report == "intermediate"]
+    assert intermediate.sent is None and intermediate.due == initial.sent_at + datetime.timedelta(weeks=4)
 
 
 def test_the_same_moment_seen_from_another_zone_gives_the_same_deadline():

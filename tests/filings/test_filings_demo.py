@@ -107,7 +107,7 @@ def _incident(by, **changes) -> Incident:
 
 def test_a_compliance_officer_records_an_incident_and_a_report_and_sees_the_clocks(demo, client, compliance):
     client.force_login(compliance)
-    aware = timezone.now() - datetime.timedelta(days=4, hours=1)
+    aware = timezone.now() - datetime.timedelta(days=6)
     response = client.post(reverse("filings:incident-new"), {
         "title": "Weights copied out", "statement": "Weights were copied to an unknown host.",
         "kinds": ["cyber_breach"], "jurisdictions": ["eu", "ny"], "model": AIModel.objects.get().pk,
@@ -117,8 +117,10 @@ def test_a_compliance_officer_records_an_incident_and_a_report_and_sees_the_cloc
     assert response.status_code == 302, response.content.decode()[:3000]
     incident = Incident.objects.get(title="Weights copied out")
     page = client.get(incident.get_absolute_url()).content.decode()
-    assert "EU AI Act: initial report" in page and "New York RAISE Act: initial report" in page
-    assert "overdue by" in page  # New York's 72 hours ran out after 3 days
+    assert "EU AI Act: initial report" in page and "overdue by" in page  # the EU's 5 days ran out
+    # New York's RAISE Act is in force from 1 Jan 2027: no clock for an incident discovered before
+    labels = [clock.label for clock, _state, _words in client.get(incident.get_absolute_url()).context["clocks"]]
+    assert labels and not any(label.startswith("New York") for label in labels), labels
     listing = client.get(reverse("filings:incidents")).content.decode()
     assert incident.reference in listing and "overdue by" in listing
     content = "Initial report: weights copied out; we are investigating."
@@ -174,23 +176,23 @@ def test_my_work_and_mail_tell_compliance_officers_of_clocks_running_out(demo, c
     compliance.email = "officer@example.org"
     with transaction.atomic():
         compliance.save()
-    incident = _incident(compliance, aware_at=timezone.now() - datetime.timedelta(hours=60))
+    incident = _incident(compliance, aware_at=timezone.now() - datetime.timedelta(days=4, hours=13))
     sections = {s.key: s for s in mywork.my_work(compliance)}
     tasks = sections["incidents"].tasks
-    assert tasks and any("New York RAISE Act: initial report" in t.text and "due in 11 hours" in t.text
+    assert tasks and any("EU AI Act: initial report" in t.text and "due in 10 hours" in t.text
                          for t in tasks), [t.text for t in tasks]  # fmt: skip
     assert all(t.link == incident.get_absolute_url() for t in tasks)
     with transaction.atomic():
         queued = events.incident_deadlines()
-    assert queued == 1  # New York's 72 hours end within two days; the EU's 5 days and California's 15 do not
+    assert queued == 1  # the EU's 5 days end within two days; California's 15 do not (New York: not in force)
     with transaction.atomic():
         assert events.incident_deadlines() == 0  # once per clock
     assert send_pending() == (1, 0)
     [mail] = smtp_server.wait_for(1)
-    assert mail["To"] == "officer@example.org" and "New York RAISE Act" in mail["Subject"]
+    assert mail["To"] == "officer@example.org" and "EU AI Act" in mail["Subject"]
     assert incident.reference in mail["Subject"]
     body = mail.get_body(("plain",)).get_content()
-    assert "due in 11 hours" in body and f"https://riskreg.example{incident.get_absolute_url()}" in body
+    assert "due in 10 hours" in body and f"https://riskreg.example{incident.get_absolute_url()}" in body
 
 
 def test_the_model_report_shows_random_samples_from_an_imported_log(demo, client, viewer, settings, tmp_path):
@@ -216,3 +218,36 @@ def test_the_model_report_shows_random_samples_from_an_imported_log(demo, client
     gaps = " ".join(g["gap"] for g in report["gaps"])
     total = len([i for i in items if " — " in i and not i.startswith(("Samples", "Determination", "Safety"))])
     assert f"Random input/output samples, for {total - 1} of {total} evaluations" in gaps  # all but the imported one
+
+
+def test_once_a_report_is_sent_the_facts_its_clock_ran_on_no_longer_change(demo, compliance):
+    incident = _incident(compliance)
+    with transaction.atomic():
+        IncidentReport(incident=incident, regime="eu", kind="initial", sent_at=timezone.now(), sent_to="AI Office",
+                       content="Initial report.", sent_by=compliance).save()  # fmt: skip
+    for name, value in (("aware_at", incident.aware_at - datetime.timedelta(days=10)), ("kinds", ["near_miss"]),
+                        ("jurisdictions", ["eu"])):  # fmt: skip
+        changed = Incident.objects.get(pk=incident.pk)
+        setattr(changed, name, value)
+        with pytest.raises(ValidationError) as refused:
+            changed.full_clean()
+        assert name in refused.value.message_dict, name
+    changed = Incident.objects.get(pk=incident.pk)
+    changed.root_cause = "A misconfigured storage bucket."  # what was learnt since still goes in
+    changed.full_clean()
+
+
+def test_a_near_miss_falls_under_no_regime_and_a_report_is_not_sent_before_awareness(demo, compliance):
+    from riskreg.filings.forms import ReportForm
+
+    with pytest.raises(ValidationError, match="near miss"):
+        Incident(title="t", statement="s", kinds=["near_miss"], jurisdictions=["eu"], model=AIModel.objects.get(),
+                 recorded_by=compliance).full_clean()  # fmt: skip
+    incident = _incident(compliance)
+    early = (incident.aware_at - datetime.timedelta(days=30)).strftime("%Y-%m-%dT%H:%M")
+    form = ReportForm({"regime": "eu", "kind": "initial", "sent_at": early, "sent_to": "AI Office", "content": "x"},
+                      incident=incident)  # fmt: skip
+    assert not form.is_valid() and "before you became aware" in str(form.errors["sent_at"])
+    form = ReportForm({"regime": "eu", "kind": "final", "sent_at": timezone.now().strftime("%Y-%m-%dT%H:%M"),
+                       "sent_to": "AI Office", "content": "x"}, incident=incident)  # fmt: skip
+    assert not form.is_valid() and "follows the resolution" in str(form.errors["kind"])

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 
+from conftest import postgres_only
 from riskreg.audit.models import AuditEvent
 from riskreg.decisions import lifecycle
 from riskreg.decisions.models import GapAcknowledgement, ReleaseDecision
@@ -139,3 +140,41 @@ def test_an_outsider_checks_the_published_copy_against_the_unredacted_one_with_v
     (tmp_path / "other.json").write_text(json.dumps(other))
     result = check(tmp_path / "published.json", tmp_path / "other.json")
     assert result.returncode == 1 and "withheld risk_assessments does not match" in result.stderr
+
+
+def test_a_second_version_without_a_changelog_is_refused_with_the_reason_not_a_500(demo, client, compliance):
+    client.force_login(compliance)
+    url = reverse("filings:filing-issue", args=[_d8().pk, "model_report"])
+    assert client.post(url, {"changelog": ""}).status_code == 302
+    response = client.post(url, {"changelog": ""})
+    assert response.status_code == 400 and "Say what changed since version 1" in response.content.decode()
+    assert Filing.objects.count() == 1
+
+
+def test_unknown_formats_and_copies_are_a_400(demo, client, compliance):
+    filing = issue.issue(_d8(), "model_report", compliance)
+    client.force_login(compliance)
+    for query in ({"copy": "UNREDACTED"}, {"format": "pdf"}, {"format": "xml"}):
+        assert client.get(filing.get_absolute_url(), query).status_code == 400, query
+    assert client.get(reverse("model-report", args=[_d8().pk]), {"format": "docx"}).status_code == 400
+
+
+@postgres_only
+def test_the_apps_own_database_role_cannot_rewrite_a_sent_report_or_an_issued_filing(demo, compliance):
+    """Raw SQL as the app's role: refused by the triggers (and, with two roles, by the grants)."""
+    from django.db import DatabaseError, connection
+
+    from riskreg.filings.models import Incident, IncidentReport
+
+    filing = issue.issue(_d8(), "transparency_report", compliance)
+    incident = Incident.objects.first()
+    sent = IncidentReport(incident=incident, regime="eu", kind="initial", sent_at=filing.issued_at, sent_to="AI Office",
+                          content="What was sent.", sent_by=compliance)  # fmt: skip
+    with transaction.atomic():
+        sent.save()
+    for sql in ("UPDATE filings_incidentreport SET content = 'rewritten'", "DELETE FROM filings_incidentreport",
+                "UPDATE filings_filing SET changelog = 'rewritten'", "DELETE FROM filings_filing"):  # fmt: skip
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql)
+    assert IncidentReport.objects.get().content == "What was sent."
+    assert Filing.objects.get().changelog == "First version."
