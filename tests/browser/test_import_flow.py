@@ -43,6 +43,7 @@ def test_upload_preview_confirm(page, evaluator, screenshots):
     page.wait_for_url("**/")
     page.goto("/evaluations/")
     page.get_by_role("link", name="Import Inspect logs").click()
+    page.locator("#command-line").wait_for()  # count() below does not wait for the page (a loaded CI flaked)
     final = Snapshot.objects.get(model__name="Claude Mythos Preview", kind="final")
     label = f"{final} (id {final.pk})"
     assert page.locator("#command-line").get_by_text(str(final.pk), exact=True).count() >= 1
