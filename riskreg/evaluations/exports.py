@@ -17,9 +17,11 @@ class EvaluationCsv(CsvExport):
 
     def cells(self, rows):
         # The chunk's file hashes in one query, in the order the pieces were added (as the page lists them).
+        # Sorted here, not in SQL: with ORDER BY id PostgreSQL may walk the whole evidence table in id
+        # order for each chunk instead of looking the chunk's rows up by evaluation.
         hashes = {}
-        pieces = Evidence.objects.filter(evaluation_id__in=[row[0] for row in rows], sha256__gt="")
-        for evaluation_id, sha256 in pieces.order_by("id").values_list("evaluation_id", "sha256"):
+        pieces = Evidence.objects.filter(evaluation_id__in=[row[0] for row in rows], sha256__gt="").order_by()
+        for _, evaluation_id, sha256 in sorted(pieces.values_list("id", "evaluation_id", "sha256")):
             hashes.setdefault(evaluation_id, []).append(sha256)
         for pk, title, model, snapshot, category, kind, outcome, score, external, section in rows:
             yield [title, f"{model} — {snapshot}", category, self.kinds.get(kind, kind),
