@@ -68,7 +68,9 @@ def child(name: str) -> int:
 
 def run_child(name: str) -> tuple[int, float, float]:
     command = ["/usr/bin/time", "-f", "peak-kb %M", sys.executable, __file__, "--child", name]
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"{name} export failed:\n{done.stdout}{done.stderr}")
     words = done.stdout.split()
     peak = int(done.stderr.rsplit("peak-kb ", 1)[1].split()[0]) / 1024
     return int(words[1]) - 1, float(words[3]), peak
