@@ -8,23 +8,15 @@ in chunks, and writes each chunk as one piece of the response: memory stays the 
 
 Each list names a `CsvExport` (its columns, the fields they are read from and how a chunk of rows
 becomes cells); every cell is escaped against spreadsheet formulas, as the audit export does.
-An export that also says its cells in SQL (`copy_cells`) is, on PostgreSQL, `COPY … TO STDOUT` of
-the same filtered, ordered rows, streamed block by block: building each row in Python ran at about
-a twelfth of COPY's speed (BENCHMARKS.md). A test checks both paths give the same cells.
 """
 
-import codecs
 import csv
 from itertools import islice
 
-from django.db import connection
-from django.db.models import Case, TextField, Value, When
-from django.db.models.functions import Cast, Concat, Left, NullIf
-from django.db.models.lookups import In
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from riskreg.audit.export import FORMULA_STARTS, Echo, escape_formula
+from riskreg.audit.export import Echo, escape_formula
 
 CHUNK = 2000  # rows per server-side fetch and per piece of the response
 
@@ -45,19 +37,6 @@ def text(value) -> str:
     return "" if value is None else escape_formula(str(value))
 
 
-def escaped_sql(expression):
-    """text() in SQL: the value as text, empty for NULL or '' (COPY would quote ''), formulas escaped."""
-    value = NullIf(Cast(expression, TextField()), Value("", output_field=TextField()), output_field=TextField())
-    quoted = Concat(Value("'", output_field=TextField()), value, output_field=TextField())
-    return Case(When(In(Left(value, 1), list(FORMULA_STARTS)), then=quoted), default=value, output_field=TextField())
-
-
-def label_sql(field: str, labels: dict):
-    """A choice field's label in SQL (the stored value when it has none), as text() writes it."""
-    return escaped_sql(Case(*[When(**{field: value}, then=Value(label)) for value, label in labels.items()],
-                            default=field, output_field=TextField()))  # fmt: skip
-
-
 class CsvExport:
     """The columns of one list's CSV: `header`, the `fields` read per row, `cells()` for a chunk of rows."""
 
@@ -69,30 +48,7 @@ class CsvExport:
         """Yield one list of cell values per row (None for an empty cell); rows are tuples of `fields`."""
         raise NotImplementedError
 
-    def copy_cells(self, queryset):
-        """The queryset with one text annotation per column, and their names; None: no COPY path."""
-        return None
-
-    def copy_lines(self, queryset):
-        """PostgreSQL's COPY of the cells copy_cells() says in SQL, in the queryset's order."""
-        cells, names = self.copy_cells(queryset)
-        sql, params = cells.values_list(*names).query.sql_with_params()
-        yield csv.writer(Echo()).writerow(self.header)
-        decoder = codecs.getincrementaldecoder("utf-8")()  # a block may end inside a character
-        connection.ensure_connection()
-        with connection.connection.cursor() as cursor:
-            with cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params) as copy:
-                for block in copy:
-                    yield decoder.decode(bytes(block))
-            yield decoder.decode(b"", final=True)
-
     def lines(self, queryset):
-        if connection.vendor == "postgresql" and self.copy_cells(queryset.none()) is not None:
-            yield from self.copy_lines(queryset)
-            return
-        yield from self.python_lines(queryset)
-
-    def python_lines(self, queryset):
         writer = csv.writer(Echo())
         yield writer.writerow(self.header)
         rows = queryset.values_list(*self.fields).iterator(chunk_size=CHUNK)
