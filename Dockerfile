@@ -12,4 +12,4 @@ RUN DEBUG=0 SECRET_KEY=collectstatic-only python manage.py collectstatic --noinp
 RUN useradd --create-home riskreg && mkdir -p /app/media /app/keys && chown riskreg /app/media /app/keys && chmod 700 /app/keys
 USER riskreg
 EXPOSE 8000
-CMD ["gunicorn", "riskreg.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--access-logfile", "-"]
+CMD ["gunicorn", "riskreg.wsgi", "--config", "gunicorn.conf.py"]

@@ -1,22 +1,92 @@
-"""CSV downloads of list pages: the table's export values, the page's filters, streamed."""
+"""CSV downloads of list pages (`?export=csv`): the page's filters and sort, streamed in flat memory.
+
+A list page's export used to build the page first (its rows, heat maps, review states) and then
+every filtered row as a model instance through django-tables2: at 100k evaluations 55 s and
+857 MB, long enough for gunicorn's worker timeout to cut the download short. Now the export
+answers before any page query runs, reads plain rows (`values_list`) through a server-side cursor
+in chunks, and writes each chunk as one piece of the response: memory stays the size of a chunk.
+
+Each list names a `CsvExport` (its columns, the fields they are read from and how a chunk of rows
+becomes cells); every cell is escaped against spreadsheet formulas, as the audit export does.
+"""
 
 import csv
+from itertools import islice
 
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from riskreg.audit.export import Echo, escape_formula
 
+CHUNK = 2000  # rows per server-side fetch and per piece of the response
 
-def stream_table_csv(table, name: str) -> StreamingHttpResponse:
-    """Every row of `table` (unpaginated), using its value_* methods, formula cells escaped."""
-    writer = csv.writer(Echo())
 
-    def lines():
-        for row in table.as_values():
-            yield writer.writerow([escape_formula(str(value)) if value is not None else "" for value in row])
+def chunks(rows, size: int):
+    rows = iter(rows)
+    while chunk := list(islice(rows, size)):
+        yield chunk
 
-    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="riskreg-{name}-{stamp}.csv"'
-    return response
+
+def choice_labels(model, field: str) -> dict:
+    """A choice field's stored values → the labels the page shows."""
+    return {value: str(label) for value, label in model._meta.get_field(field).flatchoices}
+
+
+def text(value) -> str:
+    """A cell as today's export wrote it: None is empty, anything else its str(), formulas escaped."""
+    return "" if value is None else escape_formula(str(value))
+
+
+class CsvExport:
+    """The columns of one list's CSV: `header`, the `fields` read per row, `cells()` for a chunk of rows."""
+
+    name = ""  # riskreg-<name>-<time>.csv
+    header: list[str] = []
+    fields: list[str] = []
+
+    def cells(self, rows: list[tuple]):
+        """Yield one list of cell values per row (None for an empty cell); rows are tuples of `fields`."""
+        raise NotImplementedError
+
+    def lines(self, queryset):
+        writer = csv.writer(Echo())
+        yield writer.writerow(self.header)
+        rows = queryset.values_list(*self.fields).iterator(chunk_size=CHUNK)
+        for chunk in chunks(rows, CHUNK):
+            yield "".join(writer.writerow([text(value) for value in cells]) for cells in self.cells(chunk))
+
+    def response(self, queryset) -> StreamingHttpResponse:
+        stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+        response = StreamingHttpResponse(self.lines(queryset), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="riskreg-{self.name}-{stamp}.csv"'
+        return response
+
+
+class CsvExportMixin:
+    """`?export=csv` on a FilterView list: its filtered rows, in the page's order, as a streamed CSV.
+
+    Answers in get(), before the page's own queries (its rows, option lists, heat maps) would run.
+    The order is the page's: tables2's column sort for `?sort=`, else the list's keyset order, with
+    the primary key breaking ties so that the download has one order.
+    """
+
+    csv_export: type[CsvExport]
+
+    def get(self, request, *args, **kwargs):
+        if request.GET.get("export") != "csv":
+            return super().get(request, *args, **kwargs)
+        self.filterset = self.get_filterset(self.get_filterset_class())
+        if not self.filterset.is_bound or self.filterset.is_valid() or not self.get_strict():
+            queryset = self.filterset.qs
+        else:
+            queryset = self.filterset.queryset.none()
+        return self.csv_export().response(self.export_order(queryset))
+
+    def export_order(self, queryset):
+        sort = self.request.GET.getlist("sort")
+        if sort and any(sort):
+            # The table resolves ?sort= as the page does (unknown or unsortable columns are ignored);
+            # building it on a queryset runs no query.
+            ordered = self.table_class(queryset, order_by=sort).data.data
+            return ordered.order_by(*ordered.query.order_by, "pk")
+        return queryset.order_by(self.keyset_order)

@@ -17,7 +17,7 @@ from riskreg.accounts.access import RoleRequiredMixin
 from riskreg.audit.models import AuditEvent
 from riskreg.concurrency import VersionedUpdateMixin
 from riskreg.evaluations.models import Evaluation
-from riskreg.exports import stream_table_csv
+from riskreg.exports import CsvExportMixin
 from riskreg.filings import crosswalk
 from riskreg.filings.model_report import REPORTABLE
 from riskreg.forms import id_in_range
@@ -27,6 +27,7 @@ from riskreg.pagination import KeysetTableMixin
 
 from . import lifecycle, record
 from .digest import conditions_in_words, load
+from .exports import ReleaseDecisionCsv
 from .filters import ReleaseDecisionFilter
 from .forms import (
     DeterminationForm,
@@ -60,12 +61,13 @@ def get_draft(pk) -> ReleaseDecision:
     return decision
 
 
-class ReleaseDecisionListView(RoleRequiredMixin, KeysetTableMixin, SingleTableMixin, FilterView):
+class ReleaseDecisionListView(RoleRequiredMixin, CsvExportMixin, KeysetTableMixin, SingleTableMixin, FilterView):
     permission_required = "decisions.view_releasedecision"
     model = ReleaseDecision
     table_class = ReleaseDecisionTable
     filterset_class = ReleaseDecisionFilter
     template_name = "decisions/releasedecision_list.html"
+    csv_export = ReleaseDecisionCsv
 
     def get_queryset(self):
         return DECISIONS
@@ -76,11 +78,6 @@ class ReleaseDecisionListView(RoleRequiredMixin, KeysetTableMixin, SingleTableMi
         rows = table.page.object_list if getattr(table, "page", None) else table.rows
         annotate_review_states([row.record for row in rows])
         return table
-
-    def render_to_response(self, context, **kwargs):
-        if self.request.GET.get("export") == "csv":
-            return stream_table_csv(self.table_class(self.object_list), "decisions")
-        return super().render_to_response(context, **kwargs)
 
 
 class ReleaseDecisionDetailView(RoleRequiredMixin, DetailView):

@@ -13,10 +13,11 @@ from riskreg.audit.models import AuditEvent
 from riskreg.concurrency import VersionedUpdateMixin
 from riskreg.decisions.gate import annotate_review_states
 from riskreg.decisions.models import ReleaseDecision
-from riskreg.exports import stream_table_csv
+from riskreg.exports import CsvExportMixin
 from riskreg.frameworks.models import Coverage, FrameworkVersion, ThreatCategory
 from riskreg.pagination import KeysetTableMixin
 
+from .exports import EvaluationCsv
 from .filters import EvaluationFilter
 from .forms import EvaluationForm, EvidenceForm
 from .models import AIModel, Evaluation, Evidence, Outcome, Snapshot
@@ -27,21 +28,16 @@ LIST_QUERYSET = Evaluation.objects.select_related("snapshot__model", "category",
 EVIDENCE = Prefetch("evidence", queryset=Evidence.objects.order_by("id"))
 
 
-class EvaluationListView(RoleRequiredMixin, KeysetTableMixin, SingleTableMixin, FilterView):
+class EvaluationListView(RoleRequiredMixin, CsvExportMixin, KeysetTableMixin, SingleTableMixin, FilterView):
     permission_required = "evaluations.view_evaluation"
     model = Evaluation
     table_class = EvaluationTable
     filterset_class = EvaluationFilter
     template_name = "evaluations/evaluation_list.html"
+    csv_export = EvaluationCsv
 
     def get_queryset(self):
         return LIST_QUERYSET.prefetch_related(EVIDENCE)
-
-    def render_to_response(self, context, **kwargs):
-        if self.request.GET.get("export") == "csv":
-            table = self.table_class(self.object_list)
-            return stream_table_csv(table, "evaluations")
-        return super().render_to_response(context, **kwargs)
 
 
 class EvaluationDetailView(RoleRequiredMixin, DetailView):

@@ -11,9 +11,10 @@ from riskreg.accounts.access import RoleRequiredMixin
 from riskreg.audit.models import AuditEvent
 from riskreg.concurrency import VersionedUpdateMixin
 from riskreg.dates import day
-from riskreg.exports import stream_table_csv
+from riskreg.exports import CsvExportMixin
 from riskreg.pagination import KeysetTableMixin
 
+from .exports import RiskCsv
 from .filters import RiskFilter
 from .forms import RiskForm
 from .heatmap import heatmap_svg
@@ -21,12 +22,13 @@ from .models import Risk, RiskStatus, may_review, review
 from .tables import RiskTable, _overdue
 
 
-class RiskListView(RoleRequiredMixin, KeysetTableMixin, SingleTableMixin, FilterView):
+class RiskListView(RoleRequiredMixin, CsvExportMixin, KeysetTableMixin, SingleTableMixin, FilterView):
     permission_required = "risks.view_risk"
     model = Risk
     table_class = RiskTable
     filterset_class = RiskFilter
     template_name = "risks/risk_list.html"
+    csv_export = RiskCsv
     keyset_order = "code"  # the register's own order, on the unique index of code
 
     def get_queryset(self):
@@ -41,11 +43,6 @@ class RiskListView(RoleRequiredMixin, KeysetTableMixin, SingleTableMixin, Filter
             ("Residual", mark_safe(heatmap_svg(risks, "residual", self.request.GET))),
         ]
         return context
-
-    def render_to_response(self, context, **kwargs):
-        if self.request.GET.get("export") == "csv":
-            return stream_table_csv(self.table_class(self.object_list), "risks")
-        return super().render_to_response(context, **kwargs)
 
 
 class RiskDetailView(RoleRequiredMixin, DetailView):

@@ -1,0 +1,20 @@
+"""The decisions list's CSV: the table's columns, read as rows."""
+
+from riskreg.decisions.models import ReleaseDecision
+from riskreg.exports import CsvExport, choice_labels
+
+
+class ReleaseDecisionCsv(CsvExport):
+    name = "decisions"
+    header = ["Ref.", "Title", "Model / snapshot", "Scope", "Status", "Framework", "Effective date"]
+    fields = ["reference", "title", "snapshot__model__name", "snapshot__name", "scope", "status",
+              "framework_version__framework__name", "framework_version__version", "effective_date"]  # fmt: skip
+
+    def __init__(self):
+        self.scopes = choice_labels(ReleaseDecision, "scope")
+        self.statuses = choice_labels(ReleaseDecision, "status")
+
+    def cells(self, rows):
+        for reference, title, model, snapshot, scope, status, framework, version, effective in rows:
+            yield [reference, title, f"{model} — {snapshot}", self.scopes.get(scope, scope),
+                   self.statuses.get(status, status), f"{framework} v{version}", effective]  # fmt: skip
