@@ -178,8 +178,8 @@ def _get_slowly(port, path, cookie, pause) -> bytes:
 @pytest.mark.postgres
 def test_gunicorn_as_shipped_sends_a_100k_row_export_whole(committed_db, viewer, demo, tmp_path):
     """gunicorn with the shipped config (gthread workers), its timeout cut to 3 s and a client that
-    stalls for 6 s: every one of the 100,000 rows arrives. Sync workers, under the same stall, are
-    killed mid-download: that is the cut this config prevents."""
+    stalls for 6 s: every one of the 100,000 rows arrives. (The same stall under sync workers was not
+    cut in this set-up either, so this test does not show the sync workers' cut the issue reports.)"""
     from django.core.management import call_command
 
     call_command("generate_data", models=5, evaluations=100_000 - Evaluation.objects.count(), risks=0,
@@ -196,6 +196,7 @@ def test_gunicorn_as_shipped_sends_a_100k_row_export_whole(committed_db, viewer,
         env = {**os.environ, "DEBUG": "0", "SECRET_KEY": settings.SECRET_KEY, "DATABASE_URL": database,
                "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "0", "SESSION_COOKIE_SECURE": "0",
                "CSRF_COOKIE_SECURE": "0", "GUNICORN_BIND": f"127.0.0.1:{port}"}  # fmt: skip
+        env.pop("MIGRATE_DATABASE_URL", None)  # only `migrate` uses it; it names the suite's main database
         command = [sys.executable, "-m", "gunicorn", "riskreg.wsgi", "--config", "gunicorn.conf.py",
                    "--timeout", "3", *extra]  # fmt: skip
         log = tmp_path / f"gunicorn-{port}.log"
@@ -226,7 +227,4 @@ def test_gunicorn_as_shipped_sends_a_100k_row_export_whole(committed_db, viewer,
     head, lines = lines_received()
     assert head.startswith(b"HTTP/1.0 200") or head.startswith(b"HTTP/1.1 200"), head[:200]
     assert lines == 100_001  # the header and every row
-
-    _, cut = lines_received("--worker-class", "sync")
-    assert cut < 100_001
 
