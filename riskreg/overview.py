@@ -6,7 +6,8 @@ A fixed number of queries whatever the number of models, decisions or evaluation
 
 from dataclasses import dataclass, field
 
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 
 from riskreg.decisions.gate import annotate_review_states
 from riskreg.decisions.models import DecisionStatus, ReleaseDecision
@@ -44,16 +45,20 @@ def model_overview() -> tuple[list[ThreatCategory], list[ModelRow]]:
     categories = list(ThreatCategory.objects.all())
     models = list(AIModel.objects.all())
 
-    # The latest decision that is not a draft; a model with only drafts shows its latest draft.
-    latest: dict[int, ReleaseDecision] = {}
-    decisions = ReleaseDecision.objects.select_related("snapshot", "framework_version__framework").order_by(
-        F("effective_date").asc(nulls_first=True), "id"
+    # The latest decision that is not a draft (by effective date, undated first, then id); a model with
+    # only drafts shows its latest draft. Picked in SQL, one per model: the page reads as many decisions
+    # as there are models, however many decisions each has.
+    newest_first = [F("effective_date").desc(nulls_last=True), "-id"]
+    of_model = ReleaseDecision.objects.filter(snapshot__model=OuterRef("pk")).order_by(*newest_first).values("pk")
+    picked = dict(
+        AIModel.objects.annotate(latest=Coalesce(Subquery(of_model.exclude(status=DecisionStatus.DRAFT)[:1]),
+                                                 Subquery(of_model[:1])))
+        .filter(latest__isnull=False).values_list("pk", "latest")
+    )  # fmt: skip
+    found = ReleaseDecision.objects.select_related("snapshot", "framework_version__framework").in_bulk(
+        list(picked.values())
     )
-    for decision in decisions:
-        model_id = decision.snapshot.model_id
-        current = latest.get(model_id)
-        if current is None or decision.status != DecisionStatus.DRAFT or current.status == DecisionStatus.DRAFT:
-            latest[model_id] = decision
+    latest: dict[int, ReleaseDecision] = {model_id: found[pk] for model_id, pk in picked.items()}
 
     annotate_review_states(latest.values())  # "approved — changed since signing" where it applies
     version_ids = {decision.framework_version_id for decision in latest.values()}

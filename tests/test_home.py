@@ -44,7 +44,7 @@ def test_its_query_count_does_not_grow_with_the_data(client, viewer, demo, djang
 
     client.force_login(viewer)
     # 12 for the page, about 10 for the review state of its decisions (a fixed batch, see digest.load_many)
-    with django_assert_max_num_queries(25) as few:  # 25 since the review conditions (digest format 3)
+    with django_assert_max_num_queries(26) as few:  # +1 review conditions (format 3), +1 the latest per model
         client.get(reverse("home"))
     for _ in range(5):
         snap = make.snapshot()
@@ -52,6 +52,42 @@ def test_its_query_count_does_not_grow_with_the_data(client, viewer, demo, djang
         make.evaluation(snap=snap, outcome="saturated")
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get(reverse("home"))
+
+
+def test_it_reads_only_each_models_latest_decision_however_many_it_has(client, viewer, demo):
+    """Constant work in the number of decisions (issue 20): 40 more decisions of one model build no more
+    decisions and run no more queries; the page still shows the model's latest decision that is no draft."""
+    from django.db import connection
+    from django.db.models.signals import post_init
+    from django.test.utils import CaptureQueriesContext
+
+    import factories as make
+    from riskreg.decisions.models import ReleaseDecision
+
+    client.force_login(viewer)
+    built = []
+
+    def count(sender, **kwargs):
+        built.append(sender)
+
+    def measure():
+        built.clear()
+        post_init.connect(count, sender=ReleaseDecision)
+        try:
+            with CaptureQueriesContext(connection) as queries:
+                response = client.get(reverse("home"))
+        finally:
+            post_init.disconnect(count, sender=ReleaseDecision)
+        return len(built), len(queries.captured_queries), response
+
+    before = measure()
+    final = ReleaseDecision.objects.get(reference="D8").snapshot
+    for _ in range(40):
+        make.decision(snap=final)  # drafts: the model's latest decision that is no draft stays D8
+    after = measure()
+    assert after[:2] == before[:2], (before[:2], after[:2])
+    latest = {row.model.slug: row.latest_decision for row in after[2].context["rows"]}
+    assert latest["claude-mythos-preview"].reference == "D8"
 
 
 def test_logout_ends_the_session(client, viewer):
