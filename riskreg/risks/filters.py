@@ -3,9 +3,7 @@ import django_filters
 from riskreg.forms import FilterForm
 from riskreg.frameworks.models import ThreatCategory
 
-from .models import SCALE, Risk, RiskStatus, Treatment
-
-SCALE_CHOICES = [(n, n) for n in SCALE]
+from .models import Risk, RiskStatus, Score, Treatment
 
 
 class RiskFilter(django_filters.FilterSet):
@@ -14,10 +12,10 @@ class RiskFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=RiskStatus.choices)
     treatment = django_filters.ChoiceFilter(choices=Treatment.choices)
     owner = django_filters.CharFilter(lookup_expr="icontains")
-    inherent_likelihood = django_filters.ChoiceFilter(choices=SCALE_CHOICES)
-    inherent_impact = django_filters.ChoiceFilter(choices=SCALE_CHOICES)
-    residual_likelihood = django_filters.ChoiceFilter(choices=SCALE_CHOICES)
-    residual_impact = django_filters.ChoiceFilter(choices=SCALE_CHOICES)
+    inherent_likelihood = django_filters.ChoiceFilter(choices=Score.choices)
+    inherent_impact = django_filters.ChoiceFilter(choices=Score.choices)
+    residual_likelihood = django_filters.ChoiceFilter(choices=Score.choices)
+    residual_impact = django_filters.ChoiceFilter(choices=Score.choices)
 
     class Meta:
         model = Risk

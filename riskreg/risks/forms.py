@@ -3,20 +3,18 @@ from django.contrib.auth import get_user_model
 
 from riskreg.forms import BoundedChoicesMixin
 
-from .models import SCALE, Risk
-
-SCALE_CHOICES = [(n, str(n)) for n in SCALE]
+from .models import Risk, Score
 
 
 class RiskForm(BoundedChoicesMixin, forms.ModelForm):
     inherent_likelihood = forms.TypedChoiceField(
-        choices=SCALE_CHOICES, coerce=int, help_text="1 (rare) to 5 (almost certain)"
+        choices=Score.choices, coerce=int, help_text="1 (rare) to 5 (almost certain)"
     )
     inherent_impact = forms.TypedChoiceField(
-        choices=SCALE_CHOICES, coerce=int, help_text="1 (minor) to 5 (catastrophic)"
+        choices=Score.choices, coerce=int, help_text="1 (minor) to 5 (catastrophic)"
     )
-    residual_likelihood = forms.TypedChoiceField(choices=SCALE_CHOICES, coerce=int, help_text="After mitigation.")
-    residual_impact = forms.TypedChoiceField(choices=SCALE_CHOICES, coerce=int, help_text="After mitigation.")
+    residual_likelihood = forms.TypedChoiceField(choices=Score.choices, coerce=int, help_text="After mitigation.")
+    residual_impact = forms.TypedChoiceField(choices=Score.choices, coerce=int, help_text="After mitigation.")
 
     class Meta:
         model = Risk

@@ -15,7 +15,21 @@ from riskreg.evaluations.models import Confidence, Evaluation
 from riskreg.frameworks.models import ThreatCategory
 from riskreg.sources import Sourced, choices_check
 
-SCALE = range(1, 6)  # likelihood and impact are scored 1 (lowest) to 5 (highest)
+
+class Score(models.IntegerChoices):
+    """The one scale of the four risk scores (likelihood and impact, inherent and residual), 1 to 5: the forms,
+    the filters, the heat maps and the CHECK constraints read it. Not set as the model fields' choices, so
+    an out-of-range score is refused with the constraint's message, which names the score."""
+
+    ONE = 1, "1"
+    TWO = 2, "2"
+    THREE = 3, "3"
+    FOUR = 4, "4"
+    FIVE = 5, "5"
+
+
+SCALE = Score.values  # likelihood and impact are scored 1 (lowest) to 5 (highest)
+SCORE_HELP = "1 (lowest) to 5 (highest)."
 
 
 class Treatment(models.TextChoices):
@@ -34,7 +48,7 @@ class RiskStatus(models.TextChoices):
 def _scale_check(field: str) -> models.CheckConstraint:
     label = field.replace("_", " ")
     return models.CheckConstraint(
-        condition=models.Q(**{f"{field}__gte": 1, f"{field}__lte": 5}),
+        condition=models.Q(**{f"{field}__gte": min(Score.values), f"{field}__lte": max(Score.values)}),
         name=f"risk_{field}_1_to_5",
         violation_error_message=f"The {label} is scored from 1 to 5.",
     )
@@ -52,10 +66,10 @@ class Risk(Sourced):
         help_text="Leave empty for a cross-cutting (governance) risk.",
     )
     description = models.TextField()
-    inherent_likelihood = models.PositiveSmallIntegerField(help_text="1 (lowest) to 5 (highest).")
-    inherent_impact = models.PositiveSmallIntegerField(help_text="1 (lowest) to 5 (highest).")
-    residual_likelihood = models.PositiveSmallIntegerField(help_text="1 (lowest) to 5 (highest).")
-    residual_impact = models.PositiveSmallIntegerField(help_text="1 (lowest) to 5 (highest).")
+    inherent_likelihood = models.PositiveSmallIntegerField(help_text=SCORE_HELP)  # a Score
+    inherent_impact = models.PositiveSmallIntegerField(help_text=SCORE_HELP)  # a Score
+    residual_likelihood = models.PositiveSmallIntegerField(help_text=SCORE_HELP)  # a Score
+    residual_impact = models.PositiveSmallIntegerField(help_text=SCORE_HELP)  # a Score
     treatment = models.CharField(max_length=10, choices=Treatment.choices, default=Treatment.MITIGATE)
     mitigations = models.TextField(blank=True)
     owner = models.CharField(
