@@ -2,8 +2,8 @@
 
 from django.db.models import Count
 from django.http import QueryDict
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.html import escape
 
 from .models import SCALE
 
@@ -18,60 +18,38 @@ def _colour(score: int) -> str:
     return next(colour for floor, colour, _ in BANDS if score >= floor)
 
 
-def _legend(top: float) -> str:
-    """What the colours mean, drawn under the grid (also in the PDF, where nothing hovers)."""
-    parts = [f'<text x="4" y="{top + 14}" class="axis">colour: likelihood × impact · number: risks</text>']
-    for index, (_, colour, label) in enumerate(reversed(BANDS)):
-        x = 4 + index * 80
-        parts.append(f'<rect x="{x}" y="{top + 24}" width="16" height="16" rx="3" fill="{colour}"/>'
-                     f'<text x="{x + 21}" y="{top + 37}" class="legend">{label}</text>')  # fmt: skip
-    return "".join(parts)
-
-
 def heatmap_svg(queryset, which: str, query=None) -> str:
     """An SVG grid of risk counts for `which` ('inherent' or 'residual'); each cell links to its risks,
-    keeping the list's other filters (`query`, the request's GET) so the cell's count is what it opens."""
+    keeping the list's other filters (`query`, the request's GET) so the cell's count is what it opens.
+    The figures are worked out here; templates/risks/_heatmap.svg draws them (escaping as every template)."""
     likelihood, impact = f"{which}_likelihood", f"{which}_impact"
     counts = {
         (row[likelihood], row[impact]): row["n"]
         for row in queryset.order_by().values(likelihood, impact).annotate(n=Count("id"))
     }
     size = MARGIN + CELL * len(SCALE) + 8
-    width = max(size, 4 + 80 * len(BANDS))
     list_url = reverse("risks:list")
     keep = query.copy() if query is not None else QueryDict(mutable=True)
     for key in ("page", "after", "export"):  # a cell opens the first page of its risks
         keep.pop(key, None)
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {size + LEGEND}" class="heatmap" role="img" '
-        f'aria-labelledby="hm-{which}-title"><title id="hm-{which}-title">{which.capitalize()} risk: '
-        f"likelihood (up) by impact (across)</title>"
-    ]
+    rows = []
     for likelihood_value in SCALE:
         y = MARGIN + CELL * (len(SCALE) - likelihood_value)
-        parts.append(f'<text x="{MARGIN - 10}" y="{y + CELL / 2 + 5}" text-anchor="end">{likelihood_value}</text>')
+        cells = []
         for impact_value in SCALE:
             x = MARGIN + CELL * (impact_value - 1)
             n = counts.get((likelihood_value, impact_value), 0)
-            cell = (
-                f'<rect x="{x}" y="{y}" width="{CELL - 2}" height="{CELL - 2}" rx="4" '
-                f'fill="{_colour(likelihood_value * impact_value)}" fill-opacity="{1 if n else 0.35}"/>'
-            )
-            if n:
-                keep[likelihood], keep[impact] = str(likelihood_value), str(impact_value)
-                href = escape(f"{list_url}?{keep.urlencode()}")
-                label = f"{n} risk{'s' if n != 1 else ''}: likelihood {likelihood_value}, impact {impact_value}"
-                cell = (
-                    f'<a href="{href}" aria-label="{label}">{cell}'
-                    f'<text x="{x + CELL / 2 - 1}" y="{y + CELL / 2 + 6}" text-anchor="middle" class="count">'
-                    f"{n}</text></a>"
-                )
-            parts.append(cell)
-    for impact_value in SCALE:
-        x = MARGIN + CELL * (impact_value - 1) + CELL / 2
-        parts.append(f'<text x="{x}" y="{MARGIN - 12}" text-anchor="middle">{impact_value}</text>')
-    parts.append(f'<text x="{MARGIN}" y="14" class="axis">impact →</text>')
-    parts.append(f'<text x="4" y="{size - 4}" class="axis">↑ likelihood</text>')
-    parts.append(_legend(size))
-    parts.append("</svg>")
-    return "".join(parts)
+            keep[likelihood], keep[impact] = str(likelihood_value), str(impact_value)
+            cells.append({"impact": impact_value, "x": x, "count": n, "count_x": x + CELL / 2 - 1,
+                          "colour": _colour(likelihood_value * impact_value),
+                          "href": f"{list_url}?{keep.urlencode()}" if n else ""})  # fmt: skip
+        rows.append({"likelihood": likelihood_value, "y": y, "label_x": MARGIN - 10, "label_y": y + CELL / 2 + 5,
+                     "count_y": y + CELL / 2 + 6, "cells": cells})  # fmt: skip
+    legend = [{"x": 4 + index * 80, "y": size + 24, "text_x": 4 + index * 80 + 21, "text_y": size + 37,
+               "colour": colour, "label": label}
+              for index, (_, colour, label) in enumerate(reversed(BANDS))]  # fmt: skip
+    return render_to_string("risks/_heatmap.svg", {
+        "which": which, "width": max(size, 4 + 80 * len(BANDS)), "height": size + LEGEND, "rows": rows,
+        "columns": [{"impact": v, "x": MARGIN + CELL * (v - 1) + CELL / 2, "y": MARGIN - 12} for v in SCALE],
+        "cell_size": CELL - 2, "margin": MARGIN, "axis_y": size - 4, "legend_title_y": size + 14, "legend": legend,
+    }).strip()
