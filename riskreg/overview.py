@@ -12,7 +12,7 @@ from django.db.models.functions import Coalesce
 from riskreg.decisions.gate import annotate_review_states
 from riskreg.decisions.models import DecisionStatus, ReleaseDecision
 from riskreg.evaluations.models import AIModel, Evaluation, Outcome, Snapshot
-from riskreg.frameworks.models import Coverage, CoverageLevel, ThreatCategory
+from riskreg.frameworks.models import Coverage, CoverageLevel, ThreatCategory, is_coverage_gap
 
 
 @dataclass
@@ -23,7 +23,7 @@ class CoverageCell:
 
     @property
     def is_gap(self) -> bool:
-        return self.concerning and self.level != CoverageLevel.FORMAL
+        return is_coverage_gap(self.level or None, self.concerning)
 
     @property
     def label(self) -> str:

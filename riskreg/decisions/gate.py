@@ -13,7 +13,14 @@ from dataclasses import asdict, dataclass, field
 from django.db.models import Max
 
 from riskreg.evaluations.models import Evaluation, Evidence
-from riskreg.frameworks.models import Coverage, CoverageLevel, DeploymentWhenCrossed, GovernanceTitle, ThreatCategory
+from riskreg.frameworks.models import (
+    Coverage,
+    CoverageLevel,
+    DeploymentWhenCrossed,
+    GovernanceTitle,
+    ThreatCategory,
+    is_coverage_gap,
+)
 
 from .digest import CONTENT_VERSION, Change, describe_changes, digest_of, load, load_many, signed_content
 from .models import (
@@ -451,7 +458,7 @@ def _check_coverage_gaps(coverage, concerning, gaps) -> Check:
     open_gaps, known = [], []
     for category_id, evaluations in concerning.items():
         row = coverage.get(category_id)
-        if row is not None and row.level == CoverageLevel.FORMAL:
+        if not is_coverage_gap(row.level if row is not None else None, concerning=True):
             continue
         category = ThreatCategory(pk=category_id, name=evaluations[0]["category__name"])
         level = row.get_level_display().lower() if row else "not stated"

@@ -14,7 +14,7 @@ from riskreg.concurrency import VersionedUpdateMixin
 from riskreg.decisions.gate import annotate_review_states
 from riskreg.decisions.models import ReleaseDecision
 from riskreg.exports import CsvExportMixin
-from riskreg.frameworks.models import Coverage, FrameworkVersion, ThreatCategory
+from riskreg.frameworks.models import Coverage, FrameworkVersion, ThreatCategory, is_coverage_gap
 from riskreg.pagination import KeysetTableMixin
 
 from .exports import EvaluationCsv
@@ -164,7 +164,9 @@ class ModelDetailView(RoleRequiredMixin, DetailView):
                 if coverage is not None and coverage.note:
                     notes.append((version, category, coverage.note))
                     number = len(notes)
-                cells.append((category, coverage, category.pk in concerning, number))
+                found = category.pk in concerning
+                level = coverage.level if coverage is not None else None
+                cells.append((category, coverage, found, number, is_coverage_gap(level, found)))
             matrix.append((version, cells))
         context.update(snapshots=snapshots, decisions=decisions, categories=categories, matrix=matrix,
                        concerning=concerning, notes=notes)  # fmt: skip

@@ -231,6 +231,14 @@ class CoverageLevel(models.TextChoices):
     NONE = "none", "Not covered"
 
 
+def is_coverage_gap(level: str | None, concerning: bool) -> bool:
+    """The coverage-gap rule, in one place: a category where the evaluations reached signal met, crossed or
+    saturated (`concerning`) while the framework version sets no formal threshold for it (`level`: a
+    CoverageLevel value, or None where the version says nothing). The gate, the overview and the model
+    page all ask this."""
+    return concerning and level != CoverageLevel.FORMAL
+
+
 class Coverage(Sourced, VersionPart):
     """Whether one framework version covers one threat category, and how."""
 
