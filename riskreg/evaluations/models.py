@@ -160,6 +160,10 @@ class Evaluation(Sourced):
             # overview.model_overview: SELECT DISTINCT snapshot_id, category_id WHERE outcome IN (concerning),
             # answered from this index alone instead of a scan of every evaluation.
             models.Index(fields=["outcome", "snapshot", "category"], name="evaluation_outcome_snap_cat"),
+            # The list's column sorts (riskreg/lists.py orders by the column, then id the same way): each page
+            # of a sort by one of the evaluation's own columns is an index range, not a sort of the whole list.
+            *(models.Index(fields=[column, "id"], name=f"evaluation_sort_{column}")
+              for column in ("title", "kind", "outcome", "score", "is_external", "source_section")),
         ]
         constraints = [
             models.CheckConstraint(
