@@ -4,7 +4,7 @@
     .venv/bin/python scripts/with_postgres.py -- sh -c '
         .venv/bin/python manage.py migrate && .venv/bin/python manage.py seed_demo &&
         .venv/bin/python manage.py generate_data --models 50 --evaluations 100000 --risks 10000 \
-            --decisions 2000 --events 1000000 &&
+            --decisions 2000 --events 300000 &&
         .venv/bin/python bench/list_pages.py --requests 200'
 
 Runs against the database of DATABASE_URL as it is (generate the data first). Every page is
@@ -73,11 +73,16 @@ def pages() -> list[tuple[str, str]]:
         ("evaluations, first page", "/evaluations/"),
         (f"evaluations, deep (row {evaluation_row:,})", f"/evaluations/?after={evaluation_after}"),
         ("evaluations, sorted by title, page 2", "/evaluations/?sort=title&page=2"),
+        ("evaluations, sorted by -score, page 40", "/evaluations/?sort=-score&page=40"),
+        ("evaluations, sorted by model / snapshot, page 2", "/evaluations/?sort=snapshot&page=2"),
         ("evaluations, filtered (outcome=crossed)", "/evaluations/?outcome=crossed"),
         ("risks, first page", "/risks/"),
         (f"risks, deep (row {risk_row:,})", f"/risks/?after={risk_after}"),
         ("decisions, first page", "/decisions/"),
         (f"decisions, deep (row {decision_row:,})", f"/decisions/?after={decision_after}"),
+        ("admin changelist, evaluations, first page", "/admin/evaluations/evaluation/"),
+        (f"admin changelist, evaluations, deep (row {evaluation_row:,})",
+         f"/admin/evaluations/evaluation/?p={evaluation_row // 100}"),
         ("audit, first page", "/audit/"),
         (f"audit, deep (event {event_row:,} from the newest)", f"/audit/?before={event_before}"),
     ]

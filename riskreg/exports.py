@@ -17,6 +17,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from riskreg.audit.export import Echo, escape_formula
+from riskreg.lists import sorted_queryset
 
 CHUNK = 2000  # rows per server-side fetch and per piece of the response
 
@@ -66,8 +67,8 @@ class CsvExportMixin:
     """`?export=csv` on a FilterView list: its filtered rows, in the page's order, as a streamed CSV.
 
     Answers in get(), before the page's own queries (its rows, option lists, heat maps) would run.
-    The order is the page's: tables2's column sort for `?sort=`, else the list's keyset order, with
-    the primary key breaking ties so that the download has one order.
+    The order is the page's (riskreg.lists.sorted_queryset): the column sort of `?sort=`, else the
+    list's keyset order, with the primary key breaking ties so that the download has one order.
     """
 
     csv_export: type[CsvExport]
@@ -83,10 +84,4 @@ class CsvExportMixin:
         return self.csv_export().response(self.export_order(queryset))
 
     def export_order(self, queryset):
-        sort = self.request.GET.getlist("sort")
-        if sort and any(sort):
-            # The table resolves ?sort= as the page does (unknown or unsortable columns are ignored);
-            # building it on a queryset runs no query.
-            ordered = self.table_class(queryset, order_by=sort).data.data
-            return ordered.order_by(*ordered.query.order_by, "pk")
-        return queryset.order_by(self.keyset_order)
+        return sorted_queryset(self.table_class, queryset, self.request.GET.getlist("sort"), self.keyset_order)

@@ -2,6 +2,9 @@
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 ID_MAX = 2**63 - 1  # the largest id a bigint column holds
 
@@ -50,5 +53,41 @@ class BoundedChoicesMixin:
         bound_choice_fields(self)
 
 
+class ListedChoiceIterator(forms.models.ModelChoiceIterator):
+    """Reads a model-choice field's options in one plain query. Django's own iterator reads them through
+    `.iterator()`, which on PostgreSQL opens a server-side cursor: four round trips for a short list, on
+    every list page (issue 20's profile of the evaluations page)."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.queryset:
+            yield self.choice(obj)
+
+
+class ListSelect(forms.Select):
+    """A drop-down whose options are joined in Python. Django's Select builds a dict of attributes and
+    renders a template for each option: on a list page the filters' options took 60% of the time (issue 20).
+    Escaping is format_html's, attributes are flatatt's (as Django's own attrs template writes them)."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = forms.Widget.get_context(self, name, value, attrs)["widget"]  # without Django's optgroups
+        chosen = set(widget["value"])
+        options = format_html_join("", "<option value=\"{}\"{}>{}</option>", (
+            (key, mark_safe(" selected") if str(key) in chosen else "", label) for key, label in self.choices
+        ))  # fmt: skip
+        return format_html('<select name="{}"{}>{}</select>', name, flatatt(widget["attrs"]), options)
+
+
 class FilterForm(BoundedChoicesMixin, forms.Form):
-    """The form class of every FilterSet (Meta.form)."""
+    """The form class of every FilterSet (Meta.form): its drop-downs are ListSelects, their options read
+    in one plain query each."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if type(field.widget) is forms.Select:
+                field.widget = ListSelect(attrs=field.widget.attrs, choices=field.widget.choices)
+            if isinstance(field, forms.ModelChoiceField):
+                field.iterator = ListedChoiceIterator
+                field.queryset = field.queryset  # gives the widget choices from the new iterator

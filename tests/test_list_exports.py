@@ -17,7 +17,6 @@ from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils.html import strip_tags
 
 from riskreg import exports
 from riskreg.decisions.tables import ReleaseDecisionTable
@@ -40,9 +39,25 @@ def download(client, name, **params) -> list[list[str]]:
     return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
 
 
+def _cells(name, record) -> list:
+    """A row's columns worked out from the instance, as the page's columns mean them (not the export's code)."""
+    if name == "evaluations":
+        hashes = [piece.sha256 for piece in record.evidence.order_by("id") if piece.sha256]
+        return [record.title, str(record.snapshot), record.category.name, record.get_kind_display(),
+                record.get_outcome_display(), record.score, record.is_external, record.source_section,
+                " ".join(hashes)]  # fmt: skip
+    if name == "risks":
+        return [record.code, record.title, record.category.name if record.category else None, record.inherent_score,
+                record.residual_score, record.get_treatment_display(), record.get_status_display(),
+                record.owner_label, record.next_review]  # fmt: skip
+    version = record.framework_version
+    return [record.reference, record.title, str(record.snapshot), record.get_scope_display(),
+            record.get_status_display(), f"{version.framework.name} v{version.version}", record.effective_date]
+
+
 def table_cells(name, sort) -> list[list[str]]:
-    """What the table's own export values give for the same rows and order (the export before issue 20),
-    with its two slips put right: HTML badges instead of labels, and an em dash for an empty cell."""
+    """Every row in the page's order (the table's reading of ?sort=, the pk breaking ties the same way), each cell as
+    the CSV writes a value: empty for None, formulas escaped."""
     from riskreg.decisions.models import ReleaseDecision
 
     model = {"evaluations": Evaluation, "risks": Risk, "decisions": ReleaseDecision}[name]
@@ -50,12 +65,13 @@ def table_cells(name, sort) -> list[list[str]]:
     queryset = model.objects.all()
     if sort:
         ordered = TABLES[name](queryset, order_by=sort).data.data
-        queryset = ordered.order_by(*ordered.query.order_by, "pk")
+        first = ordered.query.order_by[0] if ordered.query.order_by else ""
+        queryset = ordered.order_by(*ordered.query.order_by, "-pk" if first.startswith("-") else "pk")
     else:
         queryset = queryset.order_by(keyset)
-    rows = []
-    for row in TABLES[name](queryset).as_values():
-        rows.append(["" if value in (None, "—") else exports.escape_formula(strip_tags(str(value))) for value in row])
+    rows = [[str(column.header) for column in TABLES[name](model.objects.none()).columns]]  # the page's headers
+    for record in queryset:
+        rows.append(["" if value is None else exports.escape_formula(str(value)) for value in _cells(name, record)])
     return rows
 
 

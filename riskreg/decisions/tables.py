@@ -1,5 +1,6 @@
+"""The decisions list's columns: headers, and which sort on what (riskreg/lists.py draws the rows)."""
+
 import django_tables2 as tables
-from django.utils.html import format_html
 
 from .models import ReleaseDecision
 
@@ -14,12 +15,3 @@ class ReleaseDecisionTable(tables.Table):
         model = ReleaseDecision
         fields = ["reference", "title", "snapshot", "scope", "status", "framework_version", "effective_date"]
         attrs = {"class": "list"}
-
-    def render_status(self, record, value):
-        state = getattr(record, "review_state", None)
-        if state is None:
-            return format_html('<span class="badge status-{}">{}</span>', record.status, value)
-        return format_html('<span class="badge {}">{}</span>', state.css, state.label)
-
-    def value_snapshot(self, record):
-        return str(record.snapshot)

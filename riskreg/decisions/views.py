@@ -10,7 +10,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import slugify
 from django.views.generic import CreateView, DetailView, UpdateView, View
 from django_filters.views import FilterView
-from django_tables2 import SingleTableMixin
 
 from riskreg import confirmation
 from riskreg.accounts.access import RoleRequiredMixin
@@ -22,8 +21,8 @@ from riskreg.filings import crosswalk
 from riskreg.filings.model_report import REPORTABLE
 from riskreg.forms import id_in_range
 from riskreg.frameworks.models import ThreatCategory
+from riskreg.lists import ListPageMixin
 from riskreg.mywork import SESSION_COUNT
-from riskreg.pagination import KeysetTableMixin
 
 from . import lifecycle, record
 from .digest import conditions_in_words, load
@@ -61,23 +60,25 @@ def get_draft(pk) -> ReleaseDecision:
     return decision
 
 
-class ReleaseDecisionListView(RoleRequiredMixin, CsvExportMixin, KeysetTableMixin, SingleTableMixin, FilterView):
+class ReleaseDecisionListView(RoleRequiredMixin, CsvExportMixin, ListPageMixin, FilterView):
     permission_required = "decisions.view_releasedecision"
     model = ReleaseDecision
     table_class = ReleaseDecisionTable
     filterset_class = ReleaseDecisionFilter
     template_name = "decisions/releasedecision_list.html"
+    row_template = "decisions/_rows.html"
     csv_export = ReleaseDecisionCsv
 
     def get_queryset(self):
-        return DECISIONS
+        return ReleaseDecision.objects.all()
 
-    def get_table(self, **kwargs):
-        table = super().get_table(**kwargs)
-        # "Approved — changed since signing" for the rows shown, in a fixed number of queries.
-        rows = table.page.object_list if getattr(table, "page", None) else table.rows
-        annotate_review_states([row.record for row in rows])
-        return table
+    def read_rows(self, queryset):
+        # Instances, not values: a row's status says "changed since signing", which the gate works out
+        # from the decision's signed content.
+        return list(queryset.select_related("snapshot__model", "framework_version__framework"))
+
+    def decorate_rows(self, rows):
+        annotate_review_states(rows)  # for the rows shown, in a fixed number of queries
 
 
 class ReleaseDecisionDetailView(RoleRequiredMixin, DetailView):

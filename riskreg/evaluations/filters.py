@@ -4,10 +4,16 @@ import django_filters
 from django import forms
 from django.db.models import Q
 
-from riskreg.forms import FilterForm
+from riskreg.forms import FilterForm, id_in_range
 from riskreg.frameworks.models import ThreatCategory
 
 from .models import AIModel, Evaluation, EvaluationKind, Outcome, Snapshot
+
+
+def _id(text):
+    """A whole number that an id column can hold, or None."""
+    text = (text or "").strip()
+    return int(text) if text.isascii() and text.isdigit() and id_in_range(text) else None
 
 
 class EvaluationFilter(django_filters.FilterSet):
@@ -19,7 +25,9 @@ class EvaluationFilter(django_filters.FilterSet):
     model = django_filters.ModelChoiceFilter(
         field_name="snapshot__model", queryset=AIModel.objects.all(), label="Model"
     )
-    snapshot = django_filters.ModelChoiceFilter(queryset=Snapshot.objects.select_related("model"))
+    # Only the chosen model's snapshots are offered (or the one in the link): the list of every
+    # snapshot grows with the register, and drawing it on every page cost more than the rows.
+    snapshot = django_filters.ModelChoiceFilter(queryset=Snapshot.objects.none(), empty_label="Any")
     category = django_filters.ModelChoiceFilter(queryset=ThreatCategory.objects.all())
     kind = django_filters.ChoiceFilter(choices=EvaluationKind.choices)
     outcome = django_filters.ChoiceFilter(choices=Outcome.choices)
@@ -38,6 +46,17 @@ class EvaluationFilter(django_filters.FilterSet):
         model = Evaluation
         form = FilterForm
         fields = ["q", "run", "model", "snapshot", "category", "kind", "outcome", "is_external"]
+
+    def __init__(self, data=None, *args, **kwargs):
+        super().__init__(data, *args, **kwargs)
+        data = data or {}
+        model, snapshot = _id(data.get("model")), _id(data.get("snapshot"))
+        offered = Q(model_id=model) if model is not None else Q(pk__in=[])
+        if snapshot is not None:
+            offered |= Q(pk=snapshot)
+        self.filters["snapshot"].queryset = Snapshot.objects.filter(offered).select_related("model")
+        if model is None:
+            self.filters["snapshot"].extra["empty_label"] = "Any (choose a model to list its snapshots)"
 
     def filter_run(self, queryset, name, value):
         value = value.strip()

@@ -6,7 +6,6 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.generic import CreateView, DetailView, UpdateView, View
 from django_filters.views import FilterView
-from django_tables2 import SingleTableMixin
 
 from riskreg.accounts.access import RoleRequiredMixin
 from riskreg.audit.models import AuditEvent
@@ -15,29 +14,45 @@ from riskreg.decisions.gate import annotate_review_states
 from riskreg.decisions.models import ReleaseDecision
 from riskreg.exports import CsvExportMixin
 from riskreg.frameworks.models import Coverage, FrameworkVersion, ThreatCategory, is_coverage_gap
-from riskreg.pagination import KeysetTableMixin
+from riskreg.lists import ListPageMixin
 
 from .exports import EvaluationCsv
 from .filters import EvaluationFilter
 from .forms import EvaluationForm, EvidenceForm
-from .models import AIModel, Evaluation, Evidence, Outcome, Snapshot
+from .models import AIModel, Evaluation, EvaluationKind, Evidence, Outcome, Snapshot
 from .tables import EvaluationTable
 from .timeline import timeline_svg
 
 LIST_QUERYSET = Evaluation.objects.select_related("snapshot__model", "category", "threshold")
-EVIDENCE = Prefetch("evidence", queryset=Evidence.objects.order_by("id"))
 
 
-class EvaluationListView(RoleRequiredMixin, CsvExportMixin, KeysetTableMixin, SingleTableMixin, FilterView):
+class EvaluationListView(RoleRequiredMixin, CsvExportMixin, ListPageMixin, FilterView):
     permission_required = "evaluations.view_evaluation"
     model = Evaluation
     table_class = EvaluationTable
     filterset_class = EvaluationFilter
     template_name = "evaluations/evaluation_list.html"
+    row_template = "evaluations/_rows.html"
+    row_fields = ("pk", "title", "snapshot__model__name", "snapshot__name", "category__name", "kind", "outcome",
+                  "score", "score_unit", "is_external", "source_section")  # fmt: skip
+    detail_url = "evaluations:detail"
     csv_export = EvaluationCsv
+    kinds = dict(EvaluationKind.choices)
+    outcomes = dict(Outcome.choices)
 
-    def get_queryset(self):
-        return LIST_QUERYSET.prefetch_related(EVIDENCE)
+    def decorate_rows(self, rows):
+        super().decorate_rows(rows)
+        # The page's evidence in one query, in the order the pieces were added.
+        evidence: dict[int, list] = {}
+        pieces = Evidence.objects.filter(evaluation_id__in=[row["pk"] for row in rows]).order_by("id")
+        for piece in pieces.values("evaluation_id", "sha256", "original_name"):
+            evidence.setdefault(piece["evaluation_id"], []).append(piece)
+        for row in rows:
+            row["kind_label"] = self.kinds.get(row["kind"], row["kind"])
+            row["outcome_label"] = self.outcomes.get(row["outcome"], row["outcome"])
+            pieces = evidence.get(row["pk"], [])
+            row["files"] = [piece for piece in pieces if piece["sha256"]]
+            row["evidence_count"] = len(pieces)
 
 
 class EvaluationDetailView(RoleRequiredMixin, DetailView):

@@ -1,7 +1,7 @@
 """The risk register's CSV: the table's columns, read as rows."""
 
 from riskreg.exports import CsvExport, choice_labels
-from riskreg.risks.models import Risk
+from riskreg.risks.models import Risk, owner_label
 
 
 class RiskCsv(CsvExport):
@@ -19,7 +19,6 @@ class RiskCsv(CsvExport):
     def cells(self, rows):
         for (code, title, category, il, ii, rl, ri, treatment, status, owner, user_id, first, last, username,
              next_review) in rows:  # fmt: skip
-            if user_id is not None:  # Risk.owner_label
-                owner = f"{first} {last}".strip() or username
             yield [code, title, category, il * ii, rl * ri, self.treatments.get(treatment, treatment),
-                   self.statuses.get(status, status), owner, next_review]  # fmt: skip
+                   self.statuses.get(status, status), owner_label(owner, user_id, first, last, username),
+                   next_review]  # fmt: skip

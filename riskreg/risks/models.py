@@ -45,6 +45,11 @@ class RiskStatus(models.TextChoices):
     CLOSED = "closed", "Closed"
 
 
+def is_overdue(next_review, status, today) -> bool:
+    """A review date passed on a risk still open."""
+    return bool(next_review) and status != RiskStatus.CLOSED and next_review < today
+
+
 def _scale_check(field: str) -> models.CheckConstraint:
     label = field.replace("_", " ")
     return models.CheckConstraint(
@@ -118,6 +123,10 @@ class Risk(Sourced):
             raise ValidationError({"owner": "Name the owner: a user, or a person or team as text."})
 
     @property
+    def is_overdue(self) -> bool:
+        return is_overdue(self.next_review, self.status, timezone.localdate())
+
+    @property
     def owner_label(self) -> str:
         if self.owner_user_id:
             return self.owner_user.get_full_name() or self.owner_user.get_username()
@@ -136,6 +145,13 @@ class Risk(Sourced):
     @property
     def residual_score(self) -> int:
         return self.residual_likelihood * self.residual_impact
+
+
+def owner_label(owner: str, user_id, first: str, last: str, username: str) -> str:
+    """Risk.owner_label from a row's values: the owning user's full name (or username), else the text."""
+    if user_id is None:
+        return owner
+    return f"{first} {last}".strip() or username
 
 
 def may_review(risk, user) -> bool:

@@ -2,37 +2,56 @@ from django.contrib import messages
 from django.contrib.messages.views import SuccessMessageMixin
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.generic import CreateView, DetailView, UpdateView, View
 from django_filters.views import FilterView
-from django_tables2 import SingleTableMixin
 
 from riskreg.accounts.access import RoleRequiredMixin
 from riskreg.audit.models import AuditEvent
 from riskreg.concurrency import VersionedUpdateMixin
 from riskreg.dates import day
 from riskreg.exports import CsvExportMixin
-from riskreg.pagination import KeysetTableMixin
+from riskreg.lists import ListPageMixin
 
 from .exports import RiskCsv
 from .filters import RiskFilter
 from .forms import RiskForm
 from .heatmap import heatmap_svg
-from .models import Risk, RiskStatus, may_review, review
-from .tables import RiskTable, _overdue
+from .models import Risk, RiskStatus, Treatment, is_overdue, may_review, owner_label, review
+from .tables import RiskTable
 
 
-class RiskListView(RoleRequiredMixin, CsvExportMixin, KeysetTableMixin, SingleTableMixin, FilterView):
+class RiskListView(RoleRequiredMixin, CsvExportMixin, ListPageMixin, FilterView):
     permission_required = "risks.view_risk"
     model = Risk
     table_class = RiskTable
     filterset_class = RiskFilter
     template_name = "risks/risk_list.html"
+    row_template = "risks/_rows.html"
+    row_fields = ("pk", "code", "title", "category__name", "inherent_likelihood", "inherent_impact",
+                  "residual_likelihood", "residual_impact", "treatment", "status", "owner", "owner_user_id",
+                  "owner_user__first_name", "owner_user__last_name", "owner_user__username", "next_review")  # fmt: skip
+    detail_url = "risks:detail"
     csv_export = RiskCsv
     keyset_order = "code"  # the register's own order, on the unique index of code
+    treatments = dict(Treatment.choices)
+    statuses = dict(RiskStatus.choices)
 
     def get_queryset(self):
-        return Risk.objects.select_related("category", "owner_user")
+        return Risk.objects.all()
+
+    def decorate_rows(self, rows):
+        super().decorate_rows(rows)
+        today = timezone.localdate()
+        for row in rows:
+            row["treatment_label"] = self.treatments.get(row["treatment"], row["treatment"])
+            row["status_label"] = self.statuses.get(row["status"], row["status"])
+            row["owner"] = owner_label(row["owner"], row["owner_user_id"], row["owner_user__first_name"],
+                                       row["owner_user__last_name"], row["owner_user__username"])  # fmt: skip
+            row["overdue"] = is_overdue(row["next_review"], row["status"], today)
+            row["inherent_score"] = row["inherent_likelihood"] * row["inherent_impact"]
+            row["residual_score"] = row["residual_likelihood"] * row["residual_impact"]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -57,7 +76,7 @@ class RiskDetailView(RoleRequiredMixin, DetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["events"] = AuditEvent.objects.for_record(self.object)
-        context["overdue"] = _overdue(self.object)
+        context["overdue"] = self.object.is_overdue
         context["offer_review"] = self.object.status != RiskStatus.CLOSED and may_review(self.object, self.request.user)
         return context
 

@@ -18,7 +18,7 @@ def test_each_heat_map_cell_counts_and_links_to_its_risks(client, viewer, demo):
     assert cells
     for href, likelihood, impact, n in cells:
         assert Risk.objects.filter(residual_likelihood=likelihood, residual_impact=impact).count() == int(n)
-        listed = client.get(href.replace("&amp;", "&")).context["table"].rows
+        listed = client.get(href.replace("&amp;", "&")).context["page_rows"]
         assert len(listed) == int(n)
     total = sum(int(n) for *_, n in cells)
     assert total == Risk.objects.count()
@@ -58,4 +58,4 @@ def test_a_heat_map_cell_keeps_the_lists_other_filters(client, viewer, demo):
     for href, n in cells:
         href = href.replace("&amp;", "&")
         assert f"category={category}" in href and "page=" not in href
-        assert len(client.get(href).context["table"].rows) == int(n)
+        assert len(client.get(href).context["page_rows"]) == int(n)
