@@ -19,11 +19,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils.html import strip_tags
 
-from riskreg import exports
 from riskreg.decisions.tables import ReleaseDecisionTable
 from riskreg.evaluations.models import Evaluation
 from riskreg.evaluations.tables import EvaluationTable
-from riskreg.pagination import PAGE_SIZE
+from riskreg.lib import exports
+from riskreg.lib.pagination import PAGE_SIZE
 from riskreg.risks.models import Risk
 from riskreg.risks.tables import RiskTable
 from tests import factories as make

@@ -17,7 +17,7 @@ import factories as make
 from riskreg.accounts.models import LoginFailure
 from riskreg.audit.models import AuditEvent
 from riskreg.evaluations.models import Evaluation, Evidence
-from riskreg.security import CONTENT_SECURITY_POLICY, LOGIN_AT, SEEN_AT
+from riskreg.lib.security import CONTENT_SECURITY_POLICY, LOGIN_AT, SEEN_AT
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION = {  # the documented production environment (.env.example), without a database

@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.generic import TemplateView, View
 
-from riskreg import confirmation
+from riskreg.lib import confirmation
 from riskreg.notifications.models import MailPreference
 from riskreg.notifications.outbox import wants_mail_at_all
 

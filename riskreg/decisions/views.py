@@ -12,18 +12,18 @@ from django.views.generic import CreateView, DetailView, UpdateView, View
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
-from riskreg import confirmation
 from riskreg.accounts.access import RoleRequiredMixin
 from riskreg.audit.models import AuditEvent
-from riskreg.concurrency import VersionedUpdateMixin
 from riskreg.evaluations.models import Evaluation
-from riskreg.exports import CsvExportMixin
 from riskreg.filings import crosswalk
 from riskreg.filings.model_report import REPORTABLE
-from riskreg.forms import id_in_range
 from riskreg.frameworks.models import ThreatCategory
+from riskreg.lib import confirmation
+from riskreg.lib.concurrency import VersionedUpdateMixin
+from riskreg.lib.exports import CsvExportMixin
+from riskreg.lib.forms import id_in_range
+from riskreg.lib.pagination import KeysetTableMixin
 from riskreg.mywork import SESSION_COUNT
-from riskreg.pagination import KeysetTableMixin
 
 from . import lifecycle, record
 from .digest import conditions_in_words, load

@@ -16,8 +16,8 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename
 from simple_history.models import HistoricalRecords
 
-from riskreg.dates import plausible
 from riskreg.frameworks.models import ThreatCategory, Threshold
+from riskreg.lib.dates import plausible
 from riskreg.sources import Sourced, choices_check
 
 from .validators import validate_comparisons, validate_finite

@@ -1,7 +1,7 @@
 import django_tables2 as tables
 from django.utils import timezone
 
-from riskreg.dates import day
+from riskreg.lib.dates import day
 
 from .models import Risk, RiskStatus
 

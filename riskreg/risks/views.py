@@ -9,10 +9,10 @@ from django_tables2 import SingleTableMixin
 
 from riskreg.accounts.access import RoleRequiredMixin
 from riskreg.audit.models import AuditEvent
-from riskreg.concurrency import VersionedUpdateMixin
-from riskreg.dates import day
-from riskreg.exports import CsvExportMixin
-from riskreg.pagination import KeysetTableMixin
+from riskreg.lib.concurrency import VersionedUpdateMixin
+from riskreg.lib.dates import day
+from riskreg.lib.exports import CsvExportMixin
+from riskreg.lib.pagination import KeysetTableMixin
 
 from .exports import RiskCsv
 from .filters import RiskFilter

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import EmptyPage
 from django_tables2.paginators import LazyPaginator
 
-from riskreg.forms import id_in_range
+from riskreg.lib.forms import id_in_range
 
 PAGE_SIZE = 25
 # The largest OFFSET a database takes is a signed 64-bit integer; a page number beyond that made
