@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "riskreg.importers",
     "riskreg.notifications",
     "riskreg.filings",
+    "riskreg.demo",  # seed_demo and generate_data: the demo and synthetic loaders
 ]
 
 MIDDLEWARE = [
