@@ -39,7 +39,7 @@ class AIModel(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("model-detail", args=[self.slug])
+        return reverse("evaluations:model-detail", args=[self.slug])
 
 
 class SnapshotKind(models.TextChoices):
