@@ -39,7 +39,7 @@ def main() -> int:
 
     from riskreg.audit.chain import bulk_create_with_history
     from riskreg.decisions.gate import gate
-    from riskreg.demo import DemoSeeder
+    from riskreg.demo.loader import DemoSeeder
     from riskreg.evaluations.models import Evaluation, Evidence, Snapshot
     from riskreg.frameworks.models import ThreatCategory
 

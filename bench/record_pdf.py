@@ -54,7 +54,7 @@ def main() -> int:
     from riskreg.decisions import record as decision_record
     from riskreg.decisions.models import PROSE_LIMIT, Determination, ReleaseDecision
     from riskreg.decisions.templatetags import record_text
-    from riskreg.demo import DemoSeeder
+    from riskreg.demo.loader import DemoSeeder
 
     call_command("migrate", verbosity=0)
     DemoSeeder().run(with_accounts=False)

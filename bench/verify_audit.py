@@ -38,8 +38,8 @@ from record import record  # noqa: E402
 from riskreg.audit.live import check_live_rows, tracked_models  # noqa: E402
 from riskreg.audit.models import AuditEvent  # noqa: E402
 from riskreg.audit.triggers import append_only_tables  # noqa: E402
-from riskreg.dbroles import as_owner  # noqa: E402
 from riskreg.evaluations.models import Evaluation  # noqa: E402
+from riskreg.lib.dbroles import as_owner  # noqa: E402
 
 
 def tables() -> list[str]:

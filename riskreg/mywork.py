@@ -14,7 +14,6 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from riskreg.dates import day, day_and_time
 from riskreg.decisions.digest import CONTENT_VERSION, digest_of, load_many, signed_content
 from riskreg.decisions.gate import SIGN_OFF_CHECKS, authors_of, gate, review_states
 from riskreg.decisions.models import (
@@ -26,6 +25,7 @@ from riskreg.decisions.models import (
     SignOff,
 )
 from riskreg.frameworks.models import FrameworkVersion, GovernanceTitle
+from riskreg.lib.dates import day, day_and_time
 from riskreg.risks.models import Risk, RiskStatus
 
 REVIEW_SOON_DAYS = 14

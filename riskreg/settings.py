@@ -94,7 +94,7 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
-CSRF_FAILURE_VIEW = "riskreg.security.csrf_failure"  # the form-expired page in the app's layout
+CSRF_FAILURE_VIEW = "riskreg.lib.security.csrf_failure"  # the form-expired page in the app's layout
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "riskreg.importers",
     "riskreg.notifications",
     "riskreg.filings",
+    "riskreg.demo",  # seed_demo and generate_data: the demo and synthetic loaders
 ]
 
 MIDDLEWARE = [
@@ -123,13 +124,13 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "riskreg.security.UploadLimitMiddleware",  # before anything reads the body (CSRF reads the form)
+    "riskreg.lib.security.UploadLimitMiddleware",  # before anything reads the body (CSRF reads the form)
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "riskreg.security.SessionLifetimeMiddleware",
-    "riskreg.security.ContentSecurityPolicyMiddleware",
-    "riskreg.security.MethodNotAllowedPageMiddleware",
+    "riskreg.lib.security.SessionLifetimeMiddleware",
+    "riskreg.lib.security.ContentSecurityPolicyMiddleware",
+    "riskreg.lib.security.MethodNotAllowedPageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Puts request.user on every history record a request writes.
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -167,7 +168,7 @@ else:
         }
     }
 
-# PostgreSQL with two roles (riskreg/dbroles.py): the app connects as the DATABASE_URL role, which
+# PostgreSQL with two roles (riskreg/lib/dbroles.py): the app connects as the DATABASE_URL role, which
 # owns nothing; `migrate` connects as the MIGRATE_DATABASE_URL role, which owns the tables, and grants
 # the app role what it needs. Unset, migrations use DATABASE_URL (one role, as before).
 _migrate_database_url = os.environ.get("MIGRATE_DATABASE_URL", "")
@@ -189,9 +190,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "after-login"  # My work for someone with tasks, else the overview
-LOGOUT_REDIRECT_URL = "login"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "accounts:after-login"  # My work for someone with tasks, else the overview
+LOGOUT_REDIRECT_URL = "accounts:login"
 
 LANGUAGE_CODE = "en-gb"
 FORMAT_MODULE_PATH = ["riskreg.formats"]  # one date format everywhere: "7 Apr 2026"

@@ -1,5 +1,4 @@
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.shortcuts import redirect
 from django.utils.functional import SimpleLazyObject
 from django.views.generic import TemplateView
 
@@ -30,15 +29,6 @@ class MyWorkView(LoginRequiredMixin, TemplateView):
         total = mywork.count(sections)
         mywork.remember_count(self.request.session, total)
         return {**super().get_context_data(**kwargs), "sections": sections, "total": total}
-
-
-def after_login(request):
-    """Where logging in leads: My work for someone with tasks, the overview for everyone else."""
-    if not request.user.is_authenticated:
-        return redirect("login")
-    total = mywork.count(mywork.my_work(request.user, request.session))
-    mywork.remember_count(request.session, total)
-    return redirect("my-work" if total else "home")
 
 
 def my_work_count(request) -> dict:

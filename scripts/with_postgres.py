@@ -6,7 +6,7 @@
 Creates a cluster with initdb in a temporary folder, starts it on a free loopback port, runs the
 command against it, then stops the server and deletes the folder, whatever the command's outcome.
 
-The cluster has the two roles of a deployment (riskreg/dbroles.py): `riskreg_owner` owns the
+The cluster has the two roles of a deployment (riskreg/lib/dbroles.py): `riskreg_owner` owns the
 database and runs migrations (MIGRATE_DATABASE_URL; it may create databases, for the test
 database), and `riskreg`, the app's role (DATABASE_URL), is no superuser, owns nothing and gets
 its rights from `migrate`. The cluster's superuser (`postgres`) is used only to make the roles.

@@ -16,7 +16,7 @@ from django.contrib.auth.models import Group
 from django.db import connection, transaction
 
 from riskreg.accounts.roles import APPROVER, AUDITOR, COMPLIANCE, EVALUATOR, VIEWER
-from riskreg.dbroles import as_owner
+from riskreg.lib.dbroles import as_owner
 
 
 def pytest_report_header(config):

@@ -1,6 +1,6 @@
 """The demo, seeded once and then loaded as raw rows: the `demo` fixture's fast path.
 
-Seeding the demo through the models (riskreg.demo.DemoSeeder: full_clean, history, the audit chain,
+Seeding the demo through the models (riskreg.demo.loader.DemoSeeder: full_clean, history, the audit chain,
 a Merkle tree and a signed checkpoint) takes seconds; about a hundred tests ask for it. The first
 test that asks seeds it for real and records what the seeding changed in every table: the rows it
 inserted (history, audit events, tree nodes and the checkpoint included), the rows it updated (the
@@ -243,7 +243,7 @@ counts = {"seeded": 0, "loaded": 0}  # shown at the end of the run (conftest.pyt
 
 def demo():
     """What `DemoSeeder().run(with_accounts=False)` would do here, loaded from a snapshot when one fits."""
-    from riskreg.demo import DemoSeeder
+    from riskreg.demo.loader import DemoSeeder
 
     if not connection.in_atomic_block:  # a transactional test: its commits and on_commit hooks are real
         counts["seeded"] += 1

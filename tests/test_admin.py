@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from riskreg.demo import SEED_USERNAME
+from riskreg.demo.loader import SEED_USERNAME
 from test_demo_data import tracked_models
 
 pytestmark = pytest.mark.django_db

@@ -14,10 +14,10 @@ from django.urls import reverse
 import factories as make
 from conftest import postgres_only
 from riskreg.accounts.models import ApiToken
-from riskreg.admin import RegistryAdmin, guards_its_delete
 from riskreg.decisions.models import GapAcknowledgement
 from riskreg.evaluations.models import Evaluation, Evidence
 from riskreg.frameworks.models import Coverage
+from riskreg.lib.admin import RegistryAdmin, guards_its_delete
 
 pytestmark = pytest.mark.django_db
 

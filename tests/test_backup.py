@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from conftest import postgres_only
-from riskreg.demo import DemoSeeder
+from riskreg.demo.loader import DemoSeeder
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -19,7 +19,7 @@ from riskreg.decisions.models import (
     SignOff,
     Verdict,
 )
-from riskreg.demo import SEED_USERNAME
+from riskreg.demo.loader import SEED_USERNAME
 from riskreg.evaluations.models import Evaluation, EvaluationKind, Outcome, Snapshot, SnapshotKind
 from riskreg.frameworks.models import Coverage, CoverageLevel, DeploymentWhenCrossed, FrameworkVersion, Threshold
 from riskreg.risks.models import Risk

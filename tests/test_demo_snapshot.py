@@ -4,7 +4,7 @@ import demo_snapshot
 from django.db import connection, transaction
 
 from riskreg.audit.chain import verify_database
-from riskreg.demo import DemoSeeder
+from riskreg.demo.loader import DemoSeeder
 
 
 def _shape(tables):

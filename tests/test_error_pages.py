@@ -67,7 +67,7 @@ def test_a_404_is_a_page_with_the_way_back(client, viewer):
 def test_reloading_a_form_address_is_a_page_not_a_blank_405(client, viewer):
     token, _ = ApiToken.issue(viewer, "x")
     client.force_login(viewer)
-    url = reverse("token-revoke", args=[token.pk])
+    url = reverse("accounts:token-revoke", args=[token.pk])
     response = client.get(url)
     page = response.content.decode()
     assert response.status_code == 405 and response["Allow"]
@@ -77,7 +77,7 @@ def test_reloading_a_form_address_is_a_page_not_a_blank_405(client, viewer):
 
 
 def test_the_api_keeps_its_own_405(client):
-    response = client.get(reverse("api-imports"))
+    response = client.get(reverse("importers:api-imports"))
     assert response.status_code == 405 and b"takes a form" not in response.content
 
 

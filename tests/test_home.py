@@ -9,11 +9,11 @@ pytestmark = pytest.mark.django_db
 def test_it_requires_login(client):
     response = client.get(reverse("home"))
     assert response.status_code == 302
-    assert response["Location"].startswith(reverse("login"))
+    assert response["Location"].startswith(reverse("accounts:login"))
 
 
 def test_login_page_renders_with_the_apps_own_stylesheet(client):
-    response = client.get(reverse("login"))
+    response = client.get(reverse("accounts:login"))
     assert response.status_code == 200
     html = response.content.decode()
     assert "/static/css/riskreg.css" in html
@@ -92,7 +92,7 @@ def test_it_reads_only_each_models_latest_decision_however_many_it_has(client, v
 
 def test_logout_ends_the_session(client, viewer):
     client.force_login(viewer)
-    response = client.post(reverse("logout"))
+    response = client.post(reverse("accounts:logout"))
     assert response.status_code == 302
     assert client.get(reverse("home")).status_code == 302
 

@@ -85,8 +85,8 @@ FORMS = {  # every form a user can post: its URL, and the fields it reads
     "determination": (lambda: reverse("decisions:determination-add", args=[_draft()]), DeterminationForm),
     "gap": (lambda: reverse("decisions:gap-add", args=[_draft()]), GapAcknowledgementForm),
     "sign-off": (lambda: reverse("decisions:sign", args=[_draft()]), SignOffForm),
-    "api token": (lambda: reverse("settings"), ApiTokenForm),  # answers 200 with the new token shown once
-    "log-in": (lambda: reverse("login"), AuthenticationForm),
+    "api token": (lambda: reverse("accounts:settings"), ApiTokenForm),  # answers 200 with the new token shown once
+    "log-in": (lambda: reverse("accounts:login"), AuthenticationForm),
 }
 
 

@@ -18,11 +18,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from riskreg import exports
 from riskreg.decisions.tables import ReleaseDecisionTable
 from riskreg.evaluations.models import Evaluation
 from riskreg.evaluations.tables import EvaluationTable
-from riskreg.pagination import PAGE_SIZE
+from riskreg.lib import exports
+from riskreg.lib.pagination import PAGE_SIZE
 from riskreg.risks.models import Risk
 from riskreg.risks.tables import RiskTable
 from tests import factories as make

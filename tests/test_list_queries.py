@@ -46,7 +46,7 @@ def test_a_list_page_costs_the_same_queries_at_10_and_500_rows(client, superuser
             assert client.get(reverse(url)).status_code == 200
         return len(captured.captured_queries)
 
-    count()  # the first request after logging in stamps the session (riskreg.security): not a list cost
+    count()  # the first request after logging in stamps the session (riskreg.lib.security): not a list cost
     at_10 = count()
     add_rows(490, superuser)
     assert Evaluation.objects.count() == 500

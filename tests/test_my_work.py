@@ -133,10 +133,11 @@ def test_after_logging_in_someone_with_tasks_lands_on_my_work_and_others_on_the_
                                                                                           in_review):  # fmt: skip
     _, ceo, _ = in_review
     ceo.holders.add(approver)
-    response = client.post(reverse("login"), {"username": "t-approver", "password": "pw-for-tests"}, follow=True)
+    login = reverse("accounts:login")
+    response = client.post(login, {"username": "t-approver", "password": "pw-for-tests"}, follow=True)
     assert response.redirect_chain[-1][0].startswith(reverse("my-work"))
     client.logout()
-    response = client.post(reverse("login"), {"username": "t-viewer", "password": "pw-for-tests"}, follow=True)
+    response = client.post(login, {"username": "t-viewer", "password": "pw-for-tests"}, follow=True)
     assert response.redirect_chain[-1][0] == reverse("home")
 
 

@@ -43,7 +43,7 @@ def pages(ids):
     """(url, roles allowed) for every GET page."""
     return [
         (reverse("home"), EVERYONE),
-        (reverse("model-detail", args=["claude-mythos-preview"]), EVERYONE),
+        (reverse("evaluations:model-detail", args=["claude-mythos-preview"]), EVERYONE),
         (reverse("evaluations:list"), EVERYONE),
         (reverse("evaluations:list") + "?export=csv", EVERYONE),
         (reverse("evaluations:detail", args=[ids["evaluation"]]), EVERYONE),
@@ -65,12 +65,12 @@ def pages(ids):
         (reverse("decisions:determination-edit", args=[ids["draft"], ids["determination"]]), EVALUATORS),
         (reverse("decisions:gap-add", args=[ids["draft"]]), EVALUATORS),
         (reverse("importers:upload"), EVALUATORS),
-        (reverse("settings"), EVERYONE),
+        (reverse("accounts:settings"), EVERYONE),
         (reverse("audit:list"), AUDITORS),
         (reverse("audit:export", args=["csv"]), AUDITORS),
         (reverse("audit:export", args=["jsonl"]), AUDITORS),
-        (reverse("model-report", args=[ids["approved"]]), EVERYONE),
-        (reverse("model-report", args=[ids["approved"]]) + "?format=json", EVERYONE),
+        (reverse("filings:model-report", args=[ids["approved"]]), EVERYONE),
+        (reverse("filings:model-report", args=[ids["approved"]]) + "?format=json", EVERYONE),
         (reverse("filings:incidents"), EVERYONE),
         (reverse("filings:incident", args=[ids["incident"]]), EVERYONE),
         (reverse("filings:incident-new"), COMPLIANCE),
@@ -98,7 +98,7 @@ def test_every_page_answers_each_role_as_designed(client, request, site, role):
             expected = 200 if role in allowed else 403
         assert response.status_code == expected, (role, url, response.status_code)
         if expected == 302:
-            assert response["Location"].startswith(reverse("login")), url
+            assert response["Location"].startswith(reverse("accounts:login")), url
 
 
 def test_no_page_edits_an_approved_decision(client, superuser, site):

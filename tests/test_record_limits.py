@@ -12,10 +12,10 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 import factories as make
-from riskreg.dates import EARLIEST, LATEST, plausible
 from riskreg.decisions.models import PROSE_LIMIT, Determination, GapAcknowledgement, ReleaseDecision
 from riskreg.evaluations.models import Evaluation, Snapshot
 from riskreg.frameworks.models import FrameworkVersion
+from riskreg.lib.dates import EARLIEST, LATEST, plausible
 from riskreg.risks.models import Risk
 
 pytestmark = pytest.mark.django_db

@@ -17,7 +17,7 @@ import factories as make
 from riskreg.accounts.models import LoginFailure
 from riskreg.audit.models import AuditEvent
 from riskreg.evaluations.models import Evaluation, Evidence
-from riskreg.security import CONTENT_SECURITY_POLICY, LOGIN_AT, SEEN_AT
+from riskreg.lib.security import CONTENT_SECURITY_POLICY, LOGIN_AT, SEEN_AT
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION = {  # the documented production environment (.env.example), without a database
@@ -86,7 +86,7 @@ def test_seed_demo_makes_no_logins_with_debug_off(tmp_path, debug, migrated_data
 @pytest.mark.django_db
 def test_every_page_carries_a_strict_content_security_policy(client, viewer):
     client.force_login(viewer)
-    for url in ["/", reverse("evaluations:list"), reverse("risks:list"), reverse("login")]:
+    for url in ["/", reverse("evaluations:list"), reverse("risks:list"), reverse("accounts:login")]:
         policy = client.get(url)["Content-Security-Policy"]
         assert policy == CONTENT_SECURITY_POLICY
         assert "'unsafe-inline'" not in policy and "script-src 'self'" in policy
@@ -105,7 +105,8 @@ def test_django_sets_referrer_policy_and_nosniff_on_pages_downloads_and_errors(c
         piece._change_reason = "a file that must not be sniffed as a page"
         piece.save()
     client.force_login(viewer)
-    for url in ["/", reverse("login"), "/no-such-page/", reverse("evaluations:evidence-download", args=[piece.pk])]:
+    download = reverse("evaluations:evidence-download", args=[piece.pk])
+    for url in ["/", reverse("accounts:login"), "/no-such-page/", download]:
         response = client.get(url)
         assert response["Referrer-Policy"] == "same-origin", url
         assert response["X-Content-Type-Options"] == "nosniff", url
@@ -130,7 +131,7 @@ def test_a_session_ends_after_idling_or_at_its_absolute_lifetime(client, viewer,
         session[SEEN_AT] = time.time()
     session.save()
     response = client.get(reverse("evaluations:list"))
-    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("accounts:login"))
     assert client.get("/").status_code == 302  # logged out for good, not just redirected once
 
 
@@ -147,7 +148,7 @@ def test_an_active_session_stays(client, viewer):
 def test_log_in_is_refused_after_five_failures_even_with_the_right_password(client, viewer, settings):
     viewer.set_password("the-right-password-1")
     viewer.save()
-    url = reverse("login")
+    url = reverse("accounts:login")
     for _ in range(settings.LOGIN_FAILURE_LIMIT):
         assert client.post(url, {"username": viewer.username, "password": "wrong"}).status_code == 200
     response = client.post(url, {"username": viewer.username, "password": "the-right-password-1"})

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import admin as auth_admin
 from django.contrib.auth.models import User
 
-from riskreg.admin import RegistryAdmin
+from riskreg.lib.admin import RegistryAdmin
 
 from .models import ApiToken
 

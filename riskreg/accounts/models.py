@@ -19,7 +19,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from riskreg.dates import day_and_time
+from riskreg.lib.dates import day_and_time
 
 TOKEN_PREFIX = "rr_"
 

@@ -8,7 +8,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.generic import TemplateView, View
 
-from riskreg import confirmation
+from riskreg import mywork
+from riskreg.lib import confirmation
 from riskreg.notifications.models import MailPreference
 from riskreg.notifications.outbox import wants_mail_at_all
 
@@ -51,7 +52,7 @@ class SettingsView(LoginRequiredMixin, TemplateView):
                 preference.save()
         messages.success(request, "You will get mail about your tasks." if send else
                          "You will get no mail from riskreg; My work still lists your tasks.")  # fmt: skip
-        return redirect("settings")
+        return redirect("accounts:settings")
 
 
 class RevokeTokenView(LoginRequiredMixin, View):
@@ -59,17 +60,17 @@ class RevokeTokenView(LoginRequiredMixin, View):
         token = get_object_or_404(ApiToken, pk=pk, user=request.user)
         if token.revoked_at is not None:
             messages.info(request, f"Token “{token.name}” was already revoked.")
-            return redirect("settings")
+            return redirect("accounts:settings")
         if not confirmation.confirmed(request, {}):
             return confirmation.page(
                 request, heading=f"Confirm: revoke the token “{token.name}”",
                 consequences=["Every pipeline that uses it is refused from now on (HTTP 401).",
                               "A revoked token cannot be restored: make a new one for a pipeline that needs it."],
-                button="Yes, revoke it", back_url=reverse("settings"), back_text="No, back to my settings",
+                button="Yes, revoke it", back_url=reverse("accounts:settings"), back_text="No, back to my settings",
             )  # fmt: skip
         token.revoke(by=request.user)
         messages.success(request, f"Token “{token.name}” revoked.")
-        return redirect("settings")
+        return redirect("accounts:settings")
 
 
 class ThrottledLoginView(auth_views.LoginView):
@@ -90,3 +91,12 @@ class ThrottledLoginView(auth_views.LoginView):
     def form_invalid(self, form):
         LoginFailure.record(self.request.POST.get("username", ""), self.request.META.get("REMOTE_ADDR"))
         return super().form_invalid(form)
+
+
+def after_login(request):
+    """Where logging in leads: My work for someone with tasks, the overview for everyone else."""
+    if not request.user.is_authenticated:
+        return redirect("accounts:login")
+    total = mywork.count(mywork.my_work(request.user, request.session))
+    mywork.remember_count(request.session, total)
+    return redirect("my-work" if total else "home")

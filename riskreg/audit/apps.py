@@ -62,7 +62,7 @@ def signing_key_settings(app_configs=None, **kwargs):
 
 def _install_append_only_triggers(using="default", **kwargs):
     """After every migrate (as the owner): the append-only triggers, then the app role's grants."""
-    from riskreg.dbroles import grant_app_role
+    from riskreg.lib.dbroles import grant_app_role
 
     from .triggers import install_append_only_triggers
 

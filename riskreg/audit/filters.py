@@ -6,7 +6,7 @@ from django.apps import apps
 from django.db.models import Q
 from django.utils.text import capfirst
 
-from riskreg.forms import FilterForm
+from riskreg.lib.forms import FilterForm
 
 from .models import Action, AuditEvent
 

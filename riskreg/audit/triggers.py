@@ -3,7 +3,7 @@
 Installed after every migrate (idempotently), so a history table that a later migration adds is
 covered too. The app's role cannot get around them: it owns no table, so it can neither drop nor
 disable a trigger, and it is granted no UPDATE, DELETE or TRUNCATE on these tables at all
-(riskreg/dbroles.py). The triggers also stop the owner role by mistake; an owner or superuser who
+(riskreg/lib/dbroles.py). The triggers also stop the owner role by mistake; an owner or superuser who
 means it can disable them, which the hash chain and a published head still catch (SECURITY.md).
 """
 

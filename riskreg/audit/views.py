@@ -8,7 +8,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from riskreg.accounts.access import RoleRequiredMixin
-from riskreg.forms import id_in_range
+from riskreg.lib.forms import id_in_range
 
 from . import merkle, signing
 from .export import csv_lines, jsonl_lines

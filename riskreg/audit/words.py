@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.text import capfirst
 
-from riskreg.dates import day, day_and_time
+from riskreg.lib.dates import day, day_and_time
 
 from .models import AuditEvent
 

@@ -1,7 +1,7 @@
 """The decisions list's CSV: the table's columns, read as rows."""
 
 from riskreg.decisions.models import ReleaseDecision
-from riskreg.exports import CsvExport, choice_labels
+from riskreg.lib.exports import CsvExport, choice_labels
 
 
 class ReleaseDecisionCsv(CsvExport):

@@ -1,8 +1,8 @@
 import django_filters
 
 from riskreg.evaluations.models import AIModel
-from riskreg.forms import FilterForm
 from riskreg.frameworks.models import FrameworkVersion
+from riskreg.lib.forms import FilterForm
 
 from .models import DecisionStatus, ReleaseDecision, Scope
 

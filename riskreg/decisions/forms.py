@@ -3,10 +3,10 @@ import re
 from django import forms
 from django.db.models import Q
 
-from riskreg.dates import day
 from riskreg.evaluations.models import Evaluation
-from riskreg.forms import BoundedChoicesMixin, id_in_range
 from riskreg.frameworks.models import GovernanceTitle, ThreatCategory
+from riskreg.lib.dates import day
+from riskreg.lib.forms import BoundedChoicesMixin, id_in_range
 
 from .digest import CONTENT_VERSION
 from .models import Determination, GapAcknowledgement, ReleaseDecision, ReviewCondition, SignOffVerdict

@@ -21,9 +21,9 @@ from django.dispatch import receiver
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
-from riskreg.dates import day, plausible
 from riskreg.evaluations.models import Confidence, Evaluation, Outcome, Snapshot
 from riskreg.frameworks.models import FrameworkVersion, GovernanceTitle, ThreatCategory, Threshold
+from riskreg.lib.dates import day, plausible
 from riskreg.sources import Sourced, choices_check
 
 # A decision's prose is read in full on its page and printed in its record (about six pages at this length):

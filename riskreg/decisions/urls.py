@@ -1,12 +1,13 @@
-from django.urls import path
+from django.urls import include, path
 
 from riskreg.audit.views import history_view
 
 from . import views
+from .api import GateApiView
 
 app_name = "decisions"
 
-urlpatterns = [
+decision_patterns = [
     path("", views.ReleaseDecisionListView.as_view(), name="list"),
     path("new/", views.ReleaseDecisionCreateView.as_view(), name="create"),
     path("<int:pk>/", views.ReleaseDecisionDetailView.as_view(), name="detail"),
@@ -33,4 +34,9 @@ urlpatterns = [
     path("<int:decision_pk>/gaps/new/", views.GapAcknowledgementCreateView.as_view(), name="gap-add"),
     path("<int:decision_pk>/conditions/new/", views.ReviewConditionCreateView.as_view(), name="condition-add"),
     path("<int:decision_pk>/conditions/<int:pk>/", views.ReviewConditionUpdateView.as_view(), name="condition-edit"),
+]
+
+urlpatterns = [
+    path("decisions/", include(decision_patterns)),
+    path("api/decisions/<int:pk>/gate/", GateApiView.as_view(), name="api-gate"),
 ]

@@ -11,17 +11,17 @@ from django.utils.text import slugify
 from django.views.generic import CreateView, DetailView, UpdateView, View
 from django_filters.views import FilterView
 
-from riskreg import confirmation
 from riskreg.accounts.access import RoleRequiredMixin
 from riskreg.audit.models import AuditEvent
-from riskreg.concurrency import VersionedUpdateMixin
 from riskreg.evaluations.models import Evaluation
-from riskreg.exports import CsvExportMixin
 from riskreg.filings import crosswalk
 from riskreg.filings.model_report import REPORTABLE
-from riskreg.forms import id_in_range
 from riskreg.frameworks.models import ThreatCategory
-from riskreg.lists import ListPageMixin
+from riskreg.lib import confirmation
+from riskreg.lib.concurrency import VersionedUpdateMixin
+from riskreg.lib.exports import CsvExportMixin
+from riskreg.lib.forms import id_in_range
+from riskreg.lib.lists import ListPageMixin
 from riskreg.mywork import SESSION_COUNT
 
 from . import lifecycle, record

@@ -1,7 +1,7 @@
 """The evaluations list's CSV: the table's columns, read as rows."""
 
 from riskreg.evaluations.models import Evaluation, Evidence
-from riskreg.exports import CsvExport, choice_labels
+from riskreg.lib.exports import CsvExport, choice_labels
 
 
 class EvaluationCsv(CsvExport):

@@ -4,8 +4,8 @@ import django_filters
 from django import forms
 from django.db.models import Q
 
-from riskreg.forms import FilterForm, id_in_range
 from riskreg.frameworks.models import ThreatCategory
+from riskreg.lib.forms import FilterForm, id_in_range
 
 from .models import AIModel, Evaluation, EvaluationKind, Outcome, Snapshot
 

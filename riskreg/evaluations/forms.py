@@ -4,7 +4,7 @@ from django.core.exceptions import SuspiciousFileOperation
 from django.core.validators import URLValidator
 from django.utils.text import get_valid_filename
 
-from riskreg.forms import BoundedChoicesMixin, size_in_words
+from riskreg.lib.forms import BoundedChoicesMixin, size_in_words
 
 from .models import Evaluation, Evidence, EvidenceKind
 from .validators import check_upload

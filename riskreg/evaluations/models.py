@@ -16,8 +16,8 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename
 from simple_history.models import HistoricalRecords
 
-from riskreg.dates import plausible
 from riskreg.frameworks.models import ThreatCategory, Threshold
+from riskreg.lib.dates import plausible
 from riskreg.sources import Sourced, choices_check
 
 from .validators import validate_comparisons, validate_finite
@@ -39,7 +39,7 @@ class AIModel(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("model-detail", args=[self.slug])
+        return reverse("evaluations:model-detail", args=[self.slug])
 
 
 class SnapshotKind(models.TextChoices):
@@ -160,7 +160,7 @@ class Evaluation(Sourced):
             # overview.model_overview: SELECT DISTINCT snapshot_id, category_id WHERE outcome IN (concerning),
             # answered from this index alone instead of a scan of every evaluation.
             models.Index(fields=["outcome", "snapshot", "category"], name="evaluation_outcome_snap_cat"),
-            # The list's column sorts (riskreg/lists.py orders by the column, then id the same way): each page
+            # The list's column sorts (riskreg/lib/lists.py orders by the column, then id the same way): each page
             # of a sort by one of the evaluation's own columns is an index range, not a sort of the whole list.
             *(models.Index(fields=[column, "id"], name=f"evaluation_sort_{column}")
               for column in ("title", "kind", "outcome", "score", "is_external", "source_section")),

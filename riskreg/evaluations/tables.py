@@ -1,4 +1,4 @@
-"""The evaluations list's columns: headers, and which sort on what (riskreg/lists.py draws the rows)."""
+"""The evaluations list's columns: headers, and which sort on what (riskreg/lib/lists.py draws the rows)."""
 
 import django_tables2 as tables
 

@@ -8,7 +8,7 @@ import datetime
 
 from django.utils.html import escape
 
-from riskreg.dates import EARLIEST, LATEST, day
+from riskreg.lib.dates import EARLIEST, LATEST, day
 
 from .models import Evaluation, Outcome
 
@@ -25,7 +25,7 @@ OUTCOME_CLASS = {Outcome.SIGNAL_MET: "warn", Outcome.CROSSED: "bad", Outcome.SAT
                  Outcome.BELOW_THRESHOLD: "good"}  # fmt: skip
 
 
-PLAUSIBLE = (EARLIEST, LATEST)  # the dates a record may hold (riskreg.dates.plausible)
+PLAUSIBLE = (EARLIEST, LATEST)  # the dates a record may hold (riskreg.lib.dates.plausible)
 
 
 def _when(evaluation):

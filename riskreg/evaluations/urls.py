@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from riskreg.audit.views import history_view
 
@@ -6,7 +6,7 @@ from . import views
 
 app_name = "evaluations"
 
-urlpatterns = [
+evaluation_patterns = [
     path("", views.EvaluationListView.as_view(), name="list"),
     path("new/", views.EvaluationCreateView.as_view(), name="create"),
     path("<int:pk>/", views.EvaluationDetailView.as_view(), name="detail"),
@@ -17,4 +17,9 @@ urlpatterns = [
         name="history"),
     path("<int:pk>/evidence/", views.EvidenceCreateView.as_view(), name="evidence-add"),
     path("evidence/<int:pk>/download/", views.EvidenceDownloadView.as_view(), name="evidence-download"),
+]
+
+urlpatterns = [
+    path("evaluations/", include(evaluation_patterns)),
+    path("models/<slug:slug>/", views.ModelDetailView.as_view(), name="model-detail"),
 ]

@@ -9,12 +9,12 @@ from django_filters.views import FilterView
 
 from riskreg.accounts.access import RoleRequiredMixin
 from riskreg.audit.models import AuditEvent
-from riskreg.concurrency import VersionedUpdateMixin
 from riskreg.decisions.gate import annotate_review_states
 from riskreg.decisions.models import ReleaseDecision
-from riskreg.exports import CsvExportMixin
 from riskreg.frameworks.models import Coverage, FrameworkVersion, ThreatCategory, is_coverage_gap
-from riskreg.lists import ListPageMixin
+from riskreg.lib.concurrency import VersionedUpdateMixin
+from riskreg.lib.exports import CsvExportMixin
+from riskreg.lib.lists import ListPageMixin
 
 from .exports import EvaluationCsv
 from .filters import EvaluationFilter

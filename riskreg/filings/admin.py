@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from riskreg.admin import ReadOnlyAdmin, RegistryAdmin
+from riskreg.lib.admin import ReadOnlyAdmin, RegistryAdmin
 
 from .forms import IncidentForm
 from .models import CodeRiskMapping, Filing, Incident, IncidentReport

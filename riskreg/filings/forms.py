@@ -3,7 +3,7 @@ import datetime
 from django import forms
 from django.utils import timezone
 
-from riskreg.forms import BoundedChoicesMixin
+from riskreg.lib.forms import BoundedChoicesMixin
 
 from .models import FilingKind, Incident, IncidentReport
 from .rules import REPORT_KINDS, rules

@@ -9,11 +9,11 @@ top-level "gaps" list), the HTML page and, through the decision record's machine
 from django.db.models import F
 from django.utils import timezone
 
-from riskreg.dates import day_and_time
 from riskreg.decisions.digest import CONTENT_VERSION, conditions_in_words, digest_of, load, signed_content
 from riskreg.decisions.gate import gate
 from riskreg.decisions.models import DecisionStatus, ReleaseDecision
 from riskreg.evaluations.models import Evaluation, ImportedRun, Snapshot
+from riskreg.lib.dates import day_and_time
 from riskreg.risks.models import Risk
 from riskreg.sources import SourceMark
 

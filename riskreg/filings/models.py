@@ -13,10 +13,10 @@ from django.db import models
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
-from riskreg.dates import plausible_moment
 from riskreg.decisions.models import PROSE, ReleaseDecision
 from riskreg.evaluations.models import AIModel, Evaluation, Snapshot
 from riskreg.frameworks.models import FrameworkVersion, ThreatCategory
+from riskreg.lib.dates import plausible_moment
 from riskreg.risks.models import Risk
 from riskreg.sources import Sourced
 

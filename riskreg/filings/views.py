@@ -14,8 +14,8 @@ from django.views.generic import CreateView, DetailView, UpdateView
 
 from riskreg.accounts.access import RoleRequiredMixin
 from riskreg.audit.models import AuditEvent
-from riskreg.concurrency import VersionedUpdateMixin
 from riskreg.decisions.models import ReleaseDecision
+from riskreg.lib.concurrency import VersionedUpdateMixin
 
 from . import clocks, model_report
 from . import issue as issuing

@@ -13,7 +13,7 @@ from django.db.models.signals import m2m_changed
 from django.dispatch import receiver
 from simple_history.models import HistoricalRecords
 
-from riskreg.dates import plausible
+from riskreg.lib.dates import plausible
 from riskreg.sources import Sourced, choices_check
 
 

@@ -2,8 +2,8 @@ from django import forms
 from django.conf import settings
 
 from riskreg.evaluations.models import Snapshot
-from riskreg.forms import BoundedChoicesMixin, size_in_words
 from riskreg.frameworks.models import ThreatCategory
+from riskreg.lib.forms import BoundedChoicesMixin, size_in_words
 
 from .inspect import InspectLogError
 from .service import OutcomeRule

@@ -27,7 +27,7 @@ from pathlib import PurePath
 
 from django.conf import settings
 
-from riskreg.forms import size_in_words
+from riskreg.lib.forms import size_in_words
 
 try:  # Zstandard members (inspect-ai 0.3.206 and later); Python 3.14's zipfile reads them natively
     from backports.zstd import zipfile

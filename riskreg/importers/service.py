@@ -20,7 +20,6 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import DataError, IntegrityError, transaction
 
-from riskreg.dates import day
 from riskreg.evaluations.models import (
     Evaluation,
     EvaluationKind,
@@ -30,7 +29,8 @@ from riskreg.evaluations.models import (
     Outcome,
     RunStatus,
 )
-from riskreg.forms import size_in_words
+from riskreg.lib.dates import day
+from riskreg.lib.forms import size_in_words
 from riskreg.sources import SourceMark
 
 from .inspect import InspectLog, InspectLogError, read_log
@@ -383,7 +383,7 @@ def _write(file, name, log, digest, decided: Plan, *, snapshot, category, user, 
 def find_snapshot(value):
     """A snapshot by its id or its name (case-insensitive), as the command line and the API take it."""
     from riskreg.evaluations.models import Snapshot
-    from riskreg.forms import id_in_range
+    from riskreg.lib.forms import id_in_range
 
     text = str(value or "").strip()
     if not text or "\x00" in text:

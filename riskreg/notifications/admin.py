@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from riskreg.admin import ReadOnlyAdmin
+from riskreg.lib.admin import ReadOnlyAdmin
 
 from .models import MailPreference, Notification
 

@@ -17,10 +17,10 @@ import datetime
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from riskreg.dates import day
 from riskreg.decisions.digest import CONTENT_VERSION, digest_of, load_many, signed_content
 from riskreg.decisions.gate import authors_of, review_states
 from riskreg.decisions.models import ConditionRule, DecisionStatus, Provenance, ReleaseDecision
+from riskreg.lib.dates import day
 
 from .models import Kind
 from .outbox import queue

@@ -40,7 +40,7 @@ def queue(recipient, *, kind: str, key: str, subject: str, lines: list[str], why
     name = recipient.get_full_name() or recipient.get_username()
     body = "\n".join([
         f"Hello {name},", "", *lines, "", f"Open it: {absolute(link)}", "", f"Why you get this: {why}",
-        f"To stop these mails, untick “Send me mail” in your settings: {absolute(reverse('settings'))}",
+        f"To stop these mails, untick “Send me mail” in your settings: {absolute(reverse('accounts:settings'))}",
         "", "— riskreg",
     ])  # fmt: skip
     subject = " ".join(subject.split())[:200]  # a title with a line break would make the header refused

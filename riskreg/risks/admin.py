@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from riskreg.admin import RegistryAdmin
+from riskreg.lib.admin import RegistryAdmin
 
 from .models import Risk
 

@@ -1,6 +1,6 @@
 """The risk register's CSV: the table's columns, read as rows."""
 
-from riskreg.exports import CsvExport, choice_labels
+from riskreg.lib.exports import CsvExport, choice_labels
 from riskreg.risks.models import Risk, owner_label
 
 

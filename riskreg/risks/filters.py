@@ -1,7 +1,7 @@
 import django_filters
 
-from riskreg.forms import FilterForm
 from riskreg.frameworks.models import ThreatCategory
+from riskreg.lib.forms import FilterForm
 
 from .models import Risk, RiskStatus, Score, Treatment
 

@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
-from riskreg.forms import BoundedChoicesMixin
+from riskreg.lib.forms import BoundedChoicesMixin
 
 from .models import Risk, Score
 

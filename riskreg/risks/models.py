@@ -10,9 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from riskreg.dates import plausible
 from riskreg.evaluations.models import Confidence, Evaluation
 from riskreg.frameworks.models import ThreatCategory
+from riskreg.lib.dates import plausible
 from riskreg.sources import Sourced, choices_check
 
 

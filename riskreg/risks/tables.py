@@ -1,4 +1,4 @@
-"""The risk register's columns: headers, and which sort on what (riskreg/lists.py draws the rows)."""
+"""The risk register's columns: headers, and which sort on what (riskreg/lib/lists.py draws the rows)."""
 
 import django_tables2 as tables
 

@@ -9,10 +9,10 @@ from django_filters.views import FilterView
 
 from riskreg.accounts.access import RoleRequiredMixin
 from riskreg.audit.models import AuditEvent
-from riskreg.concurrency import VersionedUpdateMixin
-from riskreg.dates import day
-from riskreg.exports import CsvExportMixin
-from riskreg.lists import ListPageMixin
+from riskreg.lib.concurrency import VersionedUpdateMixin
+from riskreg.lib.dates import day
+from riskreg.lib.exports import CsvExportMixin
+from riskreg.lib.lists import ListPageMixin
 
 from .exports import RiskCsv
 from .filters import RiskFilter

@@ -112,9 +112,9 @@ def test_createsuperuser_and_changepassword_write_history(monkeypatch):
 def test_token_creation_and_revocation_on_the_settings_page_are_events(client, viewer):
     client.force_login(viewer)
     before = AuditEvent.objects.filter(model="accounts.ApiToken").count()
-    client.post(reverse("settings"), {"name": "pipeline"})
+    client.post(reverse("accounts:settings"), {"name": "pipeline"})
     token = ApiToken.objects.get(user=viewer, name="pipeline")
-    make.post_confirmed(client, reverse("token-revoke", args=[token.pk]))
+    make.post_confirmed(client, reverse("accounts:token-revoke", args=[token.pk]))
     events = AuditEvent.objects.filter(model="accounts.ApiToken", object_id=str(token.pk)).order_by("seq")
     assert AuditEvent.objects.filter(model="accounts.ApiToken").count() == before + 2
     assert [event.action for event in events] == ["+", "~"]

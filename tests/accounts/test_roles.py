@@ -70,12 +70,12 @@ def test_a_tokens_hash_and_prefix_never_enter_history_or_the_trail(client, evalu
     from riskreg.audit.models import AuditEvent
 
     client.force_login(evaluator)
-    client.post(reverse("settings"), {"name": "release pipeline"})
+    client.post(reverse("accounts:settings"), {"name": "release pipeline"})
     token = ApiToken.objects.get()
-    make.post_confirmed(client, reverse("token-revoke", args=[token.pk]))
+    make.post_confirmed(client, reverse("accounts:token-revoke", args=[token.pk]))
     events = list(AuditEvent.objects.filter(model="accounts.ApiToken").values())
     assert [event["action"] for event in sorted(events, key=lambda e: e["seq"])] == ["+", "~"]
     trail = str(events) + str(list(ApiToken.history.values()))
     assert token.key_hash not in trail and token.prefix not in trail
     assert "release pipeline" in trail
-    assert token.prefix not in client.get(reverse("settings")).content.decode()
+    assert token.prefix not in client.get(reverse("accounts:settings")).content.decode()

@@ -22,7 +22,7 @@ def test_only_auditors_and_admins_see_the_trail(client, request, fixture, status
 
 def test_anonymous_users_are_sent_to_log_in(client):
     response = client.get(reverse("audit:list"))
-    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("accounts:login"))
 
 
 def test_it_shows_each_events_field_level_changes(client, auditor, demo):
@@ -125,13 +125,13 @@ def test_a_decisions_history_page_lists_its_parts_events(client, viewer, demo):
     assert str(sign_off.signer.get_full_name() or sign_off.signer) in html
 
 
-@pytest.mark.parametrize("name", ["evaluations:history", "risks:history", "framework-version-history"])
+@pytest.mark.parametrize("name", ["evaluations:history", "risks:history", "frameworks:version-history"])
 def test_every_record_kind_has_a_history_page(client, viewer, demo, name):
     from riskreg.evaluations.models import Evaluation
     from riskreg.frameworks.models import FrameworkVersion
     from riskreg.risks.models import Risk
 
-    model = {"evaluations:history": Evaluation, "risks:history": Risk, "framework-version-history": FrameworkVersion}
+    model = {"evaluations:history": Evaluation, "risks:history": Risk, "frameworks:version-history": FrameworkVersion}
     record = model[name].objects.first()
     client.force_login(viewer)
     response = client.get(reverse(name, args=[record.pk]))

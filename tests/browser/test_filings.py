@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from riskreg.decisions.models import ReleaseDecision
-from riskreg.demo import DemoSeeder
+from riskreg.demo.loader import DemoSeeder
 from riskreg.filings.models import Incident
 
 from .test_release_flow import PASSWORD, log_in

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
-from riskreg.demo import DemoSeeder
+from riskreg.demo.loader import DemoSeeder
 from riskreg.evaluations.models import Evaluation, Snapshot
 
 pytestmark = pytest.mark.browser

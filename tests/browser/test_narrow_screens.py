@@ -6,7 +6,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from riskreg.decisions.models import ReleaseDecision
-from riskreg.demo import DemoSeeder
+from riskreg.demo.loader import DemoSeeder
 
 from .test_release_flow import PASSWORD, log_in, shot
 

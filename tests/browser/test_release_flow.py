@@ -11,7 +11,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from riskreg.decisions.models import DecisionStatus, ReleaseDecision
-from riskreg.demo import DemoSeeder
+from riskreg.demo.loader import DemoSeeder
 from riskreg.evaluations.models import Evaluation
 from riskreg.frameworks.models import GovernanceTitle
 

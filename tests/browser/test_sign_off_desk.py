@@ -13,7 +13,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from riskreg.decisions.models import DecisionStatus, ReleaseDecision
-from riskreg.demo import DemoSeeder
+from riskreg.demo.loader import DemoSeeder
 from riskreg.frameworks.models import GovernanceTitle
 
 from .test_release_flow import PASSWORD, log_in, shot

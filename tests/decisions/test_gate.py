@@ -311,7 +311,7 @@ def test_the_command_prints_json_and_exits_2_for_an_unknown_decision(demo):
 
 def test_the_api_returns_the_same_report_with_a_token(client, viewer, demo):
     decision = ReleaseDecision.objects.get(reference="GA-DRAFT")
-    url = reverse("api-gate", args=[decision.pk])
+    url = reverse("decisions:api-gate", args=[decision.pk])
     _, raw = ApiToken.issue(viewer, "pipeline")
     response = client.get(url, headers={"authorization": f"Bearer {raw}"})
     assert response.status_code == 200
@@ -320,7 +320,7 @@ def test_the_api_returns_the_same_report_with_a_token(client, viewer, demo):
 
 
 def test_the_api_refuses_without_a_token_even_with_a_session(client, viewer, demo):
-    url = reverse("api-gate", args=[ReleaseDecision.objects.get(reference="D8").pk])
+    url = reverse("decisions:api-gate", args=[ReleaseDecision.objects.get(reference="D8").pk])
     client.force_login(viewer)
     response = client.get(url)
     assert response.status_code == 401 and response["WWW-Authenticate"].startswith("Bearer")
@@ -328,7 +328,7 @@ def test_the_api_refuses_without_a_token_even_with_a_session(client, viewer, dem
 
 
 def test_the_api_refuses_a_revoked_token_and_a_user_without_permission(client, viewer, demo):
-    url = reverse("api-gate", args=[ReleaseDecision.objects.get(reference="D8").pk])
+    url = reverse("decisions:api-gate", args=[ReleaseDecision.objects.get(reference="D8").pk])
     token, raw = ApiToken.issue(viewer, "pipeline")
     token.revoke(by=viewer)
     assert client.get(url, headers={"authorization": f"Bearer {raw}"}).status_code == 401
@@ -338,12 +338,12 @@ def test_the_api_refuses_a_revoked_token_and_a_user_without_permission(client, v
 
 def test_tokens_are_made_on_the_settings_page_shown_once_and_stored_hashed(client, viewer):
     client.force_login(viewer)
-    response = client.post(reverse("settings"), {"name": "release pipeline"})
+    response = client.post(reverse("accounts:settings"), {"name": "release pipeline"})
     raw = response.context["new_token"]
     token = ApiToken.objects.get()
     assert raw not in str(ApiToken.history.values()) and token.key_hash != raw
-    assert raw not in client.get(reverse("settings")).content.decode()
-    make.post_confirmed(client, reverse("token-revoke", args=[token.pk]))
+    assert raw not in client.get(reverse("accounts:settings")).content.decode()
+    make.post_confirmed(client, reverse("accounts:token-revoke", args=[token.pk]))
     token.refresh_from_db()
     assert token.revoked_at is not None
 

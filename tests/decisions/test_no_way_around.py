@@ -450,7 +450,7 @@ def test_an_approved_decision_shows_what_changed_in_words_everywhere(client, vie
     assert data["material_change"]["awaiting_reaffirmation_by"] == ["CEO", "RSO"]
     assert "score 70 → 100" in data["material_change"]["changes"][0]
     _, raw = ApiToken.issue(viewer, "pipeline")
-    api = client.get(reverse("api-gate", args=[decision.pk]), HTTP_AUTHORIZATION=f"Bearer {raw}").json()
+    api = client.get(reverse("decisions:api-gate", args=[decision.pk]), HTTP_AUTHORIZATION=f"Bearer {raw}").json()
     assert api["material_change"] == data["material_change"] and api["decision"]["status"] == "approved"
 
 

@@ -89,7 +89,7 @@ def test_signing_and_rejecting_take_a_second_step(client, in_review, verdict, bu
 def test_revoking_a_token_takes_a_second_step(client, viewer):
     token, _ = ApiToken.issue(viewer, "pipeline")
     client.force_login(viewer)
-    url = reverse("token-revoke", args=[token.pk])
+    url = reverse("accounts:token-revoke", args=[token.pk])
     assert "Yes, revoke it" in client.post(url).content.decode()
     token.refresh_from_db()
     assert token.revoked_at is None

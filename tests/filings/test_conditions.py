@@ -127,7 +127,7 @@ def test_an_evaluator_adds_a_condition_and_a_safety_margin_on_a_draft(demo, clie
 
 def test_the_model_report_lists_conditions_and_their_state(demo, client, viewer, compliance):
     client.force_login(viewer)
-    url = reverse("model-report", args=[_illus().pk])
+    url = reverse("filings:model-report", args=[_illus().pk])
     items = {i["label"]: i for s in client.get(url, {"format": "json"}).json()["sections"] for i in s["items"]}
     lines = items["Conditions under which the justification would no longer hold"]["lines"]
     assert len(lines) == 2 and not any("MET" in line for line in lines)

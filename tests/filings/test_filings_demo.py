@@ -29,13 +29,13 @@ def test_the_mythos_decision_shows_cyber_offence_as_a_compliance_gap(demo, clien
     client.force_login(viewer)
     html = client.get(decision.get_absolute_url()).content.decode()
     assert "Compliance gaps" in html and "Cyber offence: no tier in this framework version" in html
-    assert reverse("model-report", args=[decision.pk]) in html
+    assert reverse("filings:model-report", args=[decision.pk]) in html
 
 
 def test_the_model_report_fills_each_section_from_the_record_or_lists_the_gap(demo, client, viewer):
     decision = ReleaseDecision.objects.get(reference="D8")
     client.force_login(viewer)
-    response = client.get(reverse("model-report", args=[decision.pk]), {"format": "json"})
+    response = client.get(reverse("filings:model-report", args=[decision.pk]), {"format": "json"})
     assert response.status_code == 200
     report = json.loads(response.content)
     assert [s["key"] for s in report["sections"]] == ["7.1", "7.2", "7.3", "7.4", "7.5"]
@@ -51,14 +51,14 @@ def test_the_model_report_fills_each_section_from_the_record_or_lists_the_gap(de
     # Near misses from §4.1.1 appear under material changes, with their references.
     changes = items["Incidents and near misses recorded for this model"]["lines"]
     assert any("sandbox" in line for line in changes)
-    html = client.get(reverse("model-report", args=[decision.pk])).content.decode()
+    html = client.get(reverse("filings:model-report", args=[decision.pk])).content.decode()
     assert "Gaps to fill" in html and "7.3" in html and "Illustration." in html
 
 
 def test_no_model_report_for_a_draft(demo, client, viewer):
     draft = ReleaseDecision.objects.get(reference="GA-DRAFT")
     client.force_login(viewer)
-    response = client.get(reverse("model-report", args=[draft.pk]))
+    response = client.get(reverse("filings:model-report", args=[draft.pk]))
     assert response.status_code == 409 and b"draft" in response.content
 
 
@@ -71,7 +71,7 @@ def test_the_model_report_pdf_has_the_sections(demo, client, viewer):
         pytest.skip("pdftotext (poppler-utils) is needed")
     decision = ReleaseDecision.objects.get(reference="D8")
     client.force_login(viewer)
-    response = client.get(reverse("model-report", args=[decision.pk]), {"format": "pdf"})
+    response = client.get(reverse("filings:model-report", args=[decision.pk]), {"format": "pdf"})
     if response.status_code == 503:
         pytest.skip("WeasyPrint's system libraries are missing")
     assert response["Content-Type"] == "application/pdf"
@@ -211,7 +211,7 @@ def test_the_model_report_shows_random_samples_from_an_imported_log(demo, client
                             allow_other_model=True)  # fmt: skip
     assert result.status == "imported", result.message
     client.force_login(viewer)
-    report = client.get(reverse("model-report", args=[decision.pk]), {"format": "json"}).json()
+    report = client.get(reverse("filings:model-report", args=[decision.pk]), {"format": "json"}).json()
     items = {i["label"]: i for s in report["sections"] for i in s["items"]}
     [label] = [label for label in items if label.startswith("Samples — ")]
     assert len(items[label]["lines"]) == 3 and all("→ output “" in line for line in items[label]["lines"])

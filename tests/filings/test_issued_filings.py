@@ -156,7 +156,7 @@ def test_unknown_formats_and_copies_are_a_400(demo, client, compliance):
     client.force_login(compliance)
     for query in ({"copy": "UNREDACTED"}, {"format": "pdf"}, {"format": "xml"}):
         assert client.get(filing.get_absolute_url(), query).status_code == 400, query
-    assert client.get(reverse("model-report", args=[_d8().pk]), {"format": "docx"}).status_code == 400
+    assert client.get(reverse("filings:model-report", args=[_d8().pk]), {"format": "docx"}).status_code == 400
 
 
 @postgres_only

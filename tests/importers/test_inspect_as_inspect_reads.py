@@ -409,7 +409,7 @@ def test_the_import_page_shows_what_the_command_line_needs(client, evaluator, ta
 def _api(client, user, files, **fields):
     _, raw = ApiToken.issue(user, "pipeline")
     data = {"log": files, **fields}
-    return client.post(reverse("api-imports"), data, headers={"authorization": f"Bearer {raw}"})
+    return client.post(reverse("importers:api-imports"), data, headers={"authorization": f"Bearer {raw}"})
 
 
 def test_the_api_imports_and_answers_per_file(client, evaluator, target):
@@ -437,7 +437,7 @@ def test_the_api_refuses_a_bad_file_by_name_and_writes_nothing_for_it(client, ev
 
 
 def test_the_api_needs_an_evaluators_token(client, viewer, evaluator, target):
-    url = reverse("api-imports")
+    url = reverse("importers:api-imports")
     assert client.post(url, {"snapshot": "1"}).status_code == 401
     client.force_login(evaluator)  # a session is not enough
     assert client.post(url, {"snapshot": "1"}).status_code == 401
@@ -468,7 +468,7 @@ def test_the_api_refuses_bad_parameters_and_writes_nothing(client, evaluator, ta
 def test_the_api_without_files_or_as_json_is_a_clear_400(client, evaluator, target):
     _, raw = ApiToken.issue(evaluator, "x")
     headers = {"authorization": f"Bearer {raw}"}
-    url = reverse("api-imports")
+    url = reverse("importers:api-imports")
     no_files = client.post(url, {"snapshot": str(target["snapshot"].pk), "category": "cyber"}, headers=headers)
     assert no_files.status_code == 400 and "at least one log file" in no_files.json()["error"]
     as_json = client.post(url, "{}", content_type="application/json", headers=headers)

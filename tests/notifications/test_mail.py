@@ -163,9 +163,9 @@ def test_a_risk_owner_is_reminded_once_per_review_date(smtp_server):
 def test_opting_out_on_the_settings_page(client, world, smtp_server, django_capture_on_commit_callbacks):
     carl = world["carl"]
     client.force_login(carl)
-    page = client.get(reverse("settings")).content.decode()
+    page = client.get(reverse("accounts:settings")).content.decode()
     assert "Send me mail" in page and 'checked' in page.split("Send me mail")[1][:400]
-    client.post(reverse("settings"), {"send_mail_choice": "1"})  # the box unticked
+    client.post(reverse("accounts:settings"), {"send_mail_choice": "1"})  # the box unticked
     assert MailPreference.objects.get(user=carl).send_mail is False
     assert MailPreference.objects.get(user=carl).history.first().history_user == carl
     with django_capture_on_commit_callbacks(execute=True):

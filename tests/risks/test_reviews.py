@@ -7,7 +7,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from riskreg.dates import day
+from riskreg.lib.dates import day
 from riskreg.risks.models import Risk, RiskStatus
 
 pytestmark = pytest.mark.django_db

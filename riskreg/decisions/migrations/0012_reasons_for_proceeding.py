@@ -14,7 +14,7 @@ import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
 
-from riskreg.dbtriggers import same_category_trigger
+from riskreg.lib.dbtriggers import same_category_trigger
 
 SAME_CATEGORY = same_category_trigger(
     "decisions_determination", "The threshold belongs to another threat category than the determination."

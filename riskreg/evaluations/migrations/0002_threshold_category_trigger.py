@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from riskreg.dbtriggers import run_for_vendor, same_category_trigger
+from riskreg.lib.dbtriggers import run_for_vendor, same_category_trigger
 
 MESSAGE = "The threshold belongs to another threat category than the evaluation."
 SQL = same_category_trigger("evaluations_evaluation", MESSAGE)

@@ -2,7 +2,7 @@
 
 import django.core.validators
 import django.db.models.deletion
-import riskreg.dates
+import riskreg.lib.dates
 import riskreg.decisions.models
 import riskreg.filings.models
 import simple_history.models
@@ -57,10 +57,10 @@ class Migration(migrations.Migration):
                 ('statement', models.TextField(help_text='What happened, in a few plain sentences.', validators=[django.core.validators.MaxLengthValidator(20000), riskreg.decisions.models.at_most_prose_lines], verbose_name='short plain statement')),
                 ('kinds', models.JSONField(default=list, help_text='What kind of incident it is.', validators=[riskreg.filings.models.validate_kinds])),
                 ('jurisdictions', models.JSONField(blank=True, default=list, help_text='The regimes it falls under.', validators=[riskreg.filings.models.validate_regimes])),
-                ('started_at', models.DateTimeField(blank=True, null=True, validators=[riskreg.dates.plausible_moment], verbose_name='started')),
-                ('ended_at', models.DateTimeField(blank=True, null=True, validators=[riskreg.dates.plausible_moment], verbose_name='ended')),
-                ('aware_at', models.DateTimeField(blank=True, help_text='When the developer became aware (discovered it): most clocks start here.', null=True, validators=[riskreg.dates.plausible_moment], verbose_name='became aware')),
-                ('resolved_at', models.DateTimeField(blank=True, null=True, validators=[riskreg.dates.plausible_moment], verbose_name='resolved')),
+                ('started_at', models.DateTimeField(blank=True, null=True, validators=[riskreg.lib.dates.plausible_moment], verbose_name='started')),
+                ('ended_at', models.DateTimeField(blank=True, null=True, validators=[riskreg.lib.dates.plausible_moment], verbose_name='ended')),
+                ('aware_at', models.DateTimeField(blank=True, help_text='When the developer became aware (discovered it): most clocks start here.', null=True, validators=[riskreg.lib.dates.plausible_moment], verbose_name='became aware')),
+                ('resolved_at', models.DateTimeField(blank=True, null=True, validators=[riskreg.lib.dates.plausible_moment], verbose_name='resolved')),
                 ('why_reportable', models.TextField(blank=True, validators=[django.core.validators.MaxLengthValidator(20000), riskreg.decisions.models.at_most_prose_lines], verbose_name='why it qualifies')),
                 ('harm', models.TextField(blank=True, validators=[django.core.validators.MaxLengthValidator(20000), riskreg.decisions.models.at_most_prose_lines], verbose_name='harm, and who was affected')),
                 ('chain_of_events', models.TextField(blank=True, validators=[django.core.validators.MaxLengthValidator(20000), riskreg.decisions.models.at_most_prose_lines])),
@@ -100,10 +100,10 @@ class Migration(migrations.Migration):
                 ('statement', models.TextField(help_text='What happened, in a few plain sentences.', validators=[django.core.validators.MaxLengthValidator(20000), riskreg.decisions.models.at_most_prose_lines], verbose_name='short plain statement')),
                 ('kinds', models.JSONField(default=list, help_text='What kind of incident it is.', validators=[riskreg.filings.models.validate_kinds])),
                 ('jurisdictions', models.JSONField(blank=True, default=list, help_text='The regimes it falls under.', validators=[riskreg.filings.models.validate_regimes])),
-                ('started_at', models.DateTimeField(blank=True, null=True, validators=[riskreg.dates.plausible_moment], verbose_name='started')),
-                ('ended_at', models.DateTimeField(blank=True, null=True, validators=[riskreg.dates.plausible_moment], verbose_name='ended')),
-                ('aware_at', models.DateTimeField(blank=True, help_text='When the developer became aware (discovered it): most clocks start here.', null=True, validators=[riskreg.dates.plausible_moment], verbose_name='became aware')),
-                ('resolved_at', models.DateTimeField(blank=True, null=True, validators=[riskreg.dates.plausible_moment], verbose_name='resolved')),
+                ('started_at', models.DateTimeField(blank=True, null=True, validators=[riskreg.lib.dates.plausible_moment], verbose_name='started')),
+                ('ended_at', models.DateTimeField(blank=True, null=True, validators=[riskreg.lib.dates.plausible_moment], verbose_name='ended')),
+                ('aware_at', models.DateTimeField(blank=True, help_text='When the developer became aware (discovered it): most clocks start here.', null=True, validators=[riskreg.lib.dates.plausible_moment], verbose_name='became aware')),
+                ('resolved_at', models.DateTimeField(blank=True, null=True, validators=[riskreg.lib.dates.plausible_moment], verbose_name='resolved')),
                 ('why_reportable', models.TextField(blank=True, validators=[django.core.validators.MaxLengthValidator(20000), riskreg.decisions.models.at_most_prose_lines], verbose_name='why it qualifies')),
                 ('harm', models.TextField(blank=True, validators=[django.core.validators.MaxLengthValidator(20000), riskreg.decisions.models.at_most_prose_lines], verbose_name='harm, and who was affected')),
                 ('chain_of_events', models.TextField(blank=True, validators=[django.core.validators.MaxLengthValidator(20000), riskreg.decisions.models.at_most_prose_lines])),
@@ -133,7 +133,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
                 ('regime', models.CharField(max_length=20, validators=[riskreg.filings.models.validate_regime])),
                 ('kind', models.CharField(choices=[('imminent', 'Imminent-danger notice'), ('initial', 'Initial report'), ('intermediate', 'Intermediate report'), ('final', 'Final report'), ('amended', 'Amended report')], max_length=20)),
-                ('sent_at', models.DateTimeField(validators=[riskreg.dates.plausible_moment], verbose_name='sent')),
+                ('sent_at', models.DateTimeField(validators=[riskreg.lib.dates.plausible_moment], verbose_name='sent')),
                 ('sent_to', models.CharField(help_text='The authority, and how it was sent.', max_length=300)),
                 ('content', models.TextField(validators=[django.core.validators.MaxLengthValidator(20000), riskreg.decisions.models.at_most_prose_lines], verbose_name='what was sent')),
                 ('content_sha256', models.CharField(editable=False, max_length=64, verbose_name='SHA-256 of what was sent')),
@@ -202,7 +202,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('regime', models.CharField(max_length=20, validators=[riskreg.filings.models.validate_regime])),
                 ('kind', models.CharField(choices=[('imminent', 'Imminent-danger notice'), ('initial', 'Initial report'), ('intermediate', 'Intermediate report'), ('final', 'Final report'), ('amended', 'Amended report')], max_length=20)),
-                ('sent_at', models.DateTimeField(validators=[riskreg.dates.plausible_moment], verbose_name='sent')),
+                ('sent_at', models.DateTimeField(validators=[riskreg.lib.dates.plausible_moment], verbose_name='sent')),
                 ('sent_to', models.CharField(help_text='The authority, and how it was sent.', max_length=300)),
                 ('content', models.TextField(validators=[django.core.validators.MaxLengthValidator(20000), riskreg.decisions.models.at_most_prose_lines], verbose_name='what was sent')),
                 ('content_sha256', models.CharField(editable=False, max_length=64, verbose_name='SHA-256 of what was sent')),

@@ -1,7 +1,7 @@
 """On PostgreSQL a report recorded as sent and an issued filing refuse UPDATE and DELETE in the database too.
 
 The models refuse it already; these triggers hold against raw SQL as the app's role (which is also granted
-only SELECT and INSERT on the two tables, riskreg/dbroles.py), as a sign-off's do.
+only SELECT and INSERT on the two tables, riskreg/lib/dbroles.py), as a sign-off's do.
 """
 
 from django.db import migrations

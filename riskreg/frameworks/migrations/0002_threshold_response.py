@@ -9,7 +9,7 @@ after (PostgreSQL alters in place and keeps them).
 
 from django.db import migrations, models
 
-from riskreg.dbtriggers import same_category_trigger
+from riskreg.lib.dbtriggers import same_category_trigger
 
 TRIGGERS = [
     same_category_trigger(

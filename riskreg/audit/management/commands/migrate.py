@@ -1,6 +1,6 @@
 from django.core.management.commands.migrate import Command as MigrateCommand
 
-from riskreg.dbroles import as_owner
+from riskreg.lib.dbroles import as_owner
 
 
 class Command(MigrateCommand):

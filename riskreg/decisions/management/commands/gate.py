@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from riskreg.decisions.gate import BLOCK, RECORDED, WARN, gate
 from riskreg.decisions.models import ReleaseDecision
-from riskreg.forms import id_in_range
+from riskreg.lib.forms import id_in_range
 
 SYMBOL = {"pass": "PASS ", "warn": "WARN ", "block": "BLOCK"}
 

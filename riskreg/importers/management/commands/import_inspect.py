@@ -74,7 +74,7 @@ class Command(BaseCommand):
         from django.contrib.auth import get_user_model
         from django.db import transaction
 
-        from riskreg.demo import SEED_USERNAME
+        from riskreg.demo.loader import SEED_USERNAME
 
         User = get_user_model()
         if username:

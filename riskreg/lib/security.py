@@ -16,7 +16,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.log import log_response
 
-from riskreg.forms import size_in_words
+from riskreg.lib.forms import size_in_words
 
 # No inline script or style anywhere (templates hold none; the heat maps are SVG attributes).
 CONTENT_SECURITY_POLICY = "; ".join([

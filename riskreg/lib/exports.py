@@ -17,7 +17,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from riskreg.audit.export import Echo, escape_formula
-from riskreg.lists import sorted_queryset
+from riskreg.lib.lists import sorted_queryset
 
 CHUNK = 2000  # rows per server-side fetch and per piece of the response
 
@@ -67,7 +67,7 @@ class CsvExportMixin:
     """`?export=csv` on a FilterView list: its filtered rows, in the page's order, as a streamed CSV.
 
     Answers in get(), before the page's own queries (its rows, option lists, heat maps) would run.
-    The order is the page's (riskreg.lists.sorted_queryset): the column sort of `?sort=`, else the
+    The order is the page's (riskreg.lib.lists.sorted_queryset): the column sort of `?sort=`, else the
     list's keyset order, with the primary key breaking ties so that the download has one order.
     """
 

@@ -1,13 +1,13 @@
 """Keyset pages: a list ordered by one indexed, unique key, paged with the key of the last row shown.
 
 Every page, the first or the ten-thousandth, is one index range scan of page-size rows, and the
-list is never counted. The list pages (riskreg/lists.py) page with `?after=`, the audit page with
+list is never counted. The list pages (riskreg/lib/lists.py) page with `?after=`, the audit page with
 `?before=`.
 """
 
 from django.core.exceptions import ValidationError
 
-from riskreg.forms import id_in_range
+from riskreg.lib.forms import id_in_range
 
 PAGE_SIZE = 25
 

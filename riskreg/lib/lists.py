@@ -10,14 +10,14 @@ evidence); its `row_template` is a plain loop over those dicts.
 
 Pages: by default a list is ordered by one indexed, unique key (`keyset_order`) and paged with
 `?after=<key of the last row shown>`, so every page, the first or the ten-thousandth, is one index
-range scan (riskreg/pagination.py). Sorted by a column (`?sort=`), pages are `?page=N`: OFFSET,
+range scan (riskreg/lib/pagination.py). Sorted by a column (`?sort=`), pages are `?page=N`: OFFSET,
 with the primary key breaking ties so that no row appears on two pages; one row more than a page is
 read to know whether there is a next one, and the list is never counted.
 """
 
 from django.urls import reverse
 
-from riskreg.pagination import PAGE_SIZE, keyset_after
+from riskreg.lib.pagination import PAGE_SIZE, keyset_after
 
 MAX_PAGE = 2**62 // PAGE_SIZE  # beyond it OFFSET overflows a bigint: such a page is empty, not a 500
 

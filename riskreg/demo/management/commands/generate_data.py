@@ -2,7 +2,7 @@ import argparse
 
 from django.core.management.base import BaseCommand, CommandError
 
-from riskreg.synthetic import GenerateError, Plan, generate
+from riskreg.demo.synthetic import GenerateError, Plan, generate
 
 
 def _count(text: str) -> int:

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from riskreg.demo import DEMO_PASSWORD, DemoSeeder
+from riskreg.demo.loader import DEMO_PASSWORD, DemoSeeder
 
 
 class Command(BaseCommand):
