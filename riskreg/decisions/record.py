@@ -82,7 +82,7 @@ class Standing:
 
     @property
     def verb(self) -> str:
-        return {AffirmationKind.REAFFIRMED: "re-affirmed"}.get(self.kind, str(self.kind))
+        return {AffirmationKind.REAFFIRMED.value: "re-affirmed"}.get(self.kind, str(self.kind))
 
 
 def _standing(decision) -> dict:
