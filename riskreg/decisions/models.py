@@ -142,6 +142,7 @@ class ReleaseDecision(Sourced):
     _history_user: "User | None"
     _change_reason: str
     review_state: "ReviewState"  # set by gate.annotate_review_states on the decisions a page lists
+    _lifecycle_step: str  # set by lifecycle.py's steps only, while they save (see _refuse_change_outside_lifecycle)
 
     class Meta:
         ordering = ["snapshot", "effective_date", "reference", "id"]
@@ -294,6 +295,7 @@ class Determination(Sourced, DecisionPart):
     cited_evaluations = models.ManyToManyField(Evaluation, blank=True, related_name="determinations")
 
     history = HistoricalRecords(m2m_fields=[cited_evaluations])
+    cited: list[dict]  # set by digest.load_many: the cited evaluations as dicts, each with its "evidence"
 
     class Meta:
         ordering = ["decision", "category"]
