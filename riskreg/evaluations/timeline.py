@@ -39,7 +39,7 @@ def _when(evaluation: Evaluation) -> datetime.date | None:
     return when if when and PLAUSIBLE[0] <= when <= PLAUSIBLE[1] else None
 
 
-def timeline_svg(model: AIModel, snapshots: Sequence[Snapshot], decisions: Sequence[ReleaseDecision]) -> str:
+def timeline_svg(model: AIModel, snapshots: Sequence[Snapshot], decisions: "Sequence[ReleaseDecision]") -> str:
     evaluations = list(Evaluation.objects.filter(snapshot__model=model)
                        .only("id", "title", "outcome", "snapshot_id", "finished_on", "started_on"))  # fmt: skip
     dates = [s.available_from for s in snapshots if s.available_from]
