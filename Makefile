@@ -32,6 +32,7 @@ test-postgres: $(STAMP)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
+	DEBUG=1 $(PY) -m mypy
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 
 clean:

@@ -30,7 +30,7 @@ def token_user(request):
 
 
 _ERROR = {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]}
-_BEARER = [{"token": []}]
+_BEARER: list[dict[str, list[str]]] = [{"token": []}]
 
 
 def openapi_document(server: str) -> dict:

@@ -6,7 +6,7 @@ A fixed number of queries whatever the number of models, decisions or evaluation
 
 from dataclasses import dataclass, field
 
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import F, OrderBy, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
 from riskreg.decisions.gate import annotate_review_states
@@ -48,7 +48,7 @@ def model_overview() -> tuple[list[ThreatCategory], list[ModelRow]]:
     # The latest decision that is not a draft (by effective date, undated first, then id); a model with
     # only drafts shows its latest draft. Picked in SQL, one per model: the page reads as many decisions
     # as there are models, however many decisions each has.
-    newest_first = [F("effective_date").desc(nulls_last=True), "-id"]
+    newest_first: list[str | OrderBy] = [F("effective_date").desc(nulls_last=True), "-id"]
     of_model = ReleaseDecision.objects.filter(snapshot__model=OuterRef("pk")).order_by(*newest_first).values("pk")
     picked = dict(
         AIModel.objects.annotate(latest=Coalesce(Subquery(of_model.exclude(status=DecisionStatus.DRAFT)[:1]),

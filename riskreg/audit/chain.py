@@ -12,10 +12,11 @@ import datetime
 import decimal
 import hashlib
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
-from django.db.models import Max, Model
+from django.db.models import Max, Model, QuerySet
 from django.db.models.fields.files import FieldFile
 from simple_history import utils as history_utils
 
@@ -23,8 +24,14 @@ from .live import check_live_rows
 from .models import GENESIS_HASH, Action, AuditEvent, AuditHead
 from .verify import NoteError, TreeBuilder, canonical_json, check_note, event_hash, parse_checkpoint
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-def jsonable(value):
+# A row of a simple_history historical model: those classes are made at run time, so mypy knows none of them.
+HistoryRow = Any
+
+
+def jsonable(value: object) -> Any:
     """A field value as plain JSON (dates as ISO text, decimals as text, files as their name)."""
     if value is None or isinstance(value, (bool, int, str)):
         return value
@@ -43,14 +50,14 @@ def jsonable(value):
     return str(value)
 
 
-def model_label(history_instance) -> str:
+def model_label(history_instance: HistoryRow) -> str:
     return history_instance.instance_type._meta.label
 
 
-def _m2m_ids(history_instance) -> dict[str, list]:
+def _m2m_ids(history_instance: HistoryRow) -> dict[str, list]:
     if hasattr(history_instance, "_audit_m2m"):  # read for a whole batch: _attach_m2m
         return dict(history_instance._audit_m2m)
-    values = {}
+    values: dict[str, list] = {}
     for field in history_instance._history_m2m_fields:
         target = history_utils.get_m2m_reverse_field_name(field)
         rows = getattr(history_instance, field.name).values_list(f"{target}_id", flat=True)
@@ -58,12 +65,12 @@ def _m2m_ids(history_instance) -> dict[str, list]:
     return values
 
 
-def _attach_m2m(history_instances: list) -> None:
+def _attach_m2m(history_instances: list[HistoryRow]) -> None:
     """Read the m2m ids of a batch of history rows in one query per m2m field, not two per row."""
     if not history_instances or not history_instances[0]._history_m2m_fields:
         return
     history_model = type(history_instances[0])
-    found = {h.history_id: {} for h in history_instances}
+    found: dict[int, dict[str, list]] = {h.history_id: {} for h in history_instances}
     for field in history_model._history_m2m_fields:
         m2m_model = getattr(history_model, field.name).model
         target = history_utils.get_m2m_reverse_field_name(field)
@@ -76,7 +83,7 @@ def _attach_m2m(history_instances: list) -> None:
         history_instance._audit_m2m = {name: sorted(ids) for name, ids in found[history_instance.history_id].items()}
 
 
-def record_snapshot(history_instance) -> dict:
+def record_snapshot(history_instance: HistoryRow) -> dict:
     """Everything a history row says, as JSON: what the event's record_sha256 covers."""
     values = {
         field.attname: jsonable(getattr(history_instance, field.attname)) for field in history_instance.tracked_fields
@@ -89,11 +96,11 @@ def record_snapshot(history_instance) -> dict:
     return values
 
 
-def record_sha256(history_instance) -> str:
+def record_sha256(history_instance: HistoryRow) -> str:
     return hashlib.sha256(canonical_json(record_snapshot(history_instance))).hexdigest()
 
 
-def _previous(history_instance):
+def _previous(history_instance: HistoryRow) -> HistoryRow | None:
     if hasattr(history_instance, "_audit_previous"):  # looked up for a whole batch: _attach_previous
         return history_instance._audit_previous
     pk_name = history_instance.instance_type._meta.pk.attname
@@ -105,7 +112,7 @@ def _previous(history_instance):
     )
 
 
-def field_changes(history_instance) -> dict:
+def field_changes(history_instance: HistoryRow) -> dict:
     """{field: {"old": …, "new": …}} for what this history record changed."""
     new = {f.attname: jsonable(getattr(history_instance, f.attname)) for f in history_instance.tracked_fields}
     new.update(_m2m_ids(history_instance))
@@ -122,7 +129,7 @@ def field_changes(history_instance) -> dict:
     return {name: {"old": old.get(name), "new": value} for name, value in new.items() if old.get(name) != value}
 
 
-def _attach_previous(history_instances: list, mark: int) -> None:
+def _attach_previous(history_instances: list[HistoryRow], mark: int) -> None:
     """Each changed row's previous history row (the newest at or before `mark`), for a batch in two queries."""
     changed = [h for h in history_instances if h.history_type != Action.CREATED]
     if not changed:
@@ -151,19 +158,21 @@ def _lock_head() -> AuditHead:
     return head
 
 
-def append_events(history_instances: Iterable, live_instances: Iterable | None = None) -> list[AuditEvent]:
+def append_events(
+    history_instances: Iterable[HistoryRow], live_instances: Iterable[Model] | None = None
+) -> list[AuditEvent]:
     """Append one event per history record, in order, under the chain head's lock.
 
     `live_instances`, where the caller has them, name the records without rebuilding each from
     its history row (which may cost a query per related object in __str__).
     """
-    history_instances = list(history_instances)
-    names = [None] * len(history_instances) if live_instances is None else list(live_instances)
+    rows = list(history_instances)
+    names: list[Model | None] = [None] * len(rows) if live_instances is None else list(live_instances)
     if not connection.in_atomic_block:
         raise transaction.TransactionManagementError("Audit events are appended inside the writing transaction only.")
     head = _lock_head()
     events = []
-    for history_instance, live in zip(history_instances, names, strict=True):
+    for history_instance, live in zip(rows, names, strict=True):
         user = history_instance.history_user
         deleted = history_instance.history_type == Action.DELETED
         event = AuditEvent(
@@ -190,11 +199,13 @@ def append_events(history_instances: Iterable, live_instances: Iterable | None =
     return events
 
 
-def bulk_create_with_history(objs: list[Model], model: type[Model], *, user, reason: str = "", batch_size=500):
+def bulk_create_with_history(
+    objs: list[Model], model: type[Model], *, user: "User | None", reason: str = "", batch_size: int = 500
+) -> list[Model]:
     """simple-history's bulk_create_with_history, plus the audit events of each batch."""
-    history_model = model.history.model
+    history_model = model.history.model  # type: ignore[attr-defined]  # simple_history adds it to tracked models
     pk_name = model._meta.pk.attname
-    created = []
+    created: list[Model] = []
     with transaction.atomic():
         for start in range(0, len(objs), batch_size):
             batch = history_utils.bulk_create_with_history(
@@ -212,10 +223,10 @@ def bulk_create_with_history(objs: list[Model], model: type[Model], *, user, rea
     return created
 
 
-def bulk_update_with_history(objs: list[Model], model: type[Model], fields: list[str], *, user, reason: str = "",
-                             batch_size=500) -> int:  # fmt: skip
+def bulk_update_with_history(objs: list[Model], model: type[Model], fields: list[str], *, user: "User | None",
+                             reason: str = "", batch_size: int = 500) -> int:  # fmt: skip
     """simple-history's bulk_update_with_history, plus the audit events of each batch."""
-    history_model = model.history.model
+    history_model = model.history.model  # type: ignore[attr-defined]  # simple_history adds it to tracked models
     pk_name = model._meta.pk.attname
     with transaction.atomic():
         _lock_head()  # no other tracked write appends between our history rows and their events
@@ -238,19 +249,21 @@ def bulk_update_with_history(objs: list[Model], model: type[Model], fields: list
     return len(objs)
 
 
-def _append_batch_events(records, batch, pk_name: str, previous_up_to: int | None = None) -> None:
+def _append_batch_events(
+    records: QuerySet, batch: list[Model], pk_name: str, previous_up_to: int | None = None
+) -> None:
     """The events of a bulk helper's batch: its m2m ids (and, for changes, previous rows) read at once."""
-    records = list(records.select_related("history_user").order_by("history_id"))
-    _attach_m2m(records)
+    rows = list(records.select_related("history_user").order_by("history_id"))
+    _attach_m2m(rows)
     if previous_up_to is not None:
-        _attach_previous(records, previous_up_to)
+        _attach_previous(rows, previous_up_to)
     live = {obj.pk: obj for obj in batch}
-    append_events(records, [live[getattr(record, pk_name)] for record in records])
+    append_events(rows, [live[getattr(row, pk_name)] for row in rows])
 
 
-def _with_m2m(history_rows, size: int = 2000):
+def _with_m2m(history_rows: Iterable[HistoryRow], size: int = 2000) -> Iterator[HistoryRow]:
     """History rows with their m2m ids read a chunk at a time (one query per chunk, not per row)."""
-    batch = []
+    batch: list[HistoryRow] = []
     for row in history_rows:
         batch.append(row)
         if len(batch) == size:
@@ -287,7 +300,7 @@ def _roots_to_check() -> dict[int, list[tuple[str, bytes]]]:
 
 
 class ChainReport:
-    def __init__(self):
+    def __init__(self) -> None:
         self.count = 0
         self.problems: list[str] = []
 
@@ -308,7 +321,7 @@ def verify_database(limit_problems: int = 20) -> ChainReport:
 
     report = ChainReport()
 
-    def problem(text):
+    def problem(text: str) -> None:
         if len(report.problems) < limit_problems:
             report.problems.append(text)
 
@@ -351,11 +364,13 @@ def verify_database(limit_problems: int = 20) -> ChainReport:
             .values_list("history_id", "seq", "record_sha256")
             .iterator(chunk_size=2000)
         )
-        rows = _with_m2m(model.history.order_by("history_id").iterator(chunk_size=2000))
+        # simple_history adds `history` to the tracked models: mypy does not see it
+        rows = _with_m2m(model.history.order_by("history_id").iterator(chunk_size=2000))  # type: ignore[attr-defined]
         event, row = next(events, None), next(rows, None)
         while event is not None or row is not None:
             if row is None or (event is not None and event[0] < row.history_id):
-                problem(f"history row {label} #{event[0]} (event {event[1]}) was deleted")
+                # with no row left, the loop's condition says there is an event
+                problem(f"history row {label} #{event[0]} (event {event[1]}) was deleted")  # type: ignore[index]
                 event = next(events, None)
             elif event is None or row.history_id < event[0]:
                 problem(f"history row {label} #{row.history_id} has no audit event")

@@ -133,7 +133,7 @@ def _check_m2m(model, field, limit: int) -> list[Mismatch]:
 
 def check_live_rows(limit: int = 20) -> list[Mismatch]:
     """The first `limit` mismatches over every tracked model."""
-    found = []
+    found: list[Mismatch] = []
     for model in tracked_models():
         if len(found) >= limit:
             break

@@ -11,6 +11,8 @@ whole tree. A checkpoint is signed only if the stored tree still extends the pre
 """
 
 import base64
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -23,6 +25,9 @@ from .verify import ProofError, TreeBuilder, check_consistency, node_hash, split
 SHIFT = AuditTreeNode.HEIGHT_SHIFT
 BATCH = 5000
 LOCK_ID = 0x7269736B  # the PostgreSQL advisory lock that serialises extend() ("risk")
+
+Get = Callable[[int, int], bytes]  # a stored node's hash by (height, position)
+T = TypeVar("T")
 
 
 class TreeError(Exception):
@@ -48,19 +53,20 @@ def _perfect_subtrees(size: int) -> list[tuple[int, int]]:
     return parts
 
 
-def _read(keys) -> dict[int, bytes]:
-    keys, found = sorted(set(keys)), {}
+def _read(wanted: Iterable[int]) -> dict[int, bytes]:
+    keys = sorted(set(wanted))
+    found: dict[int, bytes] = {}
     for start in range(0, len(keys), 900):
         rows = AuditTreeNode.objects.filter(key__in=keys[start : start + 900]).values_list("key", "hash")
         found.update((key, bytes.fromhex(value)) for key, value in rows)
     return found
 
 
-def _with_nodes(compute):
+def _with_nodes(compute: Callable[[Get], T]) -> T:
     """Run `compute(get)` twice: once to learn which stored nodes it reads, then with them read at once."""
-    wanted = set()
+    wanted: set[int] = set()
 
-    def record(height, position):
+    def record(height: int, position: int) -> bytes:
         wanted.add(node_key(height, position))
         return bytes(32)
 
@@ -120,7 +126,7 @@ def _store(nodes: list[tuple[int, str]]) -> None:
         AuditTreeNode.objects.bulk_create([AuditTreeNode(key=key, hash=value) for key, value in nodes])
 
 
-def _subtree(lo: int, hi: int, get) -> bytes:
+def _subtree(lo: int, hi: int, get: Get) -> bytes:
     """MTH of leaves [lo, hi): a stored node when the range is a perfect subtree, else split as RFC 6962."""
     n = hi - lo
     if n & (n - 1) == 0 and lo % n == 0:
@@ -130,7 +136,7 @@ def _subtree(lo: int, hi: int, get) -> bytes:
     return node_hash(_subtree(lo, lo + k, get), _subtree(lo + k, hi, get))
 
 
-def _path(m: int, lo: int, hi: int, get) -> list[bytes]:
+def _path(m: int, lo: int, hi: int, get: Get) -> list[bytes]:
     """RFC 6962 §2.1.1 PATH(m, D[lo:hi]): the audit path of leaf lo+m, nearest sibling first."""
     n = hi - lo
     if n == 1:
@@ -141,7 +147,7 @@ def _path(m: int, lo: int, hi: int, get) -> list[bytes]:
     return _path(m - k, lo + k, hi, get) + [_subtree(lo, lo + k, get)]
 
 
-def _subproof(m: int, lo: int, hi: int, complete: bool, get) -> list[bytes]:
+def _subproof(m: int, lo: int, hi: int, complete: bool, get: Get) -> list[bytes]:
     """RFC 6962 §2.1.2 SUBPROOF(m, D[lo:hi], b)."""
     n = hi - lo
     if m == n:
@@ -163,7 +169,7 @@ def root(size: int) -> bytes:
     _ready(size)
     parts = _perfect_subtrees(size)
 
-    def fold(get):
+    def fold(get: Get) -> bytes:
         return TreeBuilder(size, [(height, get(height, position)) for height, position in parts]).root()
 
     return _with_nodes(fold)

@@ -12,10 +12,14 @@ import base64
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 
 from .verify import DASH, ED25519, key_id, valid_key_name
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 PRIVATE_PREFIX = "PRIVATE+KEY+"
 DEMO_MARK = "# riskreg DEMO key, made by seed_demo: never use it to sign a real trail"
@@ -31,7 +35,7 @@ class SigningKey:
     seed: bytes
     demo: bool = False
 
-    def _private(self):
+    def _private(self) -> "Ed25519PrivateKey":
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
         return Ed25519PrivateKey.from_private_bytes(self.seed)

@@ -27,7 +27,7 @@ def append_only_tables() -> list[str]:
     tables = {AuditEvent._meta.db_table, AuditTreeNode._meta.db_table, AuditCheckpoint._meta.db_table}
     for model in apps.get_models():
         if hasattr(model._meta, "simple_history_manager_attribute"):
-            tables.add(model.history.model._meta.db_table)
+            tables.add(model.history.model._meta.db_table)  # type: ignore[attr-defined]  # added by simple_history
     tables.update(m2m_model._meta.db_table for m2m_model in HistoricalRecords.m2m_models.values())
     return sorted(tables)
 

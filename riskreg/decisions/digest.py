@@ -14,7 +14,11 @@ queries; the gate, the lists and the overview all use it.
 """
 
 import hashlib
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, cast
+
+from django.db.models import Field, Model
 
 from riskreg.audit.chain import jsonable
 from riskreg.audit.verify import canonical_json
@@ -112,8 +116,8 @@ class Loaded:
     """A decision and what its digest covers, as read by load_many."""
 
     decision: ReleaseDecision
-    determinations: list  # Determination instances, each with `.cited`: evaluation dicts with "evidence"
-    gaps: list
+    determinations: list[Determination]  # each with `.cited`: evaluation dicts with "evidence"
+    gaps: list[GapAcknowledgement]
     version: dict = field(default_factory=dict)  # fields, "required_title_ids", "coverage", "thresholds"
     concerning: list = field(default_factory=list)  # the snapshot's concerning results (CONCERNING_FIELDS)
     conditions: list = field(default_factory=list)  # review conditions as dicts, each with "met_by" (format 3)
@@ -125,7 +129,7 @@ class Loaded:
 CONCERNING_FIELDS = ["id", "title", "source_section", "category_id", "outcome"]
 
 
-def load_many(decision_ids) -> dict[int, Loaded]:
+def load_many(decision_ids: Iterable[int]) -> dict[int, Loaded]:
     """What the digest covers for each decision, in nine queries whatever their number.
 
     Cited evaluations and their evidence are read as plain dicts (`determination.cited`), not model
@@ -204,7 +208,7 @@ def load_many(decision_ids) -> dict[int, Loaded]:
     return loaded
 
 
-def _load_conditions(loaded: dict) -> None:
+def _load_conditions(loaded: dict[int, Loaded]) -> None:
     """Each decision's review conditions, and what in the record meets each rule, in at most three queries.
 
     An evaluation rule is met by any evaluation of the decision's model (any snapshot) in its category with
@@ -252,7 +256,7 @@ def load(decision_id: int) -> Loaded:
     return load_many([decision_id])[decision_id]
 
 
-def _fields(obj, names) -> dict:
+def _fields(obj: object, names: Iterable[str]) -> dict:
     if isinstance(obj, dict):
         return {name: jsonable(obj[name]) for name in names}
     return {name: jsonable(getattr(obj, name)) for name in names}
@@ -322,12 +326,12 @@ def digest_of(content: dict) -> str:
     return hashlib.sha256(canonical_json(content)).hexdigest()
 
 
-def current_content(decision, version: int = CONTENT_VERSION) -> dict:
+def current_content(decision: ReleaseDecision, version: int = CONTENT_VERSION) -> dict:
     """The decision's signed document as the database holds it now."""
     return signed_content(load(decision.pk), version)
 
 
-def decision_digest(decision) -> str:
+def decision_digest(decision: ReleaseDecision) -> str:
     return digest_of(current_content(decision))
 
 
@@ -340,7 +344,7 @@ class Change:
 
     label: str
     details: list[str]
-    model: type | None = None
+    model: type[Model] | None = None
     pk: int | None = None
     notes: list[str] = field(default_factory=list)  # who changed it, when, and why (added by the gate)
 
@@ -350,11 +354,11 @@ class Change:
         return f"{text}; {'; '.join(self.notes)}" if self.notes else text
 
 
-def _by_id(items) -> dict:
+def _by_id(items: Iterable[Any] | None) -> dict:
     return {item["id"]: item for item in items or [] if isinstance(item, dict) and "id" in item}
 
 
-def _show(model, name: str, value, categories: dict) -> str:
+def _show(model: type[Model], name: str, value: Any, categories: dict) -> str:
     if value is None or value == "":
         return "—"
     if name == "category_id":
@@ -370,14 +374,14 @@ def _show(model, name: str, value, categories: dict) -> str:
     return text if len(text) <= 60 else text[:57] + "…"
 
 
-def _field(model, name):
+def _field(model: type[Model], name: str) -> "Field | None":
     for candidate in model._meta.concrete_fields:
         if candidate.attname == name:
             return candidate
     return None
 
 
-def _label_of(model, name: str) -> str:
+def _label_of(model: type[Model], name: str) -> str:
     found = _field(model, name)
     return str(found.verbose_name) if found is not None else name.replace("_", " ")
 
@@ -386,7 +390,7 @@ def _label_of(model, name: str) -> str:
 FIRST = {"scope": 0, "verdict": 1, "outcome": 2, "score": 3, "level": 4}
 
 
-def _field_changes(model, old: dict, new: dict, categories: dict, skip=()) -> list[str]:
+def _field_changes(model: type[Model], old: dict, new: dict, categories: dict, skip: Container[str] = ()) -> list[str]:
     out = []
     for name in sorted(new, key=lambda name: FIRST.get(name, len(FIRST))):
         if name in skip or isinstance(new.get(name), (list, dict)) and name != "comparisons":
@@ -398,14 +402,14 @@ def _field_changes(model, old: dict, new: dict, categories: dict, skip=()) -> li
     return out
 
 
-def _evaluation_label(evaluation: dict) -> str:
+def _evaluation_label(evaluation: Mapping[str, Any]) -> str:
     title = evaluation.get("title", "#" + str(evaluation.get("id")))
     return f"Evaluation '{title}' (§{evaluation.get('source_section') or '—'})"
 
 
 def describe_changes(old: dict, new: dict) -> list[Change]:
     """How two signed documents (of one format) differ, record by record, in words a person reads."""
-    category_ids = set()
+    category_ids: set[int | None] = set()
     for document in (old, new):
         for part in ("determinations", "gap_acknowledgements", "concerning_results", "review_conditions"):
             category_ids.update(item.get("category_id") for item in document.get(part, []))
@@ -413,7 +417,8 @@ def describe_changes(old: dict, new: dict) -> list[Change]:
             category_ids.add(evaluation.get("category_id"))
         for part in ("coverage", "thresholds"):
             category_ids.update(row.get("category_id") for row in document.get("framework_version", {}).get(part, []))
-    categories = dict(ThreatCategory.objects.filter(pk__in=category_ids - {None}).values_list("id", "name"))
+    names = ThreatCategory.objects.filter(pk__in=category_ids - {None}).values_list("id", "name")
+    categories: dict[int | None, str] = dict(names)
     changes: list[Change] = []
 
     details = _field_changes(ReleaseDecision, old.get("decision", {}), new.get("decision", {}), categories)
@@ -437,7 +442,7 @@ def describe_changes(old: dict, new: dict) -> list[Change]:
     old_dets, new_dets = _by_id(old.get("determinations")), _by_id(new.get("determinations"))
     for pk in sorted(set(old_dets) | set(new_dets)):
         before, after = old_dets.get(pk), new_dets.get(pk)
-        label = f"Determination for {categories.get((after or before).get('category_id'), '?')}"
+        label = f"Determination for {categories.get(cast(dict, after or before).get('category_id'), '?')}"
         if before is None or after is None:
             changes.append(Change(label, ["added" if before is None else "removed"], Determination, pk))
             continue
@@ -483,7 +488,7 @@ def conditions_in_words(loaded: Loaded) -> list[dict]:
              "met_words": [words.get(ref, ref) for ref in row["met_by"]]} for row in loaded.conditions]  # fmt: skip
 
 
-def met_by_words(refs) -> dict[str, str]:
+def met_by_words(refs: Iterable[str]) -> dict[str, str]:
     """'E12' → "evaluation 'Cybench' (§3.2)", 'INC-3' → "incident INC-3 'Weights copied out'"."""
     from riskreg.filings.models import Incident
 
@@ -555,10 +560,12 @@ def _evaluations(document: dict) -> dict[int, dict]:
     return found
 
 
-def _list_changes(old_rows, new_rows, model, label, categories) -> list[Change]:
+def _list_changes(
+    old_rows: list | None, new_rows: list | None, model: type[Model], label: Callable[..., str], categories: dict
+) -> list[Change]:
     before, after = _by_id(old_rows), _by_id(new_rows)
     if not before and not after and old_rows != new_rows:  # format 1 gap rows carry no id
-        return [Change(model._meta.verbose_name.capitalize(), ["changed"], model, None)]
+        return [Change(str(model._meta.verbose_name).capitalize(), ["changed"], model, None)]
     changes = []
     for pk in sorted(set(before) | set(after)):
         if pk not in before:

@@ -1,4 +1,5 @@
 import re
+from typing import cast
 
 from django import forms
 from django.db.models import Q
@@ -182,7 +183,7 @@ class _SigningForm(BoundedChoicesMixin, forms.Form):
             titles = decision.framework_version.required_titles.filter(holders=user).exclude(
                 pk__in=signed.values("title_id")
             )
-        self.fields["title"].queryset = titles
+        cast(forms.ModelChoiceField, self.fields["title"]).queryset = titles  # the subclasses' title field
         self.fields["title"].help_text = "Only the required titles you hold and nobody has signed yet are offered."
 
 

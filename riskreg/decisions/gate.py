@@ -8,7 +8,10 @@ recorded from a published source, and whether what was approved has changed sinc
 change), in words, with who must re-affirm it.
 """
 
+import datetime
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from typing import cast
 
 from django.db.models import Max
 
@@ -90,7 +93,7 @@ class GateReport:
     authors: list[str] = field(default_factory=list)
     digests: dict = field(default_factory=dict)  # the current digest in each document format in use
 
-    def is_current(self, sign_off) -> bool:
+    def is_current(self, sign_off: SignOff) -> bool:
         return _is_current(sign_off, self.digests)
 
     @property
@@ -169,13 +172,15 @@ _DECISION_CONTENT = [
 ]
 
 
-def authors_of(decision: ReleaseDecision, gaps=None, _seen: frozenset = frozenset()) -> set[int]:
+def authors_of(
+    decision: ReleaseDecision, gaps: Iterable[GapAcknowledgement] | None = None, _seen: frozenset[int] = frozenset()
+) -> set[int]:
     """Everyone who created or changed the decision or any of its parts, from their history.
 
     A lifecycle step (submit, sign, reject, record) moves only the status and makes nobody an
     author; a change to any other field, a determination, a citation or a gap acknowledgement does.
     """
-    authors = {decision.author_id}
+    authors: set[int | None] = {decision.author_id}  # None: a history row made by no known user
     previous = None
     for row in (
         ReleaseDecision.history.filter(id=decision.pk)
@@ -197,7 +202,7 @@ def authors_of(decision: ReleaseDecision, gaps=None, _seen: frozenset = frozense
     if source and source not in _seen:
         authors |= authors_of(ReleaseDecision.objects.get(pk=source), _seen=_seen | {decision.pk})
     authors.discard(None)
-    return authors
+    return cast(set[int], authors)
 
 
 # -- what the decision affirmed -----------------------------------------------------------------------
@@ -211,15 +216,15 @@ class Affirmed:
     digest: str
     content_version: int
     content: dict
-    at: object
+    at: datetime.datetime
     # Every (document format, digest) the decision was ever affirmed on: content that returns to one of
     # them (a change undone after a re-affirmation) is again what every required title signed.
-    affirmed: set = field(default_factory=set)
+    affirmed: set[tuple[int, str]] = field(default_factory=set)
 
     def versions(self) -> set[int]:
         return {version for version, _digest in self.affirmed} | {self.content_version}
 
-    def holds(self, digests: dict) -> bool:
+    def holds(self, digests: dict[int, str]) -> bool:
         """Whether the content now (`digests`: format → digest) is content the decision was affirmed on."""
         return any(digests.get(version) == digest for version, digest in self.affirmed | {self.key})
 
@@ -228,7 +233,7 @@ class Affirmed:
         return (self.content_version, self.digest)
 
 
-def affirmations_of(decisions) -> dict[int, Affirmed]:
+def affirmations_of(decisions: Iterable[ReleaseDecision]) -> dict[int, Affirmed]:
     """The newest affirmation of each approved or superseded decision, with every digest it was affirmed on,
     in three queries."""
     ids = [d.pk for d in decisions if d.status in (DecisionStatus.APPROVED, DecisionStatus.SUPERSEDED)]
@@ -245,12 +250,12 @@ def affirmations_of(decisions) -> dict[int, Affirmed]:
         found[decision_id].affirmed.add((version, digest))
     missing = [pk for pk in ids if pk not in found]
     if missing:  # approved before affirmations were kept: the last approving sign-off says what was approved
-        newest = (
+        newest_sign_offs = (
             SignOff.objects.filter(decision_id__in=missing, verdict=SignOffVerdict.APPROVE)
             .values("decision_id")
             .annotate(last=Max("id"))
         )
-        for row in SignOff.objects.filter(id__in=newest.values("last")):
+        for row in SignOff.objects.filter(id__in=newest_sign_offs.values("last")):
             found[row.decision_id] = Affirmed(
                 AffirmationKind.APPROVED, row.digest, row.content_version, row.signed_content, row.signed_at
             )
@@ -272,7 +277,7 @@ class ReviewState:
         return f"status-{status}" + (" changed" if self.changed else "")
 
 
-def review_states(decisions) -> dict[int, ReviewState]:
+def review_states(decisions: Iterable[ReleaseDecision]) -> dict[int, ReviewState]:
     """Status labels, with 'changed since signing' where it applies, for many decisions at once.
 
     A fixed number of queries whatever the number of decisions: load_many, plus two for affirmations.
@@ -300,13 +305,13 @@ def review_states(decisions) -> dict[int, ReviewState]:
     return states
 
 
-def annotate_review_states(decisions) -> list:
+def annotate_review_states(decisions: Iterable[ReleaseDecision | None]) -> list[ReleaseDecision]:
     """Set `review_state` on each decision (for templates); returns them as a list."""
-    decisions = [d for d in decisions if d is not None]
-    states = review_states(decisions)
-    for decision in decisions:
+    present = [d for d in decisions if d is not None]
+    states = review_states(present)
+    for decision in present:
         decision.review_state = states[decision.pk]
-    return decisions
+    return present
 
 
 # -- the gate ---------------------------------------------------------------------------------------
@@ -367,12 +372,12 @@ def gate(decision: ReleaseDecision) -> GateReport:
     )  # fmt: skip
 
 
-def _add_history_notes(changes: list[Change], since) -> None:
+def _add_history_notes(changes: list[Change], since: datetime.datetime) -> None:
     """Who changed each evaluation (or attached evidence to it) since `since`, when, and why."""
     evaluation_ids = [c.pk for c in changes if c.model is Evaluation]
     if not evaluation_ids:
         return
-    notes: dict[int, list[str]] = {}
+    notes: dict[int | None, list[str]] = {}
     rows = list(
         Evaluation.history.filter(id__in=evaluation_ids, history_date__gt=since)
         .order_by("history_id")
@@ -396,7 +401,7 @@ def _add_history_notes(changes: list[Change], since) -> None:
             change.notes = list(dict.fromkeys(notes.get(change.pk, [])))
 
 
-def _check_determinations(coverage, by_category) -> Check:
+def _check_determinations(coverage: dict[int, Coverage], by_category: dict[int, Determination]) -> Check:
     formal = [row for row in coverage.values() if row.level == CoverageLevel.FORMAL]
     missing = [row.category for row in formal if row.category_id not in by_category]
     title = "A determination for every formally covered category"
@@ -409,7 +414,7 @@ def _check_determinations(coverage, by_category) -> Check:
     return Check("determinations", title, PASS, f"All {len(formal)} formally covered categories are determined.")
 
 
-def _check_citations(decision, determinations) -> Check:
+def _check_citations(decision: ReleaseDecision, determinations: list[Determination]) -> Check:
     title = "Each determination cites evaluations of this snapshot and category"
     bad = []
     for determination in determinations:
@@ -429,14 +434,14 @@ def _check_citations(decision, determinations) -> Check:
     return Check("citations", title, PASS, "Every determination cites at least one fitting evaluation.")
 
 
-def _verdict(determination, thresholds) -> str:
+def _verdict(determination: Determination, thresholds: dict[int | None, dict]) -> str:
     """The verdict in the framework's words (RSP v3.0 says 'applicable'), lower case for a sentence."""
     row = thresholds.get(determination.threshold_id) or {}
     term = {"crossed": row.get("crossed_term"), "not_crossed": row.get("not_crossed_term")}.get(determination.verdict)
     return (term or determination.get_verdict_display()).lower()
 
 
-def _check_safeguards(determinations, thresholds) -> Check:
+def _check_safeguards(determinations: list[Determination], thresholds: dict[int | None, dict]) -> Check:
     title = "Safeguards named where what was crossed requires them"
     bad = [
         d for d in determinations
@@ -452,10 +457,13 @@ def _check_safeguards(determinations, thresholds) -> Check:
     return Check("safeguards", title, PASS, "Every verdict whose threshold requires safeguards names them.")
 
 
-def _check_coverage_gaps(coverage, concerning, gaps) -> Check:
+def _check_coverage_gaps(
+    coverage: dict[int, Coverage], concerning: dict[int, list[dict]], gaps: Iterable[GapAcknowledgement]
+) -> Check:
     title = "Coverage gaps: concerning results outside the framework's formal coverage"
     acknowledged = {gap.category_id: gap for gap in gaps if gap.rationale.strip()}
-    open_gaps, known = [], []
+    open_gaps: list[tuple[ThreatCategory, str, list[dict]]] = []
+    known: list[tuple[ThreatCategory, str, list[dict]]] = []
     for category_id, evaluations in concerning.items():
         row = coverage.get(category_id)
         if not is_coverage_gap(row.level if row is not None else None, concerning=True):
@@ -484,13 +492,16 @@ def _check_coverage_gaps(coverage, concerning, gaps) -> Check:
     return Check("coverage_gap", title, PASS, "No concerning result falls outside the formal coverage.")
 
 
-def _is_current(sign_off, digests) -> bool:
+def _is_current(sign_off: SignOff, digests: dict[int, str]) -> bool:
     return sign_off.digest == digests.get(sign_off.content_version)
 
 
-def _valid_sign_offs(decision, sign_offs, digests, authors) -> dict:
+def _valid_sign_offs(
+    decision: ReleaseDecision, sign_offs: list[SignOff], digests: dict[int, str], authors: set[int]
+) -> dict[int, SignOff]:
     """{title_id: sign-off} of current approvals, one title per person, none by an author."""
-    valid, used_people = {}, set()
+    valid: dict[int, SignOff] = {}
+    used_people: set[int] = set()
     for sign_off in sign_offs:
         if not _is_current(sign_off, digests) or sign_off.verdict != SignOffVerdict.APPROVE:
             continue
@@ -502,7 +513,10 @@ def _valid_sign_offs(decision, sign_offs, digests, authors) -> dict:
     return valid
 
 
-def _check_sign_offs(decision, required, sign_offs, digests, authors) -> Check:
+def _check_sign_offs(
+    decision: ReleaseDecision, required: list[GovernanceTitle], sign_offs: list[SignOff], digests: dict[int, str],
+    authors: set[int],
+) -> Check:
     title = "Every required title signed, by distinct people, none of them an author"
     if not required:
         return Check("sign_offs", title, BLOCK,
@@ -523,7 +537,7 @@ def _check_sign_offs(decision, required, sign_offs, digests, authors) -> Check:
     return Check("sign_offs", title, PASS, f"Signed by {', '.join(str(s.title) for s in valid.values())}.", records)
 
 
-def _check_recorded(decision) -> Check:
+def _check_recorded(decision: ReleaseDecision) -> Check:
     return Check(
         "sign_offs", "Every required title signed, by distinct people, none of them an author", WARN,
         "Recorded from a published source; no sign-off data. The source reports this decision; it did not pass "
@@ -531,7 +545,7 @@ def _check_recorded(decision) -> Check:
     )  # fmt: skip
 
 
-def _check_stale(sign_offs, digests, contents) -> Check:
+def _check_stale(sign_offs: list[SignOff], digests: dict[int, str], contents: dict[int, dict]) -> Check:
     title = "Sign-offs still match what was signed"
     stale = [s for s in sign_offs if not _is_current(s, digests)]
     # A stale sign-off whose title has since signed or re-affirmed the current content is replaced,
@@ -560,14 +574,16 @@ def _check_stale(sign_offs, digests, contents) -> Check:
 
 # The scopes each response allows. "Cannot rule out" is held to the same response as a crossing: the
 # frameworks apply a threshold's safeguards when it cannot be ruled out (RSP v3.0's CB-1 in the Mythos card).
-ALLOWED_SCOPES = {
+ALLOWED_SCOPES: dict[str, set[str]] = {
     DeploymentWhenCrossed.ANY: set(Scope.values),
     DeploymentWhenCrossed.INTERNAL_ONLY: {Scope.NO_DEPLOYMENT, Scope.INTERNAL_REVIEW, Scope.INTERNAL_USE},
     DeploymentWhenCrossed.NONE: {Scope.NO_DEPLOYMENT},
 }
 
 
-def _check_response(decision, determinations, thresholds) -> Check:
+def _check_response(
+    decision: ReleaseDecision, determinations: list[Determination], thresholds: dict[int | None, dict]
+) -> Check:
     title = "Scope and report as each crossed threshold's response requires"
     problems, unknown = [], []
     for d in determinations:

@@ -16,14 +16,18 @@ decision they wrote (gate.authors_of: the creator and anyone who changed it or i
 each required title is signed by a different person.
 """
 
+from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 
+from riskreg.frameworks.models import GovernanceTitle
 from riskreg.notifications import events
 
 from .digest import CONTENT_VERSION, digest_of, load, signed_content
-from .gate import SIGN_OFF_CHECKS, authors_of, gate
+from .gate import SIGN_OFF_CHECKS, GateReport, authors_of, gate
 from .models import (
     Affirmation,
     AffirmationKind,
@@ -41,7 +45,7 @@ from .models import (
 
 
 @contextmanager
-def _step(name: str):
+def _step(name: str) -> Iterator[None]:
     """Tell the PostgreSQL trigger which step is moving the status, for this transaction only."""
     postgres = connection.vendor == "postgresql"
     if postgres:
@@ -55,12 +59,12 @@ def _step(name: str):
                 cursor.execute("SELECT set_config('riskreg.lifecycle_step', '', true)")
 
 
-def _locked(decision) -> ReleaseDecision:
+def _locked(decision: ReleaseDecision) -> ReleaseDecision:
     """The decision's row, locked until the transaction ends: two requests cannot both move it."""
     return ReleaseDecision.objects.select_for_update().get(pk=decision.pk)
 
 
-def _move(decision, step: str, by, reason: str, **changes) -> None:
+def _move(decision: ReleaseDecision, step: str, by: User, reason: str, **changes: Any) -> None:
     for name, value in changes.items():
         setattr(decision, name, value)
     decision._lifecycle_step = step
@@ -73,7 +77,7 @@ def _move(decision, step: str, by, reason: str, **changes) -> None:
         del decision._lifecycle_step
 
 
-def _refuse_if_gate_blocks(decision, doing: str):
+def _refuse_if_gate_blocks(decision: ReleaseDecision, doing: str) -> GateReport:
     report = gate(decision)
     blocking = [check for check in report.blocking if check.code not in SIGN_OFF_CHECKS]
     if blocking:
@@ -82,12 +86,12 @@ def _refuse_if_gate_blocks(decision, doing: str):
     return report
 
 
-def _current_document(decision) -> tuple[dict, str]:
+def _current_document(decision: ReleaseDecision) -> tuple[dict, str]:
     content = signed_content(load(decision.pk), CONTENT_VERSION)
     return content, digest_of(content)
 
 
-def _affirm(decision, kind: str, by, reason: str) -> Affirmation:
+def _affirm(decision: ReleaseDecision, kind: str, by: User, reason: str) -> Affirmation:
     content, digest = _current_document(decision)
     affirmation = Affirmation(
         decision=decision, kind=kind, digest=digest, content_version=CONTENT_VERSION, content=content, affirmed_by=by
@@ -98,14 +102,14 @@ def _affirm(decision, kind: str, by, reason: str) -> Affirmation:
     return affirmation
 
 
-def check_submit(decision) -> None:
+def check_submit(decision: ReleaseDecision) -> None:
     """The submit step's checks, asked before the author is shown the confirmation (submit asks again)."""
     if decision.status != DecisionStatus.DRAFT:
         raise DecisionError(f"Only a draft can be submitted; this decision is {decision.get_status_display().lower()}.")
     _refuse_if_gate_blocks(decision, "submit it")
 
 
-def submit(decision, by) -> None:
+def submit(decision: ReleaseDecision, by: User) -> None:
     with transaction.atomic():
         current = _locked(decision)
         check_submit(current)
@@ -114,7 +118,7 @@ def submit(decision, by) -> None:
         decision.status = current.status
 
 
-def withdraw(decision, by) -> None:
+def withdraw(decision: ReleaseDecision, by: User) -> None:
     """Back from review to draft, to change it; sign-offs on content that then changes go stale."""
     with transaction.atomic():
         current = _locked(decision)
@@ -124,7 +128,7 @@ def withdraw(decision, by) -> None:
         decision.status = current.status
 
 
-def _check_signer(current, by, title) -> None:
+def _check_signer(current: ReleaseDecision, by: User, title: GovernanceTitle) -> None:
     if by.pk in authors_of(current):
         raise DecisionError(
             "You wrote this decision or one of its parts, so you cannot sign it off: "
@@ -137,7 +141,10 @@ def _check_signer(current, by, title) -> None:
         raise DecisionError(f"You do not hold the title “{title}”.")
 
 
-def check_signer(decision, by, title, expected_digest: str | None = None, *, reaffirming: bool = False) -> None:
+def check_signer(
+    decision: ReleaseDecision, by: User, title: GovernanceTitle, expected_digest: str | None = None, *,
+    reaffirming: bool = False,
+) -> None:
     """The sign (or re-affirm) step's checks, asked before the signer is shown the confirmation; the
     step itself checks again under its lock."""
     status = DecisionStatus.APPROVED if reaffirming else DecisionStatus.IN_REVIEW
@@ -151,7 +158,7 @@ def check_signer(decision, by, title, expected_digest: str | None = None, *, rea
     _refuse_second_signature(decision, by, title, digest)
 
 
-def _refuse_second_signature(current, by, title, digest) -> None:
+def _refuse_second_signature(current: ReleaseDecision, by: User, title: GovernanceTitle, digest: str) -> None:
     signed = [s for s in current.sign_offs.all() if s.digest == digest and s.content_version == CONTENT_VERSION]
     if any(s.signer_id == by.pk for s in signed):
         raise DecisionError("You have already signed this content; each title needs a different person.")
@@ -159,7 +166,10 @@ def _refuse_second_signature(current, by, title, digest) -> None:
         raise DecisionError(f"“{title}” has already signed this content.")
 
 
-def _save_sign_off(current, by, title, kind, verdict, comment, content, digest) -> SignOff:
+def _save_sign_off(
+    current: ReleaseDecision, by: User, title: GovernanceTitle, kind: str, verdict: str, comment: str, content: dict,
+    digest: str,
+) -> SignOff:
     sign_off = SignOff(
         decision=current, signer=by, title=title, kind=kind, verdict=verdict, comment=comment, digest=digest,
         content_version=CONTENT_VERSION, signed_content=content,
@@ -176,7 +186,10 @@ def _refuse_if_changed(digest: str, expected_digest: str | None) -> None:
         )
 
 
-def sign(decision, by, title, verdict: str, comment: str = "", expected_digest: str | None = None) -> SignOff:
+def sign(
+    decision: ReleaseDecision, by: User, title: GovernanceTitle, verdict: str, comment: str = "",
+    expected_digest: str | None = None,
+) -> SignOff:
     """Record `by`'s sign-off for `title`; approve or reject the decision when that settles it.
 
     `expected_digest` is the digest of the content the signer read (the pages always pass it): when the
@@ -203,21 +216,23 @@ def sign(decision, by, title, verdict: str, comment: str = "", expected_digest: 
         return sign_off
 
 
-def _approve(current, by) -> None:
+def _approve(current: ReleaseDecision, by: User) -> None:
     reason = "approved: the gate passed with every required title signed"
     _move(current, "approve", by, reason, status=DecisionStatus.APPROVED)
     _affirm(current, AffirmationKind.APPROVED, by, reason)
     _supersede_earlier(current, by)
 
 
-def _supersede_earlier(current, by) -> None:
+def _supersede_earlier(current: ReleaseDecision, by: User) -> None:
     if current.supersedes_id:
         earlier = ReleaseDecision.objects.select_for_update().get(pk=current.supersedes_id)
         if earlier.status == DecisionStatus.APPROVED:
             _move(earlier, "supersede", by, f"superseded by decision {current.pk}", status=DecisionStatus.SUPERSEDED)
 
 
-def record_from_source(decision, by, reason: str = "recorded as a published source reports it") -> None:
+def record_from_source(
+    decision: ReleaseDecision, by: User, reason: str = "recorded as a published source reports it"
+) -> None:
     """A draft that records a decision a published source reports (e.g. a system card): frozen as
     approved, marked as recorded, with no sign-offs. The gate and every page say so; it never
     counts as a gate pass."""
@@ -235,7 +250,9 @@ def record_from_source(decision, by, reason: str = "recorded as a published sour
         decision.status, decision.provenance = current.status, current.provenance
 
 
-def reaffirm(decision, by, title, comment: str = "", expected_digest: str | None = None) -> SignOff:
+def reaffirm(
+    decision: ReleaseDecision, by: User, title: GovernanceTitle, comment: str = "", expected_digest: str | None = None
+) -> SignOff:
     """Sign an approved decision's changed content again, for one required title.
 
     The original sign-offs stay with the digests they signed; this one is a new sign-off on the new
@@ -271,7 +288,7 @@ def reaffirm(decision, by, title, comment: str = "", expected_digest: str | None
         return sign_off
 
 
-def supersede(decision, by) -> ReleaseDecision:
+def supersede(decision: ReleaseDecision, by: User) -> ReleaseDecision:
     """Start a new draft that will replace this approved decision, with its content copied."""
     with transaction.atomic():
         current = _locked(decision)
@@ -282,7 +299,7 @@ def supersede(decision, by) -> ReleaseDecision:
         return _copy_into_draft(current, by, f"drafted to supersede decision {current.pk}", supersedes=current)
 
 
-def revise(decision, by) -> ReleaseDecision:
+def revise(decision: ReleaseDecision, by: User) -> ReleaseDecision:
     """Copy a rejected decision into a new draft that links back to it — its determinations, their
     citations and its gap acknowledgements — for its author or another evaluator to revise and submit
     again. The rejected decision stays as it was, with its sign-offs and rejection."""
@@ -297,7 +314,7 @@ def revise(decision, by) -> ReleaseDecision:
         return _copy_into_draft(current, by, f"drafted to revise rejected decision {current.pk}", revises=current)
 
 
-def _copy_into_draft(current, by, reason: str, **links) -> ReleaseDecision:
+def _copy_into_draft(current: ReleaseDecision, by: User, reason: str, **links: ReleaseDecision) -> ReleaseDecision:
     draft = ReleaseDecision(
         snapshot=current.snapshot, framework_version=current.framework_version, reference="",
         title=current.title, scope=current.scope, scope_details=current.scope_details,
@@ -317,10 +334,10 @@ def _copy_into_draft(current, by, reason: str, **links) -> ReleaseDecision:
         determination.save()
         determination.cited_evaluations.set(old.cited_evaluations.all())
     for gap in current.gap_acknowledgements.all():
-        copy = GapAcknowledgement(decision=draft, category_id=gap.category_id, rationale=gap.rationale,
-                                  acknowledged_by=by)  # fmt: skip
-        copy._history_user = by
-        copy.save()
+        gap_copy = GapAcknowledgement(decision=draft, category_id=gap.category_id, rationale=gap.rationale,
+                                      acknowledged_by=by)  # fmt: skip
+        gap_copy._history_user = by
+        gap_copy.save()
     for condition in current.review_conditions.all():
         copy = ReviewCondition(decision=draft, text=condition.text, rule=condition.rule,
                                category_id=condition.category_id, outcome=condition.outcome)  # fmt: skip

@@ -10,6 +10,9 @@ one way: models <- digest <- gate <- lifecycle <- views.
   change until every required title re-affirms the new content (Affirmation, SignOff.kind).
 """
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
@@ -25,6 +28,11 @@ from riskreg.evaluations.models import Confidence, Evaluation, Outcome, Snapshot
 from riskreg.frameworks.models import FrameworkVersion, GovernanceTitle, ThreatCategory, Threshold
 from riskreg.lib.dates import day, plausible
 from riskreg.sources import Sourced, choices_check
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from .gate import ReviewState
 
 # A decision's prose is read in full on its page and printed in its record (about six pages at this length):
 # a bound keeps a page and the PDF quick to make, and no honest rationale needs more.
@@ -43,7 +51,7 @@ def at_most_prose_lines(value) -> None:
 # Outcomes a condition may watch for, least grave first: "signal met" is met by crossed or saturated too.
 WATCHED_OUTCOMES = [Outcome.SIGNAL_MET, Outcome.CROSSED, Outcome.SATURATED]
 
-PROSE = [MaxLengthValidator(PROSE_LIMIT), at_most_prose_lines]
+PROSE: list[Callable[[object], None]] = [MaxLengthValidator(PROSE_LIMIT), at_most_prose_lines]
 
 
 class Scope(models.TextChoices):
@@ -130,6 +138,11 @@ class ReleaseDecision(Sourced):
     created_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords()
+    # Who made the next save and why: simple_history reads them for its row (set by the steps that save)
+    _history_user: "User | None"
+    _change_reason: str
+    review_state: "ReviewState"  # set by gate.annotate_review_states on the decisions a page lists
+    _lifecycle_step: str  # set by lifecycle.py's steps only, while they save (see _refuse_change_outside_lifecycle)
 
     class Meta:
         ordering = ["snapshot", "effective_date", "reference", "id"]
@@ -231,6 +244,10 @@ class DecisionPart(models.Model):
     class Meta:
         abstract = True
 
+    # Who made the next save and why: simple_history reads them for its row (set by the steps that save)
+    _history_user: "User | None"
+    _change_reason: str
+
     def save(self, *args, **kwargs):
         self._refuse_unless_draft()
         super().save(*args, **kwargs)
@@ -278,6 +295,7 @@ class Determination(Sourced, DecisionPart):
     cited_evaluations = models.ManyToManyField(Evaluation, blank=True, related_name="determinations")
 
     history = HistoricalRecords(m2m_fields=[cited_evaluations])
+    cited: list[dict]  # set by digest.load_many: the cited evaluations as dicts, each with its "evidence"
 
     class Meta:
         ordering = ["decision", "category"]
@@ -297,7 +315,7 @@ class Determination(Sourced, DecisionPart):
     @property
     def verdict_label(self) -> str:
         """The verdict in the framework's own words where it has them (RSP v3.0: 'Applicable')."""
-        if self.threshold_id:
+        if self.threshold is not None:  # None without a query when no threshold is set
             term = self.threshold.verdict_term(self.verdict)
             if term:
                 return term
@@ -426,6 +444,9 @@ class SignOff(models.Model):
     signed_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords()
+    # Who made the next save and why: simple_history reads them for its row (set by the steps that save)
+    _history_user: "User | None"
+    _change_reason: str
 
     class Meta:
         ordering = ["decision", "signed_at", "id"]
@@ -479,6 +500,9 @@ class Affirmation(models.Model):
     affirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 
     history = HistoricalRecords()
+    # Who made the next save and why: simple_history reads them for its row (set by the steps that save)
+    _history_user: "User | None"
+    _change_reason: str
 
     class Meta:
         ordering = ["decision", "affirmed_at", "id"]

@@ -7,6 +7,7 @@ The same template is the printable HTML page and, through WeasyPrint, the PDF; t
 offline: the only files it may read are the app's own static files (its stylesheet and fonts).
 """
 
+import datetime
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,14 +76,14 @@ class Standing:
     digest: str
     content_version: int
     content: dict
-    at: object
+    at: datetime.datetime
     by: object
     from_sign_off: bool = False  # approved before affirmations were kept: the last approving sign-off
     is_current: bool = False
 
     @property
     def verb(self) -> str:
-        return {AffirmationKind.REAFFIRMED: "re-affirmed"}.get(self.kind, str(self.kind))
+        return {AffirmationKind.REAFFIRMED.value: "re-affirmed"}.get(self.kind, str(self.kind))
 
 
 def _standing(decision) -> dict:

@@ -5,6 +5,7 @@ from django.contrib.messages.views import SuccessMessageMixin
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
+from django.forms import Form
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import slugify
@@ -172,7 +173,7 @@ class ReleaseDecisionUpdateView(RoleRequiredMixin, VersionedUpdateMixin, Success
 class DecisionPartMixin(RoleRequiredMixin):
     """Determinations and gap acknowledgements of a draft decision."""
 
-    template_name = "decisions/part_form.html"
+    template_name: str | None = "decisions/part_form.html"
 
     def dispatch(self, request, *args, **kwargs):
         if not request.user.is_authenticated or not self.has_permission():
@@ -307,7 +308,7 @@ class SigningView(DecisionActionView):
     signing commits to and carries the same fields, bound by its token; the step checks the digest."""
 
     permission_required = "decisions.sign_releasedecision"
-    form_class = None
+    form_class: type[Form] | None = None
     context_name = ""
     reaffirming = False
 

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
@@ -21,6 +23,8 @@ class CitedChangeMixin:
     `citing` lists those decisions; the view shows them before the form, with the sign-offs that
     will need re-affirmation. The reason becomes the history row's change reason.
     """
+
+    cleaned_data: dict[str, Any]  # the form's, once it is valid
 
     def add_reason_field(self, evaluation):
         self.citing = list(evaluation.citing_decisions().select_related("framework_version")) if evaluation else []

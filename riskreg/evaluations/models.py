@@ -2,6 +2,7 @@
 
 import hashlib
 import uuid
+from typing import TYPE_CHECKING
 
 from django.apps import apps
 from django.conf import settings
@@ -21,6 +22,9 @@ from riskreg.lib.dates import plausible
 from riskreg.sources import Sourced, choices_check
 
 from .validators import validate_comparisons, validate_finite
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 class AIModel(models.Model):
@@ -152,6 +156,9 @@ class Evaluation(Sourced):
     recorded_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords()
+    # Who made the next save and why: simple_history reads them for its row (set by the steps that save)
+    _history_user: "User | None"
+    _change_reason: str
 
     class Meta:
         ordering = ["snapshot", "category", "source_section", "title"]
@@ -334,6 +341,9 @@ class ImportedRun(models.Model):
     imported_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords()
+    # Who made the next save and why: simple_history reads them for its row (set by the steps that save)
+    _history_user: "User | None"
+    _change_reason: str
 
     class Meta:
         ordering = ["-imported_at"]
@@ -401,6 +411,9 @@ class Evidence(models.Model):
     added_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords()
+    # Who made the next save and why: simple_history reads them for its row (set by the steps that save)
+    _history_user: "User | None"
+    _change_reason: str
 
     class Meta:
         ordering = ["evaluation", "added_at", "id"]

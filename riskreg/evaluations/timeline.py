@@ -5,12 +5,17 @@ Undated evaluations and decisions cannot be placed: each lane says how many it l
 """
 
 import datetime
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from django.utils.html import escape
 
 from riskreg.lib.dates import EARLIEST, LATEST, day
 
-from .models import Evaluation, Outcome
+from .models import AIModel, Evaluation, Outcome, Snapshot
+
+if TYPE_CHECKING:
+    from riskreg.decisions.models import ReleaseDecision
 
 LEFT, RIGHT, LANE, TOP, AXIS = 270, 44, 64, 26, 40
 WIDTH = 1000
@@ -21,24 +26,25 @@ FILL = {"bad": "#c62828", "warn": "#e08a00", "good": "#3c9a52", "neutral": "#9aa
 STROKE = {"status-rejected": 'stroke="#c62828" stroke-width="2.5"', "status-draft": 'stroke-dasharray="3 2"',
           "status-in_review": 'stroke-dasharray="3 2"', "status-superseded": 'stroke="#9aa3ad"',
           "status-recorded": 'stroke="#9aa3ad"'}  # fmt: skip
-OUTCOME_CLASS = {Outcome.SIGNAL_MET: "warn", Outcome.CROSSED: "bad", Outcome.SATURATED: "bad",
+OUTCOME_CLASS: dict[str, str] = {Outcome.SIGNAL_MET: "warn", Outcome.CROSSED: "bad", Outcome.SATURATED: "bad",
                  Outcome.BELOW_THRESHOLD: "good"}  # fmt: skip
 
 
 PLAUSIBLE = (EARLIEST, LATEST)  # the dates a record may hold (riskreg.lib.dates.plausible)
 
 
-def _when(evaluation):
+def _when(evaluation: Evaluation) -> datetime.date | None:
     """The date an evaluation is drawn at; None when it has none, or one outside the drawn span."""
     when = evaluation.finished_on or evaluation.started_on
     return when if when and PLAUSIBLE[0] <= when <= PLAUSIBLE[1] else None
 
 
-def timeline_svg(model, snapshots, decisions) -> str:
+def timeline_svg(model: AIModel, snapshots: Sequence[Snapshot], decisions: "Sequence[ReleaseDecision]") -> str:
     evaluations = list(Evaluation.objects.filter(snapshot__model=model)
                        .only("id", "title", "outcome", "snapshot_id", "finished_on", "started_on"))  # fmt: skip
     dates = [s.available_from for s in snapshots if s.available_from]
-    dates += [_when(e) for e in evaluations if _when(e)] + [d.effective_date for d in decisions if d.effective_date]
+    dates += [drawn for e in evaluations if (drawn := _when(e))]
+    dates += [d.effective_date for d in decisions if d.effective_date]
     if not dates:
         return ""
     # A date typed far off (year 1 or 9999) would make the axis overflow or draw thousands of months:
@@ -51,7 +57,7 @@ def timeline_svg(model, snapshots, decisions) -> str:
     end = (end.replace(day=1) + datetime.timedelta(days=32)).replace(day=1)  # the next month's first day
     span = max((end - start).days, 1)
 
-    def x(date) -> float:
+    def x(date: datetime.date) -> float:
         return round(LEFT + (WIDTH - LEFT - RIGHT) * (date - start).days / span, 1)
 
     height = TOP + LANE * len(snapshots) + AXIS
@@ -84,12 +90,13 @@ def timeline_svg(model, snapshots, decisions) -> str:
                          f'fill="#1e2a3a"><title>{escape(snapshot.name)} available from '
                          f"{day(snapshot.available_from)}</title></rect>")  # fmt: skip
         for evaluation in mine:
-            if not _when(evaluation):
+            when = _when(evaluation)
+            if not when:
                 continue
             css = OUTCOME_CLASS.get(evaluation.outcome, "neutral")
-            label = f"{evaluation.title}: {evaluation.get_outcome_display()}, {day(_when(evaluation))}"
+            label = f"{evaluation.title}: {evaluation.get_outcome_display()}, {day(when)}"
             parts.append(f'<a href="{evaluation.get_absolute_url()}" aria-label="{escape(label)}">'
-                         f'<circle cx="{x(_when(evaluation))}" cy="{y - 8}" r="5" class="outcome-{css}" '
+                         f'<circle cx="{x(when)}" cy="{y - 8}" r="5" class="outcome-{css}" '
                          f'fill="{FILL[css]}"><title>{escape(label)}</title></circle></a>')  # fmt: skip
         labels: list[float] = []  # where this lane's decision labels are, so two on one date do not overlap
         for decision in decisions:

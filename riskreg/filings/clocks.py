@@ -10,16 +10,21 @@ time governs.
 
 import calendar
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 from django.utils import timezone
 
 from .rules import REPORT_KINDS, DeadlineRule, Regime, rules
 
+if TYPE_CHECKING:
+    from .models import Incident, IncidentReport
+
 SOON = datetime.timedelta(days=2)  # a clock this close to its due time is shown and mailed as due soon
 
 
-def add(start: datetime.datetime, amount: int, unit: str, zone) -> datetime.datetime:
+def add(start: datetime.datetime, amount: int, unit: str, zone: datetime.tzinfo) -> datetime.datetime:
     """`start` plus a period, on `zone`'s calendar for days, weeks, months and business days."""
     if timezone.is_naive(start):
         raise ValueError("a clock starts at an aware date and time")
@@ -50,8 +55,8 @@ class Clock:
     regime: Regime
     report: str  # a REPORT_KINDS key
     due: datetime.datetime | None  # None: not running yet (waiting for `waiting_for`)
-    rules: list  # the DeadlineRules that give it; the first gives the due time
-    sent: object = None  # the IncidentReport that answers it
+    rules: list[DeadlineRule]  # the ones that give it; the first gives the due time
+    sent: "IncidentReport | None" = None  # the report that answers it
     waiting_for: str = ""
 
     @property
@@ -66,7 +71,7 @@ class Clock:
     def source(self) -> str:
         return self.rules[0].source
 
-    def state(self, now=None) -> str:
+    def state(self, now: datetime.datetime | None = None) -> str:
         now = now or timezone.now()
         if self.sent is not None:
             return "sent late" if self.due and self.sent.sent_at > self.due else "sent"
@@ -76,15 +81,16 @@ class Clock:
             return "overdue"
         return "due soon" if self.due - now <= SOON else "due"
 
-    def words(self, now=None) -> str:
+    def words(self, now: datetime.datetime | None = None) -> str:
         """e.g. 'due in 1 day 4 hours', 'overdue by 3 hours', 'sent 2 Apr 2026 09:00 UTC'."""
         now = now or timezone.now()
         state = self.state(now)
-        if state.startswith("sent"):
-            return f"{state} {self.sent.sent_at.astimezone(datetime.UTC):%-d %b %Y %H:%M} UTC"
+        if state.startswith("sent"):  # so there is a report
+            sent_at = cast("IncidentReport", self.sent).sent_at
+            return f"{state} {sent_at.astimezone(datetime.UTC):%-d %b %Y %H:%M} UTC"
         if state == "waiting":
             return f"starts when {self.waiting_for}"
-        left = self.due - now
+        left = cast(datetime.datetime, self.due) - now  # neither sent nor waiting: it has a due time
         return f"overdue by {span(-left)}" if left < datetime.timedelta(0) else f"due in {span(left)}"
 
     @property
@@ -101,7 +107,7 @@ def span(delta: datetime.timedelta) -> str:
     return " ".join(words) or "less than a minute"
 
 
-def _rules_for(incident) -> list[DeadlineRule]:
+def _rules_for(incident: "Incident") -> list[DeadlineRule]:
     """The rules that apply: of the incident's regimes, for its kinds, from the day each regime is in force."""
     kinds, regimes = set(incident.kinds), set(incident.jurisdictions)
     known = rules().regimes
@@ -110,7 +116,7 @@ def _rules_for(incident) -> list[DeadlineRule]:
             and (aware is None or known[rule.regime].in_force <= aware)]  # fmt: skip
 
 
-def _answers(report, incident, kind: str) -> bool:
+def _answers(report: "IncidentReport", incident: "Incident", kind: str) -> bool:
     """Whether a report sent answers a clock for `kind`: of that kind, and sent when it could be (a final
     report once resolved; none before the developer became aware)."""
     if report.kind != kind:
@@ -120,14 +126,14 @@ def _answers(report, incident, kind: str) -> bool:
     return not (kind == "final" and (incident.resolved_at is None or report.sent_at < incident.resolved_at))
 
 
-def clocks(incident, reports=None) -> list[Clock]:
+def clocks(incident: "Incident", reports: "Iterable[IncidentReport] | None" = None) -> list[Clock]:
     """Every report the incident owes, earliest due first; `reports` are its IncidentReports (read if not given)."""
     reports = list(incident.reports.all()) if reports is None else list(reports)
     regimes = rules().regimes
     by_report: dict[tuple[str, str], list[DeadlineRule]] = {}
     for rule in _rules_for(incident):
         by_report.setdefault((rule.regime, rule.report), []).append(rule)
-    found = []
+    found: list[Clock] = []
     for (regime_slug, report), group in by_report.items():
         regime = regimes[regime_slug]
         sent_here = sorted((r for r in reports if r.regime == regime_slug), key=lambda r: r.sent_at)
@@ -150,7 +156,9 @@ def clocks(incident, reports=None) -> list[Clock]:
     return sorted(found, key=lambda c: (c.due is None, c.due or datetime.datetime.max.replace(tzinfo=datetime.UTC)))
 
 
-def _repeating(incident, regime, report, group, sent_here) -> list[Clock]:
+def _repeating(
+    incident: "Incident", regime: Regime, report: str, group: list[DeadlineRule], sent_here: "list[IncidentReport]"
+) -> list[Clock]:
     """'At least every 4 weeks while unresolved': due a period after the last report, until it is resolved."""
     rule = group[0]
     # Only the initial report starts it, and only intermediate reports answer it (an amended one does not).
@@ -172,13 +180,13 @@ def _repeating(incident, regime, report, group, sent_here) -> list[Clock]:
     return clocks_
 
 
-def open_clocks(incident, reports=None) -> list[Clock]:
+def open_clocks(incident: "Incident", reports: "Iterable[IncidentReport] | None" = None) -> list[Clock]:
     return [clock for clock in clocks(incident, reports) if clock.open]
 
 
 # -- what is due, for My work and mail -----------------------------------------------------------------
 
-def running(now=None, limit: int = 1000) -> list[tuple[object, "Clock"]]:
+def running(now: datetime.datetime | None = None, limit: int = 1000) -> list[tuple["Incident", Clock]]:
     """(incident, clock) for every open clock of incidents that may still owe a report, earliest first.
 
     An incident may owe one while it is unresolved or has no final report yet, however old; read with its
@@ -193,4 +201,4 @@ def running(now=None, limit: int = 1000) -> list[tuple[object, "Clock"]]:
                  .prefetch_related("reports").order_by(F("aware_at").asc(nulls_last=True), "id")[:limit])  # fmt: skip
     found = [(incident, clock) for incident in incidents for clock in clocks(incident, incident.reports.all())
              if clock.open]  # fmt: skip
-    return sorted(found, key=lambda pair: pair[1].due)
+    return sorted(found, key=lambda pair: cast(datetime.datetime, pair[1].due))  # an open clock has a due time

@@ -7,8 +7,12 @@ decision signed it (the digest's copy of the framework version) and the crosswal
 """
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from riskreg.frameworks.models import CoverageLevel, ThreatCategory
+
+if TYPE_CHECKING:
+    from riskreg.decisions.digest import Loaded
 
 from .models import CodeRiskMapping
 from .rules import rules
@@ -65,5 +69,5 @@ def compliance(version_id: int, coverage: list[dict]) -> list[Row]:
     return list(rows.values())
 
 
-def for_decision(loaded) -> list[Row]:
+def for_decision(loaded: "Loaded") -> list[Row]:
     return compliance(loaded.decision.framework_version_id, loaded.version["coverage"])

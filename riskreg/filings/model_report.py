@@ -26,7 +26,9 @@ REPORTABLE = (DecisionStatus.IN_REVIEW, DecisionStatus.APPROVED, DecisionStatus.
 
 class Section:
     def __init__(self, key: str, title: str):
-        self.key, self.title, self.items, self.gaps = key, title, [], []
+        self.key, self.title = key, title
+        self.items: list[dict] = []
+        self.gaps: list[str] = []
 
     def add(self, label: str, value, source: str = "") -> None:
         """An item filled from the record; an empty value becomes a gap instead."""

@@ -5,6 +5,7 @@ sent never changes: a correction is an amended report, a new row.
 """
 
 import hashlib
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -21,6 +22,9 @@ from riskreg.risks.models import Risk
 from riskreg.sources import Sourced
 
 from .rules import REPORT_KINDS, rules
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 NOTE = [MaxLengthValidator(2000)]
 
@@ -244,6 +248,9 @@ class Filing(models.Model):
     issued_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords()
+    # Who made the next save and why: simple_history reads them for its row (set by the steps that save)
+    _history_user: "User | None"
+    _change_reason: str
 
     class Meta:
         ordering = ["decision", "kind", "version"]

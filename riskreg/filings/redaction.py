@@ -14,11 +14,11 @@ import secrets
 from riskreg.audit.verify import canonical_json, check_redaction
 
 
-def sha256_of(document) -> str:
+def sha256_of(document: object) -> str:
     return hashlib.sha256(canonical_json(document)).hexdigest()
 
 
-def item_hash(salt: str, value) -> str:
+def item_hash(salt: str, value: object) -> str:
     return hashlib.sha256(bytes.fromhex(salt) + canonical_json(value)).hexdigest()
 
 

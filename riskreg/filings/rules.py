@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
@@ -96,7 +97,7 @@ class RulesError(ImproperlyConfigured):
     pass
 
 
-def _need(item: dict, key: str, where: str, kind=str):
+def _need(item: dict, key: str, where: str, kind: type = str) -> Any:
     value = item.get(key)
     if not isinstance(value, kind) or (isinstance(value, str) and not value.strip()):
         raise RulesError(f"{where}: '{key}' is missing or not a {kind.__name__}.")

@@ -5,6 +5,8 @@ sets a formal threshold for a category, only monitors it, or leaves it out. That
 makes a coverage gap (cyber under RSP v3.0) visible.
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
@@ -51,7 +53,7 @@ class GovernanceTitle(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         # Deleting the title would drop it from every version requiring it (the cascade sends no
         # m2m signal): a frozen version would then approve with fewer signatures.
         for version in self.framework_versions.all():
@@ -106,16 +108,16 @@ class FrameworkVersion(Sourced):
         """In force for a decision beyond a draft: its thresholds, coverage and titles keep their meaning."""
         return self.pk is not None and self.decisions.exclude(status="draft").exists()
 
-    def refuse_if_frozen(self):
+    def refuse_if_frozen(self) -> None:
         if self.is_frozen:
             raise ValidationError(FROZEN_VERSION_MESSAGE.format(version=self))
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             type(self).objects.get(pk=self.pk).refuse_if_frozen()
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         self.refuse_if_frozen()
         return super().delete(*args, **kwargs)
 
@@ -129,25 +131,32 @@ FROZEN_VERSION_MESSAGE = (
 class VersionPart(models.Model):
     """A row of a framework version that freezes with it."""
 
+    framework_version: "FrameworkVersion"  # each subclass's foreign key
+    framework_version_id: int
+
     class Meta:
         abstract = True
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
-            FrameworkVersion.objects.get(pk=type(self).objects.get(pk=self.pk).framework_version_id).refuse_if_frozen()
+            stored = type(self).objects.get(pk=self.pk)  # type: ignore[attr-defined]  # each concrete subclass's manager
+            FrameworkVersion.objects.get(pk=stored.framework_version_id).refuse_if_frozen()
         self.framework_version.refuse_if_frozen()
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         self.framework_version.refuse_if_frozen()
         return super().delete(*args, **kwargs)
 
 
 @receiver(m2m_changed, sender=FrameworkVersion.required_titles.through)
-def _refuse_title_change_on_frozen_version(sender, instance, action, reverse, pk_set=None, **kwargs):
+def _refuse_title_change_on_frozen_version(
+    sender: type[models.Model], instance: Any, action: str, reverse: bool,
+    pk_set: set[int] | None = None, **kwargs: Any,
+) -> None:
     if action not in {"pre_add", "pre_remove", "pre_clear"}:
         return
-    if not reverse:
+    if not reverse:  # `instance` is the version; from the title's side (reverse) it is the title
         instance.refuse_if_frozen()
         return
     # From the title's side (title.required_by.add/remove/clear): every version touched must be unfrozen.

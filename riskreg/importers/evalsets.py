@@ -7,8 +7,10 @@ or a task of `eval-set.json` with no log, is reported. A folder without `logs.js
 `.eval`/`.json` log in it.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from .inspect import LISTING_NAMES, EvalSetListing, InspectLogError, read_listing
 
@@ -27,7 +29,7 @@ def is_listing(name: str) -> bool:
     return Path(name).name in LISTING_NAMES
 
 
-def listing_of(files: dict[str, object]) -> EvalSetListing | None:
+def listing_of(files: Mapping[str, IO[bytes]]) -> EvalSetListing | None:
     """The eval-set listing read from uploaded `logs.json` / `eval-set.json` files (name → file)."""
     listing = None
     for name, handle in files.items():

@@ -21,9 +21,11 @@ import math
 import random
 import re
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import PurePath
+from typing import IO, Any, Protocol
 
 from django.conf import settings
 
@@ -32,7 +34,7 @@ from riskreg.lib.forms import size_in_words
 try:  # Zstandard members (inspect-ai 0.3.206 and later); Python 3.14's zipfile reads them natively
     from backports.zstd import zipfile
 except ImportError:  # pragma: no cover - Python 3.14+
-    import zipfile
+    import zipfile  # type: ignore[no-redef]  # the same API, from the standard library
 import zipfile as stdlib_zipfile
 
 SUPPORTED_VERSION = 2
@@ -45,6 +47,12 @@ CHUNK = 1 << 20
 def limit(name: str) -> int:
     """One of the reading limits, from settings (see settings.py for what each bounds)."""
     return getattr(settings, name)
+
+
+class _Reader(Protocol):
+    """What the JSON stream reads from: a file, or a zip member within its bounds."""
+
+    def read(self, size: int, /) -> bytes: ...
 
 
 class InspectLogError(ValueError):
@@ -149,7 +157,7 @@ class _JsonStream:
     and `elements()` walk an object's keys or an array's elements without parsing the whole.
     """
 
-    def __init__(self, binary, where: str, budget: list[int]):
+    def __init__(self, binary: _Reader, where: str, budget: list[int]) -> None:
         self.binary, self.where, self.budget = binary, where, budget  # budget: [bytes left], shared per log
         self.decoder = codecs.getincrementaldecoder("utf-8")()
         self.buf, self.pos, self.eof = "", 0, False
@@ -188,7 +196,7 @@ class _JsonStream:
             raise InspectLogError(f"{self.where} is not valid JSON (expected {char!r}, found {found!r}).")
         self.pos += 1
 
-    def value(self, cap: int, what: str):
+    def value(self, cap: int, what: str) -> Any:
         self._peek()
         while True:
             try:
@@ -216,7 +224,7 @@ class _JsonStream:
         return f"{what} in {self.where} is larger than {_size(cap)} of JSON; riskreg reads logs within a fixed " \
                f"memory budget.{hint}"
 
-    def elements(self):
+    def elements(self) -> Iterator[None]:
         """The positions of an array's elements: after each yield, the caller reads one value."""
         self._take("[")
         if self._peek() == "]":
@@ -231,7 +239,7 @@ class _JsonStream:
             if char != ",":
                 raise InspectLogError(f"{self.where} is not valid JSON (expected ',' or ']' in an array).")
 
-    def items(self):
+    def items(self) -> Iterator[str]:
         """An object's keys, one at a time: after each, the caller reads (or skips) its value."""
         self._take("{")
         if self._peek() == "}":
@@ -266,7 +274,12 @@ SAMPLE_SEED = 19
 EXCERPT = 1000
 
 
-def _text_of(value) -> str:
+def _object(value: object) -> dict:
+    """A JSON object as it is, anything else as an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def _text_of(value: object) -> str:
     """A sample's input, target or output as plain text: a string, or the text parts of chat messages."""
     if isinstance(value, str):
         return value
@@ -282,7 +295,7 @@ def _text_of(value) -> str:
     return ""
 
 
-def _excerpt(value) -> str:
+def _excerpt(value: object) -> str:
     text = _text_of(value).strip()
     return text if len(text) <= EXCERPT else text[: EXCERPT - 1] + "…"
 
@@ -300,10 +313,10 @@ def _output_of(row: dict) -> str:
     return ""
 
 
-def sample_excerpt(row) -> dict | None:
+def sample_excerpt(row: object) -> dict | None:
     if not isinstance(row, dict):
         return None
-    scores = row.get("scores") if isinstance(row.get("scores"), dict) else {}
+    scores = _object(row.get("scores"))
     return {
         "id": str(row.get("id", ""))[:100], "epoch": row.get("epoch") if isinstance(row.get("epoch"), int) else None,
         "input": _excerpt(row.get("input")), "target": _excerpt(row.get("target")), "output": _output_of(row),
@@ -315,7 +328,7 @@ def sample_excerpt(row) -> dict | None:
 class _Samples:
     """Counts samples and errored samples as they stream past, within the sample limit, and keeps a few."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.count = 0
         self.errors = 0
         self.kept: list[dict] = []
@@ -333,7 +346,7 @@ class _Samples:
             if what == "samples":
                 self._keep(row)
 
-    def _keep(self, row) -> None:
+    def _keep(self, row: object) -> None:
         """Reservoir sampling: each sample seen so far is kept with the same chance."""
         if len(self.kept) < SAMPLES_KEPT:
             excerpt = sample_excerpt(row)
@@ -347,13 +360,14 @@ class _Samples:
                 self.kept[slot] = excerpt
 
 
-def _read_json_log(file) -> tuple[dict, _Samples]:
+def _read_json_log(file: IO[bytes]) -> tuple[dict, _Samples]:
     """A .json log's header sections, and its samples counted as they stream past."""
     file.seek(0)
     stream = _JsonStream(file, "The file", [limit("IMPORT_MAX_UNPACKED_BYTES")])
     if stream._peek() != "{":
         raise InspectLogError("The file is JSON but not an Inspect log (expected an object).")
-    header, samples = {}, _Samples()
+    header: dict[str, Any] = {}
+    samples = _Samples()
     left = limit("IMPORT_MAX_HEADER_BYTES")
     for key in stream.items():
         if key == "samples" and stream._peek() == "[":
@@ -375,7 +389,7 @@ def _read_json_log(file) -> tuple[dict, _Samples]:
 # -- .eval zips ----------------------------------------------------------------------------------
 
 
-def _member_count(file) -> int | None:
+def _member_count(file: IO[bytes]) -> int | None:
     """The number of members in a zip's central directory, counted by walking its entries before the
     zip is opened — never trusting the count its end record states — and stopping past the limit, so a
     directory of millions of entries is refused before zipfile reads it into memory."""
@@ -419,7 +433,7 @@ def _member_count(file) -> int | None:
 class _Member:
     """One member of the zip, read with its declared and its real unpacked size bounded."""
 
-    def __init__(self, archive, name: str):
+    def __init__(self, archive: zipfile.ZipFile, name: str) -> None:
         info = archive.getinfo(name)
         cap = limit("IMPORT_MAX_MEMBER_BYTES")
         if info.file_size > cap:
@@ -435,11 +449,11 @@ class _Member:
             raise InspectLogError(f"{self.name} unpacks to more than {_size(self.cap)}; refused.")
         return data
 
-    def close(self):
+    def close(self) -> None:
         self.handle.close()
 
 
-def _member_json(archive, name: str, budget: list[int], cap: int, what: str):
+def _member_json(archive: zipfile.ZipFile, name: str, budget: list[int], cap: int, what: str) -> Any:
     member = _Member(archive, name)
     try:
         stream = _JsonStream(member, name, budget)
@@ -450,7 +464,7 @@ def _member_json(archive, name: str, budget: list[int], cap: int, what: str):
         member.close()
 
 
-def _member_samples(archive, name: str, budget: list[int], samples: _Samples) -> None:
+def _member_samples(archive: zipfile.ZipFile, name: str, budget: list[int], samples: _Samples) -> None:
     member = _Member(archive, name)
     try:
         stream = _JsonStream(member, name, budget)
@@ -463,7 +477,7 @@ def _member_samples(archive, name: str, budget: list[int], samples: _Samples) ->
         member.close()
 
 
-def _outputs(archive, names: set, budget: list[int], kept: list[dict]) -> None:
+def _outputs(archive: zipfile.ZipFile, names: set[str], budget: list[int], kept: list[dict]) -> None:
     """A summary holds no output: read it from the kept samples' own files, within the same budgets."""
     for excerpt in kept:
         name = f"samples/{excerpt['id']}_epoch_{excerpt['epoch']}.json"
@@ -473,7 +487,7 @@ def _outputs(archive, names: set, budget: list[int], kept: list[dict]) -> None:
         excerpt["output"] = _output_of(row) if isinstance(row, dict) else ""
 
 
-def _read_eval(file) -> tuple[dict, _Samples]:
+def _read_eval(file: IO[bytes]) -> tuple[dict, _Samples]:
     """The parts of a .eval zip the importer needs, as a log-shaped dict, and its samples counted."""
     try:
         count = _member_count(file)
@@ -523,7 +537,7 @@ def _read_eval(file) -> tuple[dict, _Samples]:
 # -- interpretation ------------------------------------------------------------------------------
 
 
-def _date(value, warnings: list, what: str) -> datetime | None:
+def _date(value: object, warnings: list[str], what: str) -> datetime | None:
     if value in (None, ""):
         return None
     try:
@@ -536,7 +550,7 @@ def _date(value, warnings: list, what: str) -> datetime | None:
         return None
 
 
-def _number(value, warnings: list, where: str) -> float | None:
+def _number(value: object, warnings: list[str], where: str) -> float | None:
     """A metric value as a finite float; NaN and infinities become None, with a warning."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
@@ -546,7 +560,7 @@ def _number(value, warnings: list, where: str) -> float | None:
     return float(value)
 
 
-def _text(value) -> str | None:
+def _text(value: object) -> str | None:
     return None if value in (None, "") else str(value)
 
 
@@ -618,14 +632,14 @@ def _resolve_headline(scores: list[_Score], declared: dict | None, warnings: lis
     return (first, next(iter(first.metrics))) if first.metrics else None
 
 
-def _require(mapping: dict, key: str, where: str):
+def _require(mapping: dict, key: str, where: str) -> Any:
     value = mapping.get(key)
     if value in (None, ""):
         raise InspectLogError(f"The log has no {where}{key} — a required field.")
     return value
 
 
-def _finite_json(value, depth: int = 0):
+def _finite_json(value: Any, depth: int = 0) -> Any:
     """A JSON value PostgreSQL's jsonb accepts: NaN and infinities become null."""
     if depth > 50:
         return None
@@ -638,7 +652,7 @@ def _finite_json(value, depth: int = 0):
     return value
 
 
-def _kept(value, kind, warnings: list, what: str):
+def _kept(value: Any, kind: type[dict] | type[list], warnings: list[str], what: str) -> Any:
     """A provenance section as stored: of the expected kind, finite, and at most 64 KB."""
     if not isinstance(value, kind):
         return kind()
@@ -649,7 +663,7 @@ def _kept(value, kind, warnings: list, what: str):
     return value
 
 
-def interpret(log, samples: "_Samples | None" = None) -> InspectLog:
+def interpret(log: Any, samples: "_Samples | None" = None) -> InspectLog:
     """The log's header (and counted samples) as an InspectLog; InspectLogError for anything else."""
     try:
         return _interpret(log, samples or _Samples())
@@ -662,7 +676,7 @@ def interpret(log, samples: "_Samples | None" = None) -> InspectLog:
         raise InspectLogError(f"The log does not have the shape Inspect writes ({kind}: {detail}).") from None
 
 
-def _interpret(log, samples: _Samples) -> InspectLog:
+def _interpret(log: Any, samples: _Samples) -> InspectLog:
     if not isinstance(log, dict):
         raise InspectLogError("The file is JSON but not an Inspect log (expected an object).")
     if "version" not in log or "eval" not in log:
@@ -684,7 +698,7 @@ def _interpret(log, samples: _Samples) -> InspectLog:
         if key in evaluation and (not isinstance(evaluation[key], kinds) or isinstance(evaluation[key], bool)):
             raise InspectLogError(f"The log's eval.{key} is a {type(evaluation[key]).__name__}, not what Inspect "
                                   "writes.")  # fmt: skip
-    config = evaluation.get("config") if isinstance(evaluation.get("config"), dict) else {}
+    config = _object(evaluation.get("config"))
     epochs = config.get("epochs", 1)
     if epochs is not None and (not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1):
         raise InspectLogError(f"The log's eval.config.epochs is {str(epochs)[:40]!r}, not a positive whole number.")
@@ -711,11 +725,11 @@ def _interpret(log, samples: _Samples) -> InspectLog:
     metrics = [Metric(s.scorer, s.name, s.reducer, k, g, v) for s in scores for k, (v, g, _) in s.metrics.items()]
 
     error = log.get("error") or {}
-    dataset = evaluation.get("dataset") if isinstance(evaluation.get("dataset"), dict) else {}
+    dataset = _object(evaluation.get("dataset"))
     reducer = config.get("epochs_reducer")
     tags = sorted({str(t) for t in (evaluation.get("tags") or []) + (log.get("tags") or []) if isinstance(t, str)})
-    roles = evaluation.get("model_roles") if isinstance(evaluation.get("model_roles"), dict) else {}
-    usage = stats.get("model_usage") if isinstance(stats.get("model_usage"), dict) else {}
+    roles = _object(evaluation.get("model_roles"))
+    usage = _object(stats.get("model_usage"))
     return InspectLog(
         log_version=version,
         status=status,
@@ -753,7 +767,7 @@ def _interpret(log, samples: _Samples) -> InspectLog:
     )
 
 
-def read_log(file, name: str) -> InspectLog:
+def read_log(file: IO[bytes], name: str) -> InspectLog:
     """Read an Inspect log from a seekable binary file; `name` tells the format by its extension."""
     suffix = PurePath(name).suffix.lower()
     if suffix == ".eval":
@@ -777,7 +791,7 @@ class EvalSetListing:
     tasks: list[dict] = field(default_factory=list)  # from eval-set.json: task_id, name, model
 
 
-def read_listing(file, name: str, listing: EvalSetListing) -> None:
+def read_listing(file: IO[bytes], name: str, listing: EvalSetListing) -> None:
     """Add what `logs.json` (its keys) or `eval-set.json` (its id and tasks) says to `listing`."""
     stream = _JsonStream(file, name, [limit("IMPORT_MAX_UNPACKED_BYTES")])
     if stream._peek() != "{":

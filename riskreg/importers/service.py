@@ -14,11 +14,13 @@ import hashlib
 import math
 import re
 from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import DataError, IntegrityError, transaction
+from django.db.models.fields.files import FieldFile
 
 from riskreg.evaluations.models import (
     Evaluation,
@@ -33,7 +35,13 @@ from riskreg.lib.dates import day
 from riskreg.lib.forms import size_in_words
 from riskreg.sources import SourceMark
 
-from .inspect import InspectLog, InspectLogError, read_log
+from .inspect import InspectLog, InspectLogError, Metric, read_log
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from riskreg.evaluations.models import Snapshot
+    from riskreg.frameworks.models import ThreatCategory
 
 RULE = re.compile(r"^\s*(?P<metric>[^\s<>=]+)\s*>=\s*(?P<value>-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?)\s*$")
 
@@ -65,7 +73,7 @@ class OutcomeRule:
             raise InspectLogError(f"Outcome rule {text[:80]!r}: the number is out of range.")
         return cls(match["metric"], value, match["value"])
 
-    def resolve(self, log: InspectLog):
+    def resolve(self, log: InspectLog) -> Metric:
         """The metric of the log this rule names; InspectLogError listing the names it could be."""
         exact = [m for m in log.metrics if m.name == self.metric]
         if not exact:
@@ -125,7 +133,7 @@ def check_size(size: int | None, name: str) -> None:
         )
 
 
-def sha256_of(file) -> str:
+def sha256_of(file: IO[bytes]) -> str:
     digest = hashlib.sha256()
     file.seek(0)
     for chunk in iter(lambda: file.read(1 << 20), b""):
@@ -143,7 +151,7 @@ def outcome_for(log: InspectLog, rule: OutcomeRule | None) -> str:
     if rule is None:
         return Outcome.NOT_ASSESSED
     if metric is None:
-        rule.resolve(log)  # no metrics at all: refused with the (empty) list
+        metric = rule.resolve(log)  # no metrics at all: refused with the (empty) list
     if metric.value is None:
         raise InspectLogError(f"The outcome rule's metric {metric.name} has no numeric value in the log.")
     return Outcome.SIGNAL_MET if metric.value >= rule.value else Outcome.BELOW_THRESHOLD
@@ -180,8 +188,8 @@ def _later(existing: ImportedRun, log: InspectLog) -> bool:
     return (log.completed_samples or 0) > (existing.completed_samples or 0)
 
 
-def plan(log: InspectLog, digest: str, *, snapshot, category=None, rule: OutcomeRule | None,
-         allow_other_model: bool) -> Plan:  # fmt: skip
+def plan(log: InspectLog, digest: str, *, snapshot: "Snapshot", category: "ThreatCategory | None" = None,
+         rule: OutcomeRule | None, allow_other_model: bool) -> Plan:  # fmt: skip
     """What importing `log` would do; InspectLogError if it is refused."""
     existing = ImportedRun.objects.filter(eval_id=log.eval_id).select_related("evaluation__snapshot").first()
     if existing is not None:
@@ -198,7 +206,10 @@ def plan(log: InspectLog, digest: str, *, snapshot, category=None, rule: Outcome
     return result
 
 
-def _plan_again(log: InspectLog, digest: str, existing: ImportedRun, *, snapshot, category, rule) -> Plan:
+def _plan_again(
+    log: InspectLog, digest: str, existing: ImportedRun, *, snapshot: "Snapshot", category: "ThreatCategory | None",
+    rule: OutcomeRule | None,
+) -> Plan:
     """A log whose eval_id is recorded: nothing changes, unless it is a later state of an unfinished run
     — of the same run (task, task id, run id, model), for the snapshot and category it is recorded under."""
     evaluation = existing.evaluation
@@ -290,8 +301,8 @@ def _rule_resolved(rule: OutcomeRule | None, log: InspectLog) -> OutcomeRule | N
     return OutcomeRule(rule.resolve(log).name, rule.value, rule.number)
 
 
-def import_log(file, name: str, *, snapshot, category, user, rule: OutcomeRule | None = None,
-               allow_other_model: bool = False) -> ImportResult:  # fmt: skip
+def import_log(file: IO[bytes], name: str, *, snapshot: "Snapshot", category: "ThreatCategory | None", user: "User",
+               rule: OutcomeRule | None = None, allow_other_model: bool = False) -> ImportResult:  # fmt: skip
     """Read and record one log. Never raises for a bad file: the result says it was refused, and why."""
     try:
         check_size(getattr(file, "size", None), name)
@@ -302,8 +313,9 @@ def import_log(file, name: str, *, snapshot, category, user, rule: OutcomeRule |
             list(ImportedRun.objects.select_for_update().filter(eval_id=log.eval_id).values_list("pk", flat=True))
             decided = plan(log, digest, snapshot=snapshot, category=category, rule=rule,
                            allow_other_model=allow_other_model)  # fmt: skip
-            if decided.action == "skip":
-                return ImportResult(name, "skipped", decided.reason, decided.existing.evaluation, log)
+            if decided.action == "skip":  # a skip is of a recorded run
+                skipped = cast(ImportedRun, decided.existing)
+                return ImportResult(name, "skipped", decided.reason, skipped.evaluation, log)
             return _write(file, name, log, digest, decided, snapshot=snapshot, category=category, user=user,
                           allow_other_model=allow_other_model)  # fmt: skip
     except InspectLogError as error:
@@ -319,13 +331,16 @@ def import_log(file, name: str, *, snapshot, category, user, rule: OutcomeRule |
                             "another request; import the file again to see what was recorded.")  # fmt: skip
 
 
-def _write(file, name, log, digest, decided: Plan, *, snapshot, category, user, allow_other_model) -> ImportResult:
+def _write(
+    file: IO[bytes], name: str, log: InspectLog, digest: str, decided: Plan, *, snapshot: "Snapshot",
+    category: "ThreatCategory | None", user: "User", allow_other_model: bool,
+) -> ImportResult:
     """Write the evaluation, its run record and the log as evidence (inside the caller's transaction)."""
     rule = _rule_resolved(decided.rule, log)
-    stored = []
+    stored: list[FieldFile] = []
     try:
         if decided.action == "update":
-            run = decided.existing
+            run = cast(ImportedRun, decided.existing)  # an update is of a recorded run
             evaluation = run.evaluation
             # simple-history keeps 100 characters of a change reason; the file is named by the new evidence.
             reason = f"Re-import of Inspect run {log.eval_id[:40]}: status {run.status} → {log.status}"[:100]
@@ -345,8 +360,9 @@ def _write(file, name, log, digest, decided: Plan, *, snapshot, category, user, 
         evaluation.save()
 
         file.seek(0)
-        previous = decided.existing.log_evidence if decided.existing else None
-        follows = f" — status {log.status}, follows the {decided.existing.status} log" if previous else ""
+        existing = decided.existing
+        previous = existing.log_evidence if existing else None
+        follows = f" — status {log.status}, follows the {existing.status} log" if existing and previous else ""
         piece = Evidence(
             evaluation=evaluation, kind=EvidenceKind.FILE, title=f"Inspect log {name}{follows}"[:300], added_by=user,
             original_name=name[-255:], replaces=previous,
@@ -360,7 +376,7 @@ def _write(file, name, log, digest, decided: Plan, *, snapshot, category, user, 
 
         values = _run_values(log, name, digest, rule)
         if decided.action == "update":
-            run = decided.existing
+            run = cast(ImportedRun, decided.existing)
             for key, value in values.items():
                 setattr(run, key, value)
             run._change_reason = reason
@@ -373,14 +389,14 @@ def _write(file, name, log, digest, decided: Plan, *, snapshot, category, user, 
         run.save()
     except BaseException:
         for stored_file in stored:  # the rows roll back with the transaction; do not leave their files behind
-            stored_file.storage.delete(stored_file.name)
+            stored_file.storage.delete(stored_file.name)  # type: ignore[arg-type]  # a saved file has a name
         raise
     if reason:
         return ImportResult(name, "updated", f"Updated evaluation {evaluation.pk}: {reason}.", evaluation, log)
     return ImportResult(name, "imported", f"Recorded as evaluation {evaluation.pk} ({log.status}).", evaluation, log)
 
 
-def find_snapshot(value):
+def find_snapshot(value: object) -> "Snapshot":
     """A snapshot by its id or its name (case-insensitive), as the command line and the API take it."""
     from riskreg.evaluations.models import Snapshot
     from riskreg.lib.forms import id_in_range
@@ -402,7 +418,7 @@ def find_snapshot(value):
     raise InspectLogError(f"No snapshot with id or name {text!r} (known: {known or 'none'}).")
 
 
-def find_category(value):
+def find_category(value: object) -> "ThreatCategory":
     from riskreg.frameworks.models import ThreatCategory
 
     text = str(value or "").strip()

@@ -13,6 +13,7 @@ never to the person who made the change.
 """
 
 import datetime
+from typing import cast
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -186,11 +187,12 @@ def incident_deadlines(now=None) -> int:
     ).distinct().order_by("pk") if user.has_perm("filings.report_incident")]  # fmt: skip
     queued = 0
     for incident, clock in urgent:
+        due = cast(datetime.datetime, clock.due)  # a clock due soon or overdue has a due time
         overdue = clock.state(now) == "overdue"
         for user in officers:
             queued += queue(
                 user, kind=Kind.INCIDENT_DUE,
-                key=f"incident:{incident.pk}:{clock.regime.slug}:{clock.report}:{clock.due.isoformat()}:{user.pk}",
+                key=f"incident:{incident.pk}:{clock.regime.slug}:{clock.report}:{due.isoformat()}:{user.pk}",
                 subject=f"{'Overdue' if overdue else 'Due soon'}: {clock.label} on {incident}",
                 lines=[f"{incident.reference} “{incident.title}”: the {clock.label} is {clock.words(now)}.",
                        f"It goes to {clock.to}; due {day(clock.due)} {clock.due:%H:%M} UTC ({clock.source}).",

@@ -7,9 +7,14 @@ when that fails, by `manage.py send_notifications` (which cron runs). Rows are t
 other record: who was told what, and when it went out, is in the audit trail.
 """
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 class Kind(models.TextChoices):
@@ -39,6 +44,9 @@ class Notification(models.Model):
     last_error = models.CharField(max_length=500, blank=True)
 
     history = HistoricalRecords()
+    # Who made the next save and why: simple_history reads them for its row (set by the steps that save)
+    _history_user: "User | None"
+    _change_reason: str
 
     class Meta:
         ordering = ["-id"]

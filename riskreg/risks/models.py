@@ -1,6 +1,7 @@
 """The risk register: what could go wrong, how likely and how bad, before and after treatment."""
 
 import datetime
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -14,6 +15,9 @@ from riskreg.evaluations.models import Confidence, Evaluation
 from riskreg.frameworks.models import ThreatCategory
 from riskreg.lib.dates import plausible
 from riskreg.sources import Sourced, choices_check
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 class Score(models.IntegerChoices):
@@ -99,6 +103,9 @@ class Risk(Sourced):
     evaluations = models.ManyToManyField(Evaluation, blank=True, related_name="risks")
 
     history = HistoricalRecords(m2m_fields=[evaluations])
+    # Who made the next save and why: simple_history reads them for its row (set by the steps that save)
+    _history_user: "User | None"
+    _change_reason: str
 
     class Meta:
         ordering = ["code"]
@@ -128,8 +135,9 @@ class Risk(Sourced):
 
     @property
     def owner_label(self) -> str:
-        if self.owner_user_id:
-            return self.owner_user.get_full_name() or self.owner_user.get_username()
+        user = self.owner_user  # None without a query when no user is set
+        if user is not None:
+            return user.get_full_name() or user.get_username()
         return self.owner
 
     def __str__(self) -> str:
