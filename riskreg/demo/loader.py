@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -86,7 +87,9 @@ class DemoSeeder:
             user = User(username=username, first_name=first_name, is_active=False)
             user.set_unusable_password()
             # By the loader; its own account is written by no one but the command.
-            user._history_user, user._change_reason = getattr(self, "user", None), CHANGE_REASON
+            # simple_history reads these two from the instance saved (Django's User declares neither).
+            user._history_user = getattr(self, "user", None)  # type: ignore[attr-defined]
+            user._change_reason = CHANGE_REASON  # type: ignore[attr-defined]
             with transaction.atomic():
                 user.save()
         return user
@@ -130,9 +133,9 @@ class DemoSeeder:
     def run(self, with_accounts: bool) -> SeedReport:
         frameworks = json.loads((FIXTURES / "frameworks.json").read_text())
         mythos = json.loads((FIXTURES / "mythos.json").read_text())
-        self.categories = {}
-        self.titles = {}
-        self.thresholds = {}
+        self.categories: dict[str, Any] = {}
+        self.titles: dict[str, Any] = {}
+        self.thresholds: dict[str, Any] = {}
         self._frameworks(frameworks)
         self._signers()
         self._mythos(mythos)

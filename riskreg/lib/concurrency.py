@@ -7,7 +7,11 @@ from the audit trail, with the reader's own edits kept in the form. Saving again
 that is a deliberate overwrite, against the new version.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 from django import forms
+from django.http import HttpResponse
 
 from riskreg.audit.models import AuditEvent
 
@@ -37,6 +41,11 @@ def changes_since(instance, version: int) -> list[dict]:
 
 class VersionedUpdateMixin:
     """For UpdateViews; list it before SuccessMessageMixin, so a refused save says no 'saved'."""
+
+    # What the UpdateView it is mixed into provides.
+    object: Any
+    get_context_data: Callable[..., dict]
+    render_to_response: Callable[..., HttpResponse]
 
     def get_form(self, form_class=None):
         form = super().get_form(form_class)

@@ -65,14 +65,15 @@ def as_owner(using: str = "default"):
         raise RuntimeError("Cannot switch to the owner role inside a transaction.")
     saved = {key: connection.settings_dict.get(key) for key in OWNER_KEYS}
     connection.close()
-    connection._riskreg_app_user = saved["USER"]
-    connection.settings_dict.update({key: settings.MIGRATE_DATABASE[key] for key in OWNER_KEYS})
+    connection._riskreg_app_user = saved["USER"]  # type: ignore[attr-defined]  # a mark of ours on the connection
+    owner = settings.MIGRATE_DATABASE or {}  # two_roles() is true only when it is set
+    connection.settings_dict.update({key: owner[key] for key in OWNER_KEYS})
     try:
         yield connection
     finally:
         connection.close()
         connection.settings_dict.update(saved)
-        del connection._riskreg_app_user
+        del connection._riskreg_app_user  # type: ignore[attr-defined]
 
 
 def quote(connection, name: str) -> str:

@@ -30,7 +30,7 @@ def bound_choice_fields(form: forms.BaseForm) -> None:
     """Make each model-choice field refuse an out-of-range id as an invalid choice, not a server error."""
     for field in form.fields.values():
         if isinstance(field, forms.ModelChoiceField):
-            field.clean = _bounded(field, field.clean)
+            field.clean = _bounded(field, field.clean)  # type: ignore[method-assign]  # this field's clean, wrapped
 
 
 def _bounded(field, clean):

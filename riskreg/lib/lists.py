@@ -15,6 +15,8 @@ with the primary key breaking ties so that no row appears on two pages; one row 
 read to know whether there is a next one, and the list is never counted.
 """
 
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
 from django.urls import reverse
 
 from riskreg.lib.pagination import PAGE_SIZE, keyset_after
@@ -49,6 +51,9 @@ def _key(row, name: str):
 class ListPageMixin:
     """For a django-filter FilterView: one page of `row_fields` rows in `rows`, the table for its headers."""
 
+    request: HttpRequest  # the view's, as for every mixin of a Django view
+    model: type[Model]
+    object_list: QuerySet
     table_class: type
     row_template: str
     row_fields: tuple[str, ...] = ()
