@@ -20,7 +20,6 @@ from riskreg.evaluations.models import Evaluation
 from riskreg.exports import CsvExportMixin
 from riskreg.filings import crosswalk
 from riskreg.filings.model_report import REPORTABLE
-from riskreg.forms import id_in_range
 from riskreg.frameworks.models import ThreatCategory
 from riskreg.mywork import SESSION_COUNT
 from riskreg.pagination import KeysetTableMixin
@@ -202,7 +201,7 @@ class CitingPickerMixin:
 
     def get_form_kwargs(self):
         value = self.request.GET.get("category", "")
-        usable = value.isascii() and value.isdigit() and id_in_range(value)
+        usable = value.isascii() and value.isdigit()
         category = ThreatCategory.objects.filter(pk=value).first() if usable else None
         other = self.request.GET.get("other_snapshots") == "1"
         return {**super().get_form_kwargs(), "category": category, "other_snapshots": other}
