@@ -4,7 +4,11 @@ The default view of a list is ordered by one indexed, unique key (`keyset_order`
 `?after=<key of the last row shown>`: every page, the first or the ten-thousandth, is one index
 range scan of page-size rows. When a reader sorts by a column (tables2's `?sort=`), pages fall
 back to tables2's LazyPaginator: OFFSET pages that still never COUNT the whole list.
+`keyset_page` is the one pager: the list pages' mixin below and the audit page (`?before=SEQ`,
+newest first) both page with it.
 """
+
+from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.core.paginator import EmptyPage
@@ -26,6 +30,36 @@ class BoundedLazyPaginator(LazyPaginator):
         return number
 
 
+class KeysetPage(NamedTuple):
+    rows: list
+    next_key: object  # the key to ask for the next page with; None on the last page
+    is_first: bool  # no usable key was given: the page starts at the beginning
+
+
+def _key(queryset, name: str, raw: str):
+    """The key value of `raw` for the field `name`, or None when it cannot be one (a mangled link)."""
+    meta = queryset.model._meta
+    field = meta.pk if name == "pk" else meta.get_field(name)
+    try:
+        value = field.to_python(raw)
+    except ValidationError:
+        return None
+    if isinstance(value, str) and "\x00" in value:  # PostgreSQL text holds no NUL: no such key
+        return None
+    return value  # an int beyond the column's range is fine: Django's lt/gt lookups never send it
+
+
+def keyset_page(queryset, order: str, raw: str, size: int = PAGE_SIZE) -> KeysetPage:
+    """One page of `queryset` in `order` (an indexed, unique field; "-" for descending) after the key
+    `raw` (the value of ?after= or ?before=; empty or unusable: the first page), read as size + 1 rows."""
+    name = order.lstrip("-")
+    key = _key(queryset, name, raw) if raw else None
+    if key is not None:
+        queryset = queryset.filter(**{f"{name}__{'lt' if order.startswith('-') else 'gt'}": key})
+    rows = list(queryset.order_by(order)[: size + 1])
+    return KeysetPage(rows[:size], getattr(rows[size - 1], name) if len(rows) > size else None, key is None)
+
+
 class KeysetTableMixin:
     keyset_order = "-pk"  # an indexed, unique field; "-" for descending
     page_size = PAGE_SIZE
@@ -34,32 +68,13 @@ class KeysetTableMixin:
     def is_keyset(self) -> bool:
         return not self.request.GET.get("sort")
 
-    def _after(self):
-        raw = self.request.GET.get("after", "")
-        if not raw:
-            return None
-        field = self.model._meta.get_field(self.keyset_order.lstrip("-").replace("pk", self.model._meta.pk.name))
-        try:
-            value = field.to_python(raw)
-        except ValidationError:
-            return None  # a mangled link shows the first page
-        if isinstance(value, str) and "\x00" in value:  # PostgreSQL text holds no NUL: no such key
-            return None
-        return value  # an int beyond the column's range is fine: Django's lt/gt lookups never send it
-
     def get_table_data(self):
         data = super().get_table_data()
         if not self.is_keyset():
             return data
-        name = self.keyset_order.lstrip("-")
-        descending = self.keyset_order.startswith("-")
-        after = self._after()
-        if after is not None:
-            data = data.filter(**{f"{name}__{'lt' if descending else 'gt'}": after})
-        rows = list(data.order_by(self.keyset_order)[: self.page_size + 1])
-        self.next_after = getattr(rows[self.page_size - 1], name) if len(rows) > self.page_size else None
-        self.is_first_page = after is None
-        return rows[: self.page_size]
+        page = keyset_page(data, self.keyset_order, self.request.GET.get("after", ""), self.page_size)
+        self.next_after, self.is_first_page = page.next_key, page.is_first
+        return page.rows
 
     def get_table_pagination(self, table):
         if self.is_keyset():

@@ -9,6 +9,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from riskreg.accounts.access import RoleRequiredMixin
+from riskreg.pagination import PAGE_SIZE, keyset_page
 
 from . import merkle, signing
 from .export import csv_lines, jsonl_lines
@@ -16,7 +17,6 @@ from .filters import AuditEventFilter
 from .models import AuditCheckpoint, AuditEvent, AuditHead
 from .words import describe, events_about
 
-PAGE_SIZE = 25
 COUNT_UP_TO = 10_000  # a filtered count stops here ("more than 10,000"): counting further would be slow
 
 
@@ -59,12 +59,8 @@ class AuditEventListView(AuditAccessMixin, TemplateView):
         if not filterset.is_bound:
             events = AuditEvent.objects.all()
         matching = events
-        before = self.request.GET.get("before", "")
-        if before.isascii() and before.isdigit():
-            events = events.filter(seq__lt=int(before))
-        page = describe(events.order_by("-seq")[: PAGE_SIZE + 1])
-        has_more = len(page) > PAGE_SIZE
-        page = page[:PAGE_SIZE]
+        older = keyset_page(events, "-seq", self.request.GET.get("before", ""), PAGE_SIZE)  # ?before=: newest first
+        page = describe(older.rows)
         for event in page:
             event.record_url = _record_url(self.request.user, event)
         query = self.request.GET.copy()
@@ -86,7 +82,7 @@ class AuditEventListView(AuditAccessMixin, TemplateView):
             more_than=more,
             filter=filterset,
             events=page,
-            next_before=page[-1].seq if has_more else None,
+            next_before=older.next_key,
             filter_query=query.urlencode(),
             head=head,
             checkpoint=AuditCheckpoint.objects.order_by("-id").first(),
