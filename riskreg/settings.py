@@ -9,8 +9,10 @@ on debug pages or demo logins. A deployment sets SECRET_KEY, ALLOWED_HOSTS and D
 
 import os
 from pathlib import Path
-from urllib.parse import parse_qsl, unquote, urlsplit
+from typing import Any
+from urllib.parse import urlsplit
 
+import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -45,39 +47,36 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+SUPPORTED_ENGINES = {"django.db.backends.postgresql", "django.db.backends.sqlite3"}
+
+
 def database_from_url(url: str) -> dict:
-    """Turn postgres://user:password@host:port/name?sslmode=require into a DATABASES entry.
+    """Turn postgres://user:password@host:port/name?sslmode=require into a DATABASES entry (dj-database-url).
 
     Only PostgreSQL and SQLite are supported: a typo in the scheme must not fall back
     silently to some other database.
     """
-    parts = urlsplit(url)
-    if parts.scheme in {"postgres", "postgresql", "pgsql"}:
-        name = unquote(parts.path.lstrip("/"))
-        if not name:
-            raise ImproperlyConfigured("DATABASE_URL names no database (postgres://user:pw@host:port/NAME)")
-        return {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": name,
-            "USER": unquote(parts.username or ""),
-            "PASSWORD": unquote(parts.password or ""),
-            "HOST": unquote(parts.hostname or ""),
-            "PORT": str(parts.port or ""),
-            "OPTIONS": dict(parse_qsl(parts.query)),
-            "ATOMIC_REQUESTS": True,
-            "CONN_MAX_AGE": env_int("CONN_MAX_AGE", 60),
-            "CONN_HEALTH_CHECKS": True,
-        }
-    if parts.scheme == "sqlite":
-        path = unquote(parts.path)
-        if path.startswith("//"):  # sqlite:////abs/path
-            path = path[1:]
-        elif path.startswith("/"):  # sqlite:///relative/path
-            path = path[1:]
-        if not path:
+    config: dict[str, Any]  # a DATABASES entry: dj-database-url's, with this project's keys added
+    try:
+        scheme = urlsplit(url).scheme
+        config = dict(dj_database_url.parse(url))
+    except dj_database_url.UnknownSchemeError:
+        config = {}
+    except ValueError as error:  # a port that is no number, a bracket left open
+        raise ImproperlyConfigured(f"DATABASE_URL is not a valid URL: {error}") from None
+    if config.get("ENGINE") not in SUPPORTED_ENGINES:
+        raise ImproperlyConfigured(f"DATABASE_URL scheme {scheme!r} is not supported (use postgres:// or sqlite:///)")
+    # Each request is one transaction: a change and its history commit or roll back together.
+    config["ATOMIC_REQUESTS"] = True
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        if config["NAME"] in ("", ":memory:"):  # dj-database-url reads sqlite:/// as an in-memory database
             raise ImproperlyConfigured("DATABASE_URL=sqlite:///PATH names no file")
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": path, "ATOMIC_REQUESTS": True}
-    raise ImproperlyConfigured(f"DATABASE_URL scheme {parts.scheme!r} is not supported (use postgres:// or sqlite:///)")
+        return config
+    if not config["NAME"]:
+        raise ImproperlyConfigured("DATABASE_URL names no database (postgres://user:pw@host:port/NAME)")
+    config.update(PORT=str(config["PORT"]), OPTIONS=config.get("OPTIONS", {}), CONN_HEALTH_CHECKS=True,
+                  CONN_MAX_AGE=env_int("CONN_MAX_AGE", 60))  # fmt: skip
+    return config
 
 
 DEBUG = env_bool("DEBUG", False)

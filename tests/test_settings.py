@@ -79,17 +79,63 @@ def test_it_reads_a_postgres_url():
     assert config["ATOMIC_REQUESTS"] is True
 
 
+def test_it_reads_a_postgres_url_with_options(monkeypatch):
+    """Query parameters become the OPTIONS (numbers as numbers); CONN_MAX_AGE comes from its own variable."""
+    monkeypatch.setenv("CONN_MAX_AGE", "5")
+    config = database_from_url(
+        "postgresql://app@db.example/riskreg?sslmode=verify-full&sslrootcert=/etc/ca.pem&connect_timeout=10"
+        "&application_name=riskreg-web"
+    )
+    assert config["ENGINE"] == "django.db.backends.postgresql"
+    assert (config["NAME"], config["USER"], config["PASSWORD"], config["PORT"]) == ("riskreg", "app", "", "")
+    assert config["OPTIONS"] == {"sslmode": "verify-full", "sslrootcert": "/etc/ca.pem", "connect_timeout": 10,
+                                 "application_name": "riskreg-web"}  # fmt: skip
+    assert (config["CONN_MAX_AGE"], config["CONN_HEALTH_CHECKS"], config["ATOMIC_REQUESTS"]) == (5, True, True)
+
+
+@pytest.mark.parametrize("url, name", [("sqlite:///db.sqlite3", "db.sqlite3"), ("sqlite:////srv/riskreg/db.sqlite3",
+                                                                                 "/srv/riskreg/db.sqlite3")])
+def test_it_reads_a_sqlite_url_relative_or_absolute(url, name):
+    config = database_from_url(url)
+    assert (config["ENGINE"], config["NAME"], config["ATOMIC_REQUESTS"]) == ("django.db.backends.sqlite3", name, True)
+
+
 @pytest.mark.parametrize(
     "url, message",
     [
         ("mysql://u@h/db", "scheme 'mysql' is not supported"),
+        ("oracle://u@h/db", "scheme 'oracle' is not supported"),
+        ("postgis://u@h/db", "scheme 'postgis' is not supported"),
+        ("postgress://u@h/db", "scheme 'postgress' is not supported"),
         ("postgres://u@h:5432/", "names no database"),
+        ("postgres://u@h:port/db", "not a valid URL"),
         ("sqlite:///", "names no file"),
+        ("sqlite://:memory:", "names no file"),
     ],
 )
 def test_it_refuses_a_database_url_it_cannot_use(url, message):
     with pytest.raises(ImproperlyConfigured, match=message):
         database_from_url(url)
+
+
+def test_a_mysql_database_url_stops_the_app_from_starting():
+    result = load_settings(DEBUG="1", DATABASE_URL="mysql://app:secret@db.example/riskreg")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: DATABASE_URL scheme 'mysql' is not supported (use postgres:// or sqlite:///)" in (
+        result.stderr
+    )
+    assert "secret" not in result.stderr
+
+
+def test_the_migrate_role_must_use_the_same_postgres_database():
+    result = load_settings(DEBUG="1", DATABASE_URL="postgres://app@db.example/riskreg",
+                           MIGRATE_DATABASE_URL="postgres://owner@db.example/other")  # fmt: skip
+    assert result.returncode != 0
+    assert "MIGRATE_DATABASE_URL and DATABASE_URL must name the same PostgreSQL database" in result.stderr
+    same = load_settings(DEBUG="1", DATABASE_URL="postgres://app@db.example/riskreg",
+                         MIGRATE_DATABASE_URL="postgres://owner@db.example/riskreg")  # fmt: skip
+    assert same.returncode == 0, same.stderr
+    assert same.stdout.split() == ["True", "django.db.backends.postgresql"]
 
 
 def test_requests_are_atomic(settings):

@@ -7,7 +7,7 @@ from django.db.models import Q
 from riskreg.evaluations.models import Evaluation
 from riskreg.frameworks.models import GovernanceTitle, ThreatCategory
 from riskreg.lib.dates import day
-from riskreg.lib.forms import BoundedChoicesMixin, id_in_range
+from riskreg.lib.forms import BoundedChoicesMixin
 
 from .digest import CONTENT_VERSION
 from .models import Determination, GapAcknowledgement, ReleaseDecision, ReviewCondition, SignOffVerdict
@@ -83,7 +83,7 @@ class DeterminationForm(OnePerCategoryMixin, BoundedChoicesMixin, forms.ModelFor
         """The category whose evaluations the picker offers: the posted one, the saved one, or the hint."""
         if self.is_bound:
             value = self.data.get(self.add_prefix("category"))
-            usable = value and str(value).isascii() and str(value).isdigit() and id_in_range(value)
+            usable = value and str(value).isascii() and str(value).isdigit()
             found = ThreatCategory.objects.filter(pk=value).first() if usable else None
             if found is not None:
                 return found
@@ -106,7 +106,7 @@ class DeterminationForm(OnePerCategoryMixin, BoundedChoicesMixin, forms.ModelFor
         field.queryset = evaluations
         if self.is_bound:
             posted = self.data.getlist(self.add_prefix("cited_evaluations"))
-            cited |= {int(v) for v in posted if str(v).isascii() and str(v).isdigit() and id_in_range(v)}
+            cited |= {int(v) for v in posted if str(v).isascii() and str(v).isdigit()}
         groups: dict = {}
         rows = sorted(evaluations[:2000], key=lambda e: (e.snapshot_id != decision.snapshot_id, e.snapshot_id,
                                                          e.pk not in cited, e.source_section, e.title))  # fmt: skip

@@ -21,7 +21,6 @@ from riskreg.frameworks.models import ThreatCategory
 from riskreg.lib import confirmation
 from riskreg.lib.concurrency import VersionedUpdateMixin
 from riskreg.lib.exports import CsvExportMixin
-from riskreg.lib.forms import id_in_range
 from riskreg.lib.lists import ListPageMixin
 from riskreg.mywork import SESSION_COUNT
 
@@ -73,10 +72,10 @@ class ReleaseDecisionListView(RoleRequiredMixin, CsvExportMixin, ListPageMixin, 
     def get_queryset(self):
         return ReleaseDecision.objects.all()
 
-    def read_rows(self, queryset):
+    def rows_queryset(self, queryset):
         # Instances, not values: a row's status says "changed since signing", which the gate works out
         # from the decision's signed content.
-        return list(queryset.select_related("snapshot__model", "framework_version__framework"))
+        return queryset.select_related("snapshot__model", "framework_version__framework")
 
     def decorate_rows(self, rows):
         annotate_review_states(rows)  # for the rows shown, in a fixed number of queries
@@ -204,7 +203,7 @@ class CitingPickerMixin:
 
     def get_form_kwargs(self):
         value = self.request.GET.get("category", "")
-        usable = value.isascii() and value.isdigit() and id_in_range(value)
+        usable = value.isascii() and value.isdigit()
         category = ThreatCategory.objects.filter(pk=value).first() if usable else None
         other = self.request.GET.get("other_snapshots") == "1"
         return {**super().get_form_kwargs(), "category": category, "other_snapshots": other}

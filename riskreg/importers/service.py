@@ -399,12 +399,11 @@ def _write(
 def find_snapshot(value: object) -> "Snapshot":
     """A snapshot by its id or its name (case-insensitive), as the command line and the API take it."""
     from riskreg.evaluations.models import Snapshot
-    from riskreg.lib.forms import id_in_range
 
     text = str(value or "").strip()
     if not text or "\x00" in text:
         raise InspectLogError("Give the snapshot: its id or its name (both are shown on the model page).")
-    if text.isascii() and text.isdigit() and id_in_range(text):
+    if text.isascii() and text.isdigit():
         found = Snapshot.objects.select_related("model").filter(pk=int(text)).first()
         if found is not None:
             return found

@@ -19,7 +19,7 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 
-from riskreg.lib.pagination import PAGE_SIZE, keyset_after
+from riskreg.lib.pagination import PAGE_SIZE, keyset_page
 
 MAX_PAGE = 2**62 // PAGE_SIZE  # beyond it OFFSET overflows a bigint: such a page is empty, not a 500
 
@@ -44,10 +44,6 @@ def page_number(raw: str) -> int:
     return number if 1 <= number <= MAX_PAGE else (1 if number < 1 else MAX_PAGE + 1)
 
 
-def _key(row, name: str):
-    return row[name] if isinstance(row, dict) else getattr(row, name)
-
-
 class ListPageMixin:
     """For a django-filter FilterView: one page of `row_fields` rows in `rows`, the table for its headers."""
 
@@ -65,9 +61,9 @@ class ListPageMixin:
     def sort(self) -> list[str]:
         return [value for value in self.request.GET.getlist("sort") if value]
 
-    def read_rows(self, queryset) -> list:
-        """One page of rows (plus one to see whether a next page exists)."""
-        return list(queryset.values(*self.row_fields))
+    def rows_queryset(self, queryset: QuerySet) -> QuerySet:
+        """How a page reads its rows: the `row_fields` as values, by default."""
+        return queryset.values(*self.row_fields)
 
     def decorate_rows(self, rows: list) -> None:
         """Add to the page's rows what their fields do not give (labels, links, related rows)."""
@@ -76,19 +72,17 @@ class ListPageMixin:
                 row["url"] = reverse(self.detail_url, args=[row["pk"]])
 
     def page_context(self) -> dict:
-        queryset = sorted_queryset(self.table_class, self.object_list, self.sort(), self.keyset_order)
+        queryset = self.rows_queryset(
+            sorted_queryset(self.table_class, self.object_list, self.sort(), self.keyset_order)
+        )
         size = self.page_size
         if not self.sort():
-            after = keyset_after(self.model, self.keyset_order, self.request.GET.get("after", ""))
-            if after is not None:
-                name = self.keyset_order.lstrip("-")
-                queryset = queryset.filter(**{f"{name}__{'lt' if self.keyset_order.startswith('-') else 'gt'}": after})
-            rows = self.read_rows(queryset[: size + 1])
-            next_after = _key(rows[size - 1], self.keyset_order.lstrip("-")) if len(rows) > size else None
-            context = {"keyset": True, "is_first_page": after is None, "next_after": next_after}
+            page = keyset_page(queryset, self.keyset_order, self.request.GET.get("after", ""), size)
+            rows = page.rows
+            context = {"keyset": True, "is_first_page": page.is_first, "next_after": page.next_key}
         else:
             number = page_number(self.request.GET.get("page", ""))
-            rows = self.read_rows(queryset[(number - 1) * size : number * size + 1]) if number <= MAX_PAGE else []
+            rows = list(queryset[(number - 1) * size : number * size + 1]) if number <= MAX_PAGE else []
             context = {"keyset": False, "page_number": number, "has_next": len(rows) > size,
                        "previous_page": number - 1 if number > 1 else None}  # fmt: skip
         rows = rows[:size]

@@ -3,6 +3,7 @@
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 import factories as make
@@ -69,6 +70,30 @@ def test_a_many_to_many_change_is_an_event_with_the_new_set():
     last = events_for(risk).last()
     assert last.action == "~"
     assert last.changes == {"evaluations": {"old": [], "new": [evaluation.pk]}}
+
+
+def test_verify_reads_m2m_history_in_batches_not_per_row():
+    """The queries verify_audit runs stay the same when the m2m history rows grow fivefold."""
+    risk = new_risk()
+    risk.save()
+    snap, cat = make.snapshot(), make.category()
+    evaluations = [make.evaluation(snap=snap, cat=cat) for _ in range(2)]
+
+    def change_links(times):
+        for n in range(times):
+            risk.evaluations.set([evaluations[n % 2]])  # a remove and an add: two history rows each
+
+    def verify_queries():
+        with CaptureQueriesContext(connection) as queries:
+            assert verify_database().ok
+        return len(queries)
+
+    change_links(5)
+    rows = Risk.history.filter(id=risk.pk).count()
+    few = verify_queries()
+    change_links(20)  # 25 changes in all: five times as many
+    assert Risk.history.filter(id=risk.pk).count() >= 4 * rows
+    assert verify_queries() == few
 
 
 def test_a_failing_write_leaves_neither_history_nor_event():

@@ -5,7 +5,6 @@ from django.core.management.base import BaseCommand, CommandError
 
 from riskreg.decisions.gate import BLOCK, RECORDED, WARN, gate
 from riskreg.decisions.models import ReleaseDecision
-from riskreg.lib.forms import id_in_range
 
 SYMBOL = {"pass": "PASS ", "warn": "WARN ", "block": "BLOCK"}
 
@@ -47,9 +46,9 @@ class Command(BaseCommand):
             sys.exit(1)
 
     def _find(self, value: str) -> ReleaseDecision:
-        if "\x00" in value or (value.isdigit() and not id_in_range(value)):  # no such key can exist
+        if "\x00" in value:  # no such key can exist
             raise CommandError(f"No release decision {value!r}.", returncode=2)
-        if value.isdigit():
+        if value.isascii() and value.isdigit():
             found = ReleaseDecision.objects.filter(pk=int(value)).first()
         else:
             matches = list(ReleaseDecision.objects.filter(reference=value)[:2])
