@@ -18,6 +18,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from riskreg.audit.export import escape_formula
 from riskreg.decisions.tables import ReleaseDecisionTable
 from riskreg.evaluations.models import Evaluation
 from riskreg.evaluations.tables import EvaluationTable
@@ -71,7 +72,7 @@ def table_cells(name, sort) -> list[list[str]]:
         queryset = queryset.order_by(keyset)
     rows = [[str(column.header) for column in TABLES[name](model.objects.none()).columns]]  # the page's headers
     for record in queryset:
-        rows.append(["" if value is None else exports.escape_formula(str(value)) for value in _cells(name, record)])
+        rows.append(["" if value is None else escape_formula(str(value)) for value in _cells(name, record)])
     return rows
 
 

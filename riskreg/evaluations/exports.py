@@ -1,7 +1,7 @@
 """The evaluations list's CSV: the table's columns, read as rows."""
 
 from riskreg.evaluations.models import Evaluation, Evidence
-from riskreg.lib.exports import CsvExport, choice_labels
+from riskreg.lib.exports import CsvExport, choice_labels, ids_in
 
 
 class EvaluationCsv(CsvExport):
@@ -20,7 +20,7 @@ class EvaluationCsv(CsvExport):
         # Sorted here, not in SQL: with ORDER BY id PostgreSQL may walk the whole evidence table in id
         # order for each chunk instead of looking the chunk's rows up by evaluation.
         hashes = {}
-        pieces = Evidence.objects.filter(evaluation_id__in=[row[0] for row in rows], sha256__gt="").order_by()
+        pieces = Evidence.objects.filter(evaluation_id__in=ids_in([row[0] for row in rows]), sha256__gt="").order_by()
         for _, evaluation_id, sha256 in sorted(pieces.values_list("id", "evaluation_id", "sha256")):
             hashes.setdefault(evaluation_id, []).append(sha256)
         for pk, title, model, snapshot, category, kind, outcome, score, external, section in rows:

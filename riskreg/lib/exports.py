@@ -13,10 +13,12 @@ becomes cells); every cell is escaped against spreadsheet formulas, as the audit
 import csv
 from itertools import islice
 
+from django.db import connection
+from django.db.models.expressions import RawSQL
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from riskreg.audit.export import Echo, escape_formula
+from riskreg.audit.export import FORMULA_STARTS, Echo
 from riskreg.lib.lists import sorted_queryset
 
 CHUNK = 2000  # rows per server-side fetch and per piece of the response
@@ -33,9 +35,12 @@ def choice_labels(model, field: str) -> dict:
     return {value: str(label) for value, label in model._meta.get_field(field).flatchoices}
 
 
-def text(value) -> str:
-    """A cell as today's export wrote it: None is empty, anything else its str(), formulas escaped."""
-    return "" if value is None else escape_formula(str(value))
+def ids_in(ids: list[int]):
+    """For `pk__in` with a chunk's thousands of ids: on PostgreSQL one array parameter, not one placeholder
+    an id (Django and psycopg took a quarter of the export's time preparing those lists)."""
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", [ids])
+    return ids
 
 
 class CsvExport:
@@ -54,7 +59,13 @@ class CsvExport:
         yield writer.writerow(self.header)
         rows = queryset.values_list(*self.fields).iterator(chunk_size=CHUNK)
         for chunk in chunks(rows, CHUNK):
-            yield "".join(writer.writerow([text(value) for value in cells]) for cells in self.cells(chunk))
+            # A cell: None is empty, anything else its str() with formulas escaped (audit.export.escape_formula,
+            # inlined: it runs for every cell, and the calls were a fifth of the export's time).
+            yield "".join(
+                writer.writerow(["" if value is None else "'" + cell if (cell := str(value)).startswith(FORMULA_STARTS)
+                                 else cell for value in cells])
+                for cells in self.cells(chunk)
+            )  # fmt: skip
 
     def response(self, queryset) -> StreamingHttpResponse:
         stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
