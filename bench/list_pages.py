@@ -43,8 +43,11 @@ from record import record  # noqa: E402
 
 from riskreg.audit.models import AuditEvent  # noqa: E402
 from riskreg.decisions.models import ReleaseDecision  # noqa: E402
+from riskreg.decisions.views import ReleaseDecisionListView  # noqa: E402
 from riskreg.evaluations.models import Evaluation  # noqa: E402
+from riskreg.evaluations.views import EvaluationListView  # noqa: E402
 from riskreg.risks.models import Risk  # noqa: E402
+from riskreg.risks.views import RiskListView  # noqa: E402
 
 
 @login_required
@@ -52,7 +55,27 @@ def trivial(request):
     return HttpResponse(b"ok", content_type="text/plain")
 
 
-urlpatterns = [path("bench/trivial/", trivial), path("", include(settings.ROOT_URLCONF))]
+def floor(view_class):
+    """The list view with the same queries and no rendering: its rows are read and decorated, its filter
+    form's option lists are read, then it answers a few bytes. What a page costs beyond this is drawing it."""
+
+    class Floor(view_class):
+        def render_to_response(self, context, **kwargs):
+            for field in context["filter"].form.fields.values():
+                for _ in getattr(field, "choices", ()):  # iterated as the page does (list() would COUNT first)
+                    pass
+            return HttpResponse(b"ok", content_type="text/plain")
+
+    return Floor.as_view()
+
+
+urlpatterns = [
+    path("bench/trivial/", trivial),
+    path("bench/floor/evaluations/", floor(EvaluationListView)),
+    path("bench/floor/risks/", floor(RiskListView)),
+    path("bench/floor/decisions/", floor(ReleaseDecisionListView)),
+    path("", include(settings.ROOT_URLCONF)),
+]
 
 
 def deep_key(queryset, order: str, position: float):
@@ -70,14 +93,18 @@ def pages() -> list[tuple[str, str]]:
     event_before, event_row = deep_key(AuditEvent.objects.all(), "-seq", 0.99)
     return [
         ("trivial view", "/bench/trivial/"),
+        ("home (overview, latest decision per model)", "/"),
+        ("evaluations, first page: floor (no rendering)", "/bench/floor/evaluations/"),
         ("evaluations, first page", "/evaluations/"),
         (f"evaluations, deep (row {evaluation_row:,})", f"/evaluations/?after={evaluation_after}"),
         ("evaluations, sorted by title, page 2", "/evaluations/?sort=title&page=2"),
         ("evaluations, sorted by -score, page 40", "/evaluations/?sort=-score&page=40"),
         ("evaluations, sorted by model / snapshot, page 2", "/evaluations/?sort=snapshot&page=2"),
         ("evaluations, filtered (outcome=crossed)", "/evaluations/?outcome=crossed"),
+        ("risks, first page: floor (no rendering)", "/bench/floor/risks/"),
         ("risks, first page", "/risks/"),
         (f"risks, deep (row {risk_row:,})", f"/risks/?after={risk_after}"),
+        ("decisions, first page: floor (no rendering)", "/bench/floor/decisions/"),
         ("decisions, first page", "/decisions/"),
         (f"decisions, deep (row {decision_row:,})", f"/decisions/?after={decision_after}"),
         ("admin changelist, evaluations, first page", "/admin/evaluations/evaluation/"),
