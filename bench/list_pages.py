@@ -96,6 +96,7 @@ def pages() -> list[tuple[str, str]]:
         ("home (overview, latest decision per model)", "/"),
         ("evaluations, first page: floor (no rendering)", "/bench/floor/evaluations/"),
         ("evaluations, first page", "/evaluations/"),
+        (f"evaluations, deep (row {evaluation_row:,}): floor", f"/bench/floor/evaluations/?after={evaluation_after}"),
         (f"evaluations, deep (row {evaluation_row:,})", f"/evaluations/?after={evaluation_after}"),
         ("evaluations, sorted by title, page 2", "/evaluations/?sort=title&page=2"),
         ("evaluations, sorted by -score, page 40", "/evaluations/?sort=-score&page=40"),
@@ -106,6 +107,7 @@ def pages() -> list[tuple[str, str]]:
         (f"risks, deep (row {risk_row:,})", f"/risks/?after={risk_after}"),
         ("decisions, first page: floor (no rendering)", "/bench/floor/decisions/"),
         ("decisions, first page", "/decisions/"),
+        (f"decisions, deep (row {decision_row:,}): floor", f"/bench/floor/decisions/?after={decision_after}"),
         (f"decisions, deep (row {decision_row:,})", f"/decisions/?after={decision_after}"),
         ("admin changelist, evaluations, first page", "/admin/evaluations/evaluation/"),
         (f"admin changelist, evaluations, deep (row {evaluation_row:,})",
@@ -150,14 +152,14 @@ def main() -> int:
     if database == "postgresql":
         database += f" {connection.pg_version // 10000}"
     print(f"{sizes}; {args.requests} requests per page; {database}; {os.cpu_count()} cores")
-    print(f"{'page':48} {'p50 ms':>8} {'p95 ms':>8} {'× trivial p95':>14} {'queries':>8}")
+    print(f"{'page':56} {'p50 ms':>8} {'p95 ms':>8} {'× trivial p95':>14} {'queries':>8}")
     worst = 0.0
     for label, _ in targets:
         p50, p95 = statistics.median(times[label]), percentile(times[label], 0.95)
         ratio = p95 / trivial_p95
         if label != "trivial view":
             worst = max(worst, ratio)
-        print(f"{label:48} {p50:8.1f} {p95:8.1f} {ratio:14.1f} {queries[label]:8}")
+        print(f"{label:56} {p50:8.1f} {p95:8.1f} {ratio:14.1f} {queries[label]:8}")
     slowest = max((percentile(times[label], 0.95), label) for label, _ in targets)
     record("bench/list_pages.py", database, sizes,
            f"slowest p95 {slowest[0]:.0f} ms ({slowest[1]}); worst ratio to trivial p95 {worst:.1f}×; "

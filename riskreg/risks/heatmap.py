@@ -1,5 +1,7 @@
 """The 5×5 likelihood × impact heat map, drawn as SVG on the server (no script, no CDN)."""
 
+from collections import Counter
+
 from django.db.models import Count
 from django.http import QueryDict
 from django.template.loader import render_to_string
@@ -18,15 +20,23 @@ def _colour(score: int) -> str:
     return next(colour for floor, colour, _ in BANDS if score >= floor)
 
 
-def heatmap_svg(queryset, which: str, query=None) -> str:
-    """An SVG grid of risk counts for `which` ('inherent' or 'residual'); each cell links to its risks,
-    keeping the list's other filters (`query`, the request's GET) so the cell's count is what it opens.
-    The figures are worked out here; templates/risks/_heatmap.svg draws them (escaping as every template)."""
+def heatmap_counts(queryset) -> dict[str, Counter]:
+    """Risks per (likelihood, impact) for both maps, in one scan of the (filtered) register."""
+    counts: dict[str, Counter] = {"inherent": Counter(), "residual": Counter()}
+    grouped = queryset.order_by().values_list("inherent_likelihood", "inherent_impact", "residual_likelihood",
+                                              "residual_impact").annotate(n=Count("id"))  # fmt: skip
+    for inherent_likelihood, inherent_impact, residual_likelihood, residual_impact, n in grouped:
+        counts["inherent"][inherent_likelihood, inherent_impact] += n
+        counts["residual"][residual_likelihood, residual_impact] += n
+    return counts
+
+
+def heatmap_svg(counts: Counter, which: str, query=None) -> str:
+    """An SVG grid of risk counts for `which` ('inherent' or 'residual'; `counts` from heatmap_counts); each
+    cell links to its risks, keeping the list's other filters (`query`, the request's GET) so the cell's
+    count is what it opens. The figures are worked out here; templates/risks/_heatmap.svg draws them
+    (escaping as every template)."""
     likelihood, impact = f"{which}_likelihood", f"{which}_impact"
-    counts = {
-        (row[likelihood], row[impact]): row["n"]
-        for row in queryset.order_by().values(likelihood, impact).annotate(n=Count("id"))
-    }
     size = MARGIN + CELL * len(SCALE) + 8
     list_url = reverse("risks:list")
     keep = query.copy() if query is not None else QueryDict(mutable=True)

@@ -17,7 +17,7 @@ from riskreg.lib.lists import ListPageMixin
 from .exports import RiskCsv
 from .filters import RiskFilter
 from .forms import RiskForm
-from .heatmap import heatmap_svg
+from .heatmap import heatmap_counts, heatmap_svg
 from .models import Risk, RiskStatus, Treatment, is_overdue, may_review, owner_label, review
 from .tables import RiskTable
 
@@ -55,11 +55,11 @@ class RiskListView(RoleRequiredMixin, CsvExportMixin, ListPageMixin, FilterView)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        risks = self.object_list
-        # Built here from escaped numbers and URLs only; see heatmap.py.
+        counts = heatmap_counts(self.object_list)
+        # Drawn by a template from numbers and URLs (it escapes them); see heatmap.py.
         context["heatmaps"] = [
-            ("Inherent", mark_safe(heatmap_svg(risks, "inherent", self.request.GET))),
-            ("Residual", mark_safe(heatmap_svg(risks, "residual", self.request.GET))),
+            ("Inherent", mark_safe(heatmap_svg(counts["inherent"], "inherent", self.request.GET))),
+            ("Residual", mark_safe(heatmap_svg(counts["residual"], "residual", self.request.GET))),
         ]
         return context
 
