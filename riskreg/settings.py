@@ -231,7 +231,9 @@ IMPORT_MAX_SAMPLE_BYTES = env_int("IMPORT_MAX_SAMPLE_BYTES", 2 * 1024 * 1024)
 IMPORT_MAX_SAMPLES = env_int("IMPORT_MAX_SAMPLES", 500_000)
 IMPORT_MAX_METRICS = env_int("IMPORT_MAX_METRICS", 1_000)
 
-DJANGO_TABLES2_TEMPLATE = "django_tables2/table.html"
+# tables2 declares the lists' columns and sorts; riskreg/lib/lists.py draws them (no tables2 template).
+# A list filter left empty reads "Any", not a row of dashes.
+FILTERS_EMPTY_CHOICE_LABEL = "Any"
 
 # Sessions end after 30 minutes without a request, and 12 hours after logging in, whatever happens.
 SESSION_IDLE_SECONDS = env_int("SESSION_IDLE_SECONDS", 30 * 60)
