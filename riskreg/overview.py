@@ -67,11 +67,15 @@ def model_overview() -> tuple[list[ThreatCategory], list[ModelRow]]:
     # as there are models, however many decisions each has.
     newest_first: list[str | OrderBy] = [F("effective_date").desc(nulls_last=True), "-id"]
     of_model = ReleaseDecision.objects.filter(snapshot__model=OuterRef("pk")).order_by(*newest_first).values("pk")
-    picked = dict(
-        AIModel.objects.annotate(latest=Coalesce(Subquery(of_model.exclude(status=DecisionStatus.DRAFT)[:1]),
-                                                 Subquery(of_model[:1])))
-        .filter(latest__isnull=False).values_list("pk", "latest")
-    )  # fmt: skip
+    # (Models without a decision are dropped here, not in SQL: a WHERE on the annotation ran both
+    # subqueries a second time.)
+    picked = {
+        model_id: latest
+        for model_id, latest in AIModel.objects.order_by().annotate(
+            latest=Coalesce(Subquery(of_model.exclude(status=DecisionStatus.DRAFT)[:1]), Subquery(of_model[:1]))
+        ).values_list("pk", "latest")
+        if latest is not None
+    }
     found = ReleaseDecision.objects.select_related("snapshot", "framework_version__framework").in_bulk(
         list(picked.values())
     )
