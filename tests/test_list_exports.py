@@ -64,9 +64,9 @@ def table_cells(name, sort) -> list[list[str]]:
     model = {"evaluations": Evaluation, "risks": Risk, "decisions": ReleaseDecision}[name]
     keyset = {"evaluations": "-pk", "risks": "code", "decisions": "-pk"}[name]
     queryset = model.objects.all()
-    if sort:
-        ordered = TABLES[name](queryset, order_by=sort).data.data
-        first = ordered.query.order_by[0] if ordered.query.order_by else ""
+    ordered = TABLES[name](queryset, order_by=sort).data.data if sort else queryset
+    if ordered.query.order_by:  # a column the table sorts by (an unknown one is dropped: the default order)
+        first = ordered.query.order_by[0]
         queryset = ordered.order_by(*ordered.query.order_by, "-pk" if first.startswith("-") else "pk")
     else:
         queryset = queryset.order_by(keyset)

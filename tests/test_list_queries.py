@@ -161,9 +161,9 @@ def test_the_snapshot_filter_offers_only_the_chosen_models_snapshots(client, sup
                                                                                                  "first-b")]
     page = client.get(reverse("evaluations:list"), {"snapshot": second.pk}).content.decode()
     assert f'<option value="{second.pk}" selected>{second.model.name} — second-a</option>' in page
-    # A link's snapshot of another model than the one chosen stays chosen: both filters apply, nothing matches.
+    # A snapshot of another model than the one chosen (the model changed, the snapshot kept) is no choice.
     response = client.get(reverse("evaluations:list"), {"model": first.model_id, "snapshot": second.pk})
-    assert "No evaluations match these filters" in response.content.decode()
+    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
     assert client.get(reverse("evaluations:list"), {"snapshot": "2" * 30}).status_code == 200
 
 
@@ -191,3 +191,27 @@ def test_sorted_pages_go_back_and_forth_and_past_the_end_says_so(client, superus
         assert response.status_code == 200
     assert "past the end of the list" in client.get(url, {"sort": "-score", "page": "4"}).content.decode()
     assert "No evaluations match these filters" in client.get(url, {"q": "nothing like it"}).content.decode()
+
+
+@pytest.mark.parametrize("name", ["evaluations:list", "decisions:list"])
+def test_an_unknown_or_unsortable_sort_keeps_the_lists_own_order(client, superuser, name):
+    client.force_login(superuser)
+    add_rows(30, superuser)
+    plain = client.get(reverse(name))
+    for sort in ("nope", "evidence", "-id", "recorded_by__password"):
+        response = client.get(reverse(name), {"sort": sort})
+        assert [_field(row, "pk") for row in response.context["page_rows"]] == [
+            _field(row, "pk") for row in plain.context["page_rows"]
+        ], sort
+        assert response.context["keyset"] and "Next page" in response.content.decode()
+
+
+def test_a_header_starts_its_sort_at_the_first_page_and_the_filter_form_keeps_the_sort(client, superuser):
+    client.force_login(superuser)
+    add_rows(60, superuser)
+    html = client.get(reverse("evaluations:list"), {"sort": "-score", "page": "2", "q": "E"}).content.decode()
+    assert 'href="?q=E&amp;sort=title"' in html and 'href="?q=E&amp;sort=score"' in html
+    assert '<input type="hidden" name="sort" value="-score">' in html
+    after = client.get(reverse("evaluations:list"), {"q": "E"}).context["next_after"]
+    html = client.get(reverse("evaluations:list"), {"q": "E", "after": after}).content.decode()
+    assert 'href="?q=E&amp;sort=title"' in html and "after=" not in html.split("<tbody>")[0].split("<thead>")[1]

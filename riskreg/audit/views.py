@@ -83,6 +83,7 @@ class AuditEventListView(AuditAccessMixin, TemplateView):
             filter=filterset,
             events=page,
             next_before=older.next_key,
+            is_first_page=older.is_first,
             filter_query=query.urlencode(),
             head=head,
             checkpoint=AuditCheckpoint.objects.order_by("-id").first(),

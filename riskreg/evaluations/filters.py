@@ -51,9 +51,12 @@ class EvaluationFilter(django_filters.FilterSet):
         super().__init__(data, *args, **kwargs)
         data = data or {}
         model, snapshot = _id(data.get("model")), _id(data.get("snapshot"))
-        offered = Q(model_id=model) if model is not None else Q(pk__in=[])
-        if snapshot is not None:
-            offered |= Q(pk=snapshot)
+        # With a model chosen, its snapshots (a snapshot of another model is then no choice, and says
+        # so); else only the snapshot a link names.
+        if model is not None:
+            offered = Q(model_id=model)
+        else:
+            offered = Q(pk=snapshot) if snapshot is not None else Q(pk__in=[])
         self.filters["snapshot"].queryset = Snapshot.objects.filter(offered).select_related("model")
         if model is None:
             self.filters["snapshot"].extra["empty_label"] = "Any (choose a model to list its snapshots)"

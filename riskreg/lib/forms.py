@@ -80,7 +80,7 @@ class ListSelect(forms.Select):
         chosen = set(widget["value"])
         options = "".join(
             f'<option value="{escape(text)}"{" selected" if text in chosen else ""}>{escape(str(label))}</option>'
-            for text, label in ((str(key), label) for key, label in self.choices)
+            for text, label in (("" if key is None else str(key), label) for key, label in self.choices)
         )
         return mark_safe(f'<select name="{escape(name)}"{flatatt(widget["attrs"])}>{options}</select>')
 

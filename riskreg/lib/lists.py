@@ -24,10 +24,18 @@ from riskreg.lib.pagination import PAGE_SIZE, keyset_page
 MAX_PAGE = 2**62 // PAGE_SIZE  # beyond it OFFSET overflows a bigint: such a page is empty, not a 500
 
 
+def accepted_sort(table_class, sort: list[str]) -> list[str]:
+    """The `?sort=` values the table sorts by: unknown and unsortable columns are dropped, as tables2 does."""
+    if not any(sort):
+        return []
+    return [str(key) for key in table_class(table_class._meta.model._default_manager.none(), order_by=sort).order_by]
+
+
 def sorted_queryset(table_class, queryset, sort: list[str], keyset_order: str):
     """The list in the page's order: the table's reading of `?sort=` (unknown or unsortable columns are
-    ignored, as the headers do), the primary key breaking ties; with no sort, the keyset order."""
-    if any(sort):
+    ignored, as the headers do), the primary key breaking ties; with no sort it accepts, the keyset order."""
+    sort = accepted_sort(table_class, sort)
+    if sort:
         # Building the table on a queryset orders it lazily: no query runs.
         ordered = table_class(queryset, order_by=sort).data.data
         keys = ordered.query.order_by
@@ -59,7 +67,10 @@ class ListPageMixin:
     detail_url = ""  # the name of the row's page, reversed with its pk as `url`
 
     def sort(self) -> list[str]:
-        return [value for value in self.request.GET.getlist("sort") if value]
+        """The page's column sort: `?sort=` as the table accepts it (none: the keyset order)."""
+        if not hasattr(self, "_sort"):
+            self._sort = accepted_sort(self.table_class, self.request.GET.getlist("sort"))
+        return self._sort
 
     def rows_queryset(self, queryset: QuerySet) -> QuerySet:
         """How a page reads its rows: the `row_fields` as values, by default."""
@@ -90,7 +101,12 @@ class ListPageMixin:
         query = self.request.GET.copy()
         for name in ("after", "page", "export"):
             query.pop(name, None)
-        context.update(page_rows=rows, page_query=query.urlencode(), row_template=self.row_template,
+        unsorted = query.copy()
+        unsorted.pop("sort", None)
+        # The pager keeps the filters and the sort; a header's sort link keeps the filters and starts at the
+        # first page; the filter form keeps the sort (sort_values).
+        context.update(page_rows=rows, page_query=query.urlencode(), sort_query=unsorted.urlencode(),
+                       sort_values=self.sort(), row_template=self.row_template,
                        list_noun=self.model._meta.verbose_name_plural)  # fmt: skip
         return context
 

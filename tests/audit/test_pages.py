@@ -157,3 +157,11 @@ def test_every_record_kind_has_a_history_page(client, viewer, demo, name):
 def test_a_non_ascii_digit_in_before_is_ignored_not_a_500(client, auditor):
     client.force_login(auditor)
     assert client.get(reverse("audit:list"), {"before": "²"}).status_code == 200
+
+
+def test_a_page_past_the_oldest_event_says_so_and_leads_back(client, auditor):
+    make.category()  # at least one event
+    client.force_login(auditor)
+    html = client.get(reverse("audit:list"), {"before": "1"}).content.decode()
+    assert "past the oldest event" in html and 'href="?">back to the newest events' in html
+    assert "past the oldest event" not in client.get(reverse("audit:list"), {"user": "nobody-at-all"}).content.decode()
