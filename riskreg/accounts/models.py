@@ -48,6 +48,17 @@ USER_HISTORY.add_extra_methods(User)
 USER_HISTORY.finalize(User)  # what simple_history.register does, with the history model in this app
 
 
+def system_account(username: str, name: str) -> User:
+    """The inactive account that writes what a loader or a command records (no password can log in as it)."""
+    with transaction.atomic():
+        account, created = User.objects.get_or_create(username=username, defaults={"first_name": name,
+                                                                                   "is_active": False})
+        if created:
+            account.set_unusable_password()
+            account.save(update_fields=["password"])
+    return account
+
+
 def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 

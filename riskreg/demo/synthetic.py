@@ -10,9 +10,9 @@ import sys
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from riskreg.accounts.models import system_account
 from riskreg.audit.chain import bulk_create_with_history, bulk_update_with_history
 from riskreg.audit.models import AuditEvent
 from riskreg.decisions.models import ReleaseDecision, Scope
@@ -77,14 +77,7 @@ class Progress:
 
 
 def _user():
-    User = get_user_model()
-    user, created = User.objects.get_or_create(
-        username=USERNAME, defaults={"first_name": "Synthetic data", "is_active": False}
-    )
-    if created:
-        user.set_unusable_password()
-        user.save(update_fields=["password"])
-    return user
+    return system_account(USERNAME, "Synthetic data")
 
 
 def generate(plan: Plan, stream=None) -> Generated:

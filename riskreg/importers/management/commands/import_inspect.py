@@ -72,8 +72,8 @@ class Command(BaseCommand):
 
     def _user(self, username):
         from django.contrib.auth import get_user_model
-        from django.db import transaction
 
+        from riskreg.accounts.models import system_account
         from riskreg.demo.loader import SEED_USERNAME
 
         User = get_user_model()
@@ -82,11 +82,4 @@ class Command(BaseCommand):
             if found is None:
                 raise CommandError(f"No user {username!r}.")
             return found
-        with transaction.atomic():
-            found, created = User.objects.get_or_create(
-                username=SEED_USERNAME, defaults={"first_name": "Demo data loader", "is_active": False}
-            )
-            if created:
-                found.set_unusable_password()
-                found.save(update_fields=["password"])
-        return found
+        return system_account(SEED_USERNAME, "Demo data loader")
