@@ -53,7 +53,7 @@ def page_number(raw: str) -> int:
 
 
 class ListPageMixin:
-    """For a django-filter FilterView: one page of `row_fields` rows in `rows`, the table for its headers."""
+    """For a django-filter FilterView: one page of rows (`rows_queryset`) in `page_rows`, the table for its headers."""
 
     request: HttpRequest  # the view's, as for every mixin of a Django view
     model: type[Model]
