@@ -25,7 +25,7 @@ from riskreg.frameworks.models import (
     is_coverage_gap,
 )
 
-from .digest import CONTENT_VERSION, Change, describe_changes, digest_of, load, load_many, signed_content
+from .digest import CONTENT_VERSION, PARTS, Change, describe_changes, digest_of, load, load_many, signed_content
 from .models import (
     LIFECYCLE_FIELDS,
     Affirmation,
@@ -178,7 +178,8 @@ def authors_of(
     """Everyone who created or changed the decision or any of its parts, from their history.
 
     A lifecycle step (submit, sign, reject, record) moves only the status and makes nobody an
-    author; a change to any other field, a determination, a citation or a gap acknowledgement does.
+    author; a change to any other field, or to any part the signed document holds (digest.PARTS:
+    determinations and their citations, gap acknowledgements, review conditions), does.
     """
     authors: set[int | None] = {decision.author_id}  # None: a history row made by no known user
     previous = None
@@ -191,7 +192,7 @@ def authors_of(
         if kind != "~" or row != previous:
             authors.add(user)
         previous = row
-    for model in (Determination, GapAcknowledgement):
+    for model in PARTS.values():
         authors.update(model.history.filter(decision_id=decision.pk).values_list("history_user_id", flat=True))
     if gaps is None:
         gaps = GapAcknowledgement.objects.filter(decision=decision)
