@@ -27,6 +27,7 @@ from riskreg.frameworks.models import (
 
 from .digest import CONTENT_VERSION, PARTS, Change, describe_changes, digest_of, load, load_many, signed_content
 from .models import (
+    FROZEN_STATUSES,
     LIFECYCLE_FIELDS,
     Affirmation,
     AffirmationKind,
@@ -354,6 +355,7 @@ def gate(decision: ReleaseDecision) -> GateReport:
         _check_recorded(decision) if recorded else _check_sign_offs(decision, required, sign_offs, digests, authors),
         _check_stale(sign_offs, digests, contents),
         _check_response(decision, determinations, thresholds),
+        _check_supersession(decision),
     ]
     material = None
     if affirmed is not None and decision.status == DecisionStatus.APPROVED:
@@ -536,6 +538,54 @@ def _check_sign_offs(
         return Check("sign_offs", title, BLOCK, f"Awaiting a current {doing} by: {names}.",
                      records + [Record("title", t.pk, str(t)) for t in missing])  # fmt: skip
     return Check("sign_offs", title, PASS, f"Signed by {', '.join(str(s.title) for s in valid.values())}.", records)
+
+
+def _check_supersession(decision: ReleaseDecision) -> Check:
+    """At most one decision of a line of supersession is in force, and only it passes.
+
+    A draft that supersedes a decision no longer in force (another superseding draft was approved first)
+    cannot be approved. An approved decision that a later decision of its line superseded in effect —
+    through a revision of a superseding draft, which before issue 27 lost its `supersedes` link — blocks,
+    so the pipeline never sees two approved decisions of one line pass."""
+    title = "The only decision in force in its line of supersession"
+    records = []
+    if decision.supersedes_id and decision.status not in FROZEN_STATUSES:
+        earlier = ReleaseDecision.objects.only("id", "reference", "title", "status").get(pk=decision.supersedes_id)
+        records.append(Record("decision", earlier.pk, str(earlier)))
+        overtaken = _took_effect_after(earlier) if earlier.status == DecisionStatus.APPROVED else []
+        if overtaken:
+            names = ", ".join(str(d) for d in overtaken)
+            return Check("supersession", title, BLOCK, f"It supersedes {earlier}, which {names} already superseded "
+                         "in effect: supersede the decision in force instead.", records)  # fmt: skip
+        if earlier.status != DecisionStatus.APPROVED:
+            return Check("supersession", title, BLOCK, f"It supersedes {earlier}, which is no longer in force "
+                         f"({earlier.get_status_display().lower()}): supersede the decision in force instead.",
+                         records)  # fmt: skip
+        return Check("supersession", title, PASS, f"It supersedes {earlier}, in force until this one is approved.",
+                     records)  # fmt: skip
+    if decision.status == DecisionStatus.APPROVED:
+        later = _took_effect_after(decision)
+        if later:
+            names = ", ".join(str(d) for d in later)
+            return Check("supersession", title, BLOCK, f"Superseded in effect by {names}, approved later in the same "
+                         "line: only the newest approved decision of a line is in force.",
+                         [Record("decision", d.pk, str(d)) for d in later])  # fmt: skip
+    return Check("supersession", title, PASS, "No later decision of its line has taken effect.")
+
+
+def _took_effect_after(decision: ReleaseDecision) -> list[ReleaseDecision]:
+    """The approved (or since superseded) decisions that supersede `decision`, directly or as a revision of a
+    draft that did. One query per generation of revisions; a line has few."""
+    found: list[ReleaseDecision] = []
+    seen: set[int] = {decision.pk}
+    frontier = list(ReleaseDecision.objects.filter(supersedes=decision).only("id", "reference", "title", "status"))
+    while frontier:
+        fresh = [d for d in frontier if d.pk not in seen]
+        seen.update(d.pk for d in fresh)
+        found.extend(d for d in fresh if d.status in FROZEN_STATUSES)
+        frontier = list(ReleaseDecision.objects.filter(revises__in=[d.pk for d in fresh]).exclude(pk__in=seen)
+                        .only("id", "reference", "title", "status")) if fresh else []  # fmt: skip
+    return sorted(found, key=lambda d: d.pk)
 
 
 def _check_recorded(decision: ReleaseDecision) -> Check:

@@ -224,10 +224,14 @@ def _approve(current: ReleaseDecision, by: User) -> None:
 
 
 def _supersede_earlier(current: ReleaseDecision, by: User) -> None:
+    """The decision `current` supersedes stops being in force, under its row lock: of two drafts that
+    supersede it, only the first approved takes its place; the other is refused and rolls back."""
     if current.supersedes_id:
         earlier = ReleaseDecision.objects.select_for_update().get(pk=current.supersedes_id)
-        if earlier.status == DecisionStatus.APPROVED:
-            _move(earlier, "supersede", by, f"superseded by decision {current.pk}", status=DecisionStatus.SUPERSEDED)
+        if earlier.status != DecisionStatus.APPROVED:
+            raise DecisionError(f"{earlier} is no longer in force ({earlier.get_status_display().lower()}), so this "
+                                "decision cannot supersede it: supersede the decision in force instead.")  # fmt: skip
+        _move(earlier, "supersede", by, f"superseded by decision {current.pk}", status=DecisionStatus.SUPERSEDED)
 
 
 def record_from_source(
@@ -294,9 +298,17 @@ def supersede(decision: ReleaseDecision, by: User) -> ReleaseDecision:
         current = _locked(decision)
         if current.status != DecisionStatus.APPROVED:
             raise DecisionError("Only an approved decision can be superseded.")
-        if ReleaseDecision.objects.filter(supersedes=current).exists():
-            raise DecisionError("A decision superseding this one already exists.")
+        _refuse_if_superseding_in_review(current)
         return _copy_into_draft(current, by, f"drafted to supersede decision {current.pk}", supersedes=current)
+
+
+def _refuse_if_superseding_in_review(current: ReleaseDecision) -> None:
+    """A draft that supersedes an approved decision may be abandoned, rejected or revised; none of that blocks
+    a fresh start. One in review is being signed: wait for it, or withdraw it."""
+    in_review = current.superseders.filter(status=DecisionStatus.IN_REVIEW).first()
+    if in_review is not None:
+        raise DecisionError(f"{in_review}, which supersedes this decision, is in review: withdraw it to a draft, "
+                            "or wait for its sign-offs, before starting another.")  # fmt: skip
 
 
 def revise(decision: ReleaseDecision, by: User) -> ReleaseDecision:
@@ -311,7 +323,11 @@ def revise(decision: ReleaseDecision, by: User) -> ReleaseDecision:
         open_revision = current.revisions.exclude(status=DecisionStatus.REJECTED).first()
         if open_revision is not None:
             raise DecisionError(f"This decision is already being revised: {open_revision}.")
-        return _copy_into_draft(current, by, f"drafted to revise rejected decision {current.pk}", revises=current)
+        # The revision keeps what the rejected draft was for: the decision it would supersede stays the link.
+        links = {"revises": current}
+        if current.supersedes_id:
+            links["supersedes"] = current.supersedes
+        return _copy_into_draft(current, by, f"drafted to revise rejected decision {current.pk}", **links)
 
 
 def _copy_into_draft(current: ReleaseDecision, by: User, reason: str, **links: ReleaseDecision) -> ReleaseDecision:

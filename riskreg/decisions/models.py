@@ -119,12 +119,17 @@ class ReleaseDecision(Sourced):
         default=Provenance.DECIDED,
         help_text="Decided here through the gate, or recorded as a published source reports it (no sign-off data).",
     )
-    supersedes = models.OneToOneField(
+    # Not one-to-one: a superseding draft that is rejected is revised into a new draft that supersedes the
+    # same decision, and a rejected one never blocks a fresh start. Which of them takes effect is settled
+    # when one is approved: the decision it supersedes must still be in force then (the gate's
+    # "supersession" check, and lifecycle._supersede_earlier under the earlier decision's row lock).
+    supersedes = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
-        related_name="superseded_by",
+        related_name="superseders",
+        help_text="The approved decision this one replaces once it is approved itself.",
     )
     revises = models.ForeignKey(
         "self",

@@ -121,8 +121,9 @@ class ReleaseDecisionDetailView(RoleRequiredMixin, DetailView):
             and not decision.is_recorded
             and user.has_perm("decisions.sign_releasedecision"),
             can_withdraw=decision.status == "in_review" and user.has_perm("decisions.change_releasedecision"),
-            can_supersede=decision.status == "approved" and user.has_perm("decisions.add_releasedecision"),
-            superseded_by=ReleaseDecision.objects.filter(supersedes=decision).first(),
+            superseders=(superseders := list(decision.superseders.order_by("id"))),
+            can_supersede=decision.status == "approved" and user.has_perm("decisions.add_releasedecision")
+            and not any(later.status == "in_review" for later in superseders),
             revisions=(revisions := list(decision.revisions.order_by("id"))),
             can_revise=decision.status == "rejected" and user.has_perm("decisions.add_releasedecision")
             and all(revision.status == "rejected" for revision in revisions),
