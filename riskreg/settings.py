@@ -182,6 +182,28 @@ if MIGRATE_DATABASE is not None and (
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Each person's signing key is derived from their password (accounts/signer_keys.py) at this cost: the
+# public key is as good a check of a guessed password as a password hash, so as slow as Django's own.
+SIGNER_KEY_ITERATIONS = env_int("SIGNER_KEY_ITERATIONS", 1_000_000)
+if SIGNER_KEY_ITERATIONS < 1:
+    raise ImproperlyConfigured("SIGNER_KEY_ITERATIONS must be a positive number of iterations.")
+
+# A sign-off counts toward approval only with a valid signature by its signer's own key (issue 27).
+# Sign-offs made before signer keys existed carry none: SIGNATURES_REQUIRED_SINCE (an ISO date and time,
+# e.g. the upgrade's) lets those made earlier count still; or have their titles re-affirm.
+SIGN_OFFS_NEED_SIGNATURE = env_bool("SIGN_OFFS_NEED_SIGNATURE", True)
+SIGNATURES_REQUIRED_SINCE = os.environ.get("SIGNATURES_REQUIRED_SINCE", "") or None
+if SIGNATURES_REQUIRED_SINCE is not None:
+    from django.utils.dateparse import parse_datetime
+
+    try:
+        _since = parse_datetime(SIGNATURES_REQUIRED_SINCE)
+    except ValueError:
+        _since = None
+    if _since is None or _since.tzinfo is None:
+        raise ImproperlyConfigured("SIGNATURES_REQUIRED_SINCE must be an ISO date and time with its UTC offset, "
+                                   f"e.g. 2026-12-08T00:00:00+00:00; got {SIGNATURES_REQUIRED_SINCE!r}")
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -116,6 +116,15 @@ def _audit_signing_key_in_a_temporary_folder(tmp_path_factory):
 def _fast_password_hashing(settings):
     # Tests create many users; the production hasher is deliberately slow.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.SIGNER_KEY_ITERATIONS = 1000  # the signing key's derivation, as slow as the hasher in production
+
+
+@pytest.fixture(autouse=True)
+def _sign_offs_count_without_signature(settings):
+    """Most tests sign through lifecycle.sign() directly, as a person who never typed a password: their
+    sign-offs carry no signature. The pages always sign with the signer's key; the tests of that rule
+    (tests/decisions/test_signer_keys.py) and the browser tests switch it back on."""
+    settings.SIGN_OFFS_NEED_SIGNATURE = False
 
 
 ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgres")

@@ -102,12 +102,20 @@ def determination(dec, cat=None, **fields):
     return Determination.objects.create(decision=dec, category=cat or category(), **values)
 
 
-def post_confirmed(client, url, data=None, **kwargs):
+PASSWORDS = ("pw", "pw-for-tests")  # make.user's, and conftest's role fixtures
+
+
+def post_confirmed(client, url, data=None, password=None, **kwargs):
     """POST a consequential step as a person does: the first POST shows the confirmation page, whose
-    button posts the same fields again with its signed token."""
+    button posts the same fields again with its signed token — and, where it asks (signing), the
+    person's password: `password`, or the test users' own."""
     first = client.post(url, data or {})
     assert first.status_code == 200 and "confirm_token" in first.context, first.content.decode()[:2000]
-    return client.post(url, {**first.context["fields"], "confirm": first.context["confirm_token"]}, **kwargs)
+    confirmed = {**first.context["fields"], "confirm": first.context["confirm_token"]}
+    if first.context.get("password"):
+        user = first.wsgi_request.user
+        confirmed["password"] = password or next((p for p in PASSWORDS if user.check_password(p)), "")
+    return client.post(url, confirmed, **kwargs)
 
 
 def signing(decision, title, verdict="approve", comment=""):

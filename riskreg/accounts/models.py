@@ -152,3 +152,6 @@ class LoginFailure(models.Model):
     @classmethod
     def record(cls, username: str, address: str | None) -> None:
         cls.objects.create(username=cls.clean_username(username), address=address or None)
+
+
+from .signer_keys import SignerKey  # noqa: E402,F401  (each person's signing key: its model lives with its rules)

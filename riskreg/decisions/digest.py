@@ -93,7 +93,7 @@ MODELS = {
 # The parts a decision's document holds: every model whose rows sit inside a decision (its decision_id is
 # implied by where the row sits). Whoever writes any of them writes what a signature covers, so the author
 # set (gate.authors_of) is read from this one list: a part added to the document is an authorship too.
-PARTS = {key: MODELS[key] for key, excluded in EXCLUDED.items() if "decision_id" in excluded}
+PARTS: dict[str, Any] = {key: MODELS[key] for key, excluded in EXCLUDED.items() if "decision_id" in excluded}
 
 # Format 2, as sign-offs before format 3 signed it: no safety margins, no review conditions.
 V2_FIELDS = {**FIELDS, "determination": [name for name in FIELDS["determination"] if name != "safety_margin"]}

@@ -13,7 +13,9 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import cast
 
+from django.conf import settings
 from django.db.models import Max
+from django.utils.dateparse import parse_datetime
 
 from riskreg.evaluations.models import Evaluation, Evidence
 from riskreg.frameworks.models import (
@@ -332,7 +334,8 @@ def gate(decision: ReleaseDecision) -> GateReport:
     for evaluation in sorted(loaded.concerning, key=lambda row: (row["category_id"], row["id"])):
         concerning.setdefault(evaluation["category_id"], []).append(evaluation)
     sign_offs = list(
-        SignOff.objects.filter(decision=decision).select_related("signer", "title").order_by("signed_at", "id")
+        SignOff.objects.filter(decision=decision).select_related("signer", "title", "signer_key")
+        .order_by("signed_at", "id")
     )
     authors = authors_of(decision, gaps)
 
@@ -356,6 +359,7 @@ def gate(decision: ReleaseDecision) -> GateReport:
         _check_stale(sign_offs, digests, contents),
         _check_response(decision, determinations, thresholds),
         _check_supersession(decision),
+        _check_signatures(sign_offs, digests),
     ]
     material = None
     if affirmed is not None and decision.status == DecisionStatus.APPROVED:
@@ -508,12 +512,42 @@ def _valid_sign_offs(
     for sign_off in sign_offs:
         if not _is_current(sign_off, digests) or sign_off.verdict != SignOffVerdict.APPROVE:
             continue
+        if not counts_without_doubt(sign_off):
+            continue
         if sign_off.signer_id in authors or sign_off.signer_id in used_people:
             continue
         if sign_off.title_id not in valid:
             valid[sign_off.title_id] = sign_off
             used_people.add(sign_off.signer_id)
     return valid
+
+
+def counts_without_doubt(sign_off: SignOff) -> bool:
+    """A sign-off counts when its signer's own key signed it; one without a valid signature (written by code
+    holding only the app's role, or made before signer keys) counts only where settings allow."""
+    if sign_off.is_signed_by_signer or not settings.SIGN_OFFS_NEED_SIGNATURE:
+        return True
+    since = settings.SIGNATURES_REQUIRED_SINCE
+    cutoff = parse_datetime(since) if since else None  # settings.py refused any other value at start-up
+    return cutoff is not None and sign_off.signed_at < cutoff
+
+
+def _check_signatures(sign_offs: list[SignOff], digests: dict[int, str]) -> Check:
+    title = "Each sign-off signed with its signer's own key"
+    current = [s for s in sign_offs if _is_current(s, digests)]
+    unsigned = [s for s in current if not s.is_signed_by_signer]
+    if not unsigned:
+        return Check("signatures", title, PASS, "Every current sign-off carries its signer's signature."
+                     if current else "No sign-off yet.")  # fmt: skip
+    counted = [s for s in unsigned if counts_without_doubt(s)]
+    names = ", ".join(f"{s.title} ({s.signer})" for s in unsigned)
+    reason = (f"No valid signature by the signer's own key on: {names}. "
+              + ("Made before signer keys were required, they still count."
+                 if len(counted) == len(unsigned) and settings.SIGN_OFFS_NEED_SIGNATURE else
+                 "Counted only because SIGN_OFFS_NEED_SIGNATURE is off." if not settings.SIGN_OFFS_NEED_SIGNATURE
+                 else "They do not count toward approval: the signer signs again on the page."))  # fmt: skip
+    records = [Record("sign_off", s.pk, f"{s.title}: {s.signer}") for s in unsigned]
+    return Check("signatures", title, WARN, reason, records)
 
 
 def _check_sign_offs(

@@ -23,6 +23,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import connection, transaction
 
+from riskreg.accounts.signer_keys import Unlocked
 from riskreg.frameworks.models import GovernanceTitle
 from riskreg.notifications import events
 
@@ -168,12 +169,17 @@ def _refuse_second_signature(current: ReleaseDecision, by: User, title: Governan
 
 def _save_sign_off(
     current: ReleaseDecision, by: User, title: GovernanceTitle, kind: str, verdict: str, comment: str, content: dict,
-    digest: str,
+    digest: str, key: Unlocked | None,
 ) -> SignOff:
     sign_off = SignOff(
         decision=current, signer=by, title=title, kind=kind, verdict=verdict, comment=comment, digest=digest,
         content_version=CONTENT_VERSION, signed_content=content,
     )  # fmt: skip
+    if key is not None:
+        if key.key.user_id != by.pk:
+            raise DecisionError("A sign-off is signed with the signer's own key, opened by their password.")
+        sign_off.signer_key = key.key
+        sign_off.signature = key.sign(sign_off.statement())
     sign_off._history_user = by
     sign_off.save()
     return sign_off
@@ -188,12 +194,14 @@ def _refuse_if_changed(digest: str, expected_digest: str | None) -> None:
 
 def sign(
     decision: ReleaseDecision, by: User, title: GovernanceTitle, verdict: str, comment: str = "",
-    expected_digest: str | None = None,
+    expected_digest: str | None = None, key: Unlocked | None = None,
 ) -> SignOff:
     """Record `by`'s sign-off for `title`; approve or reject the decision when that settles it.
 
     `expected_digest` is the digest of the content the signer read (the pages always pass it): when the
-    content has changed since, under the row lock, nothing is signed."""
+    content has changed since, under the row lock, nothing is signed. `key` is the signer's own key, opened
+    by the password they typed (the pages always pass it): the sign-off carries their signature, and one
+    without it does not count toward approval (settings.SIGN_OFFS_NEED_SIGNATURE)."""
     with transaction.atomic():
         current = _locked(decision)
         if current.status != DecisionStatus.IN_REVIEW:
@@ -204,7 +212,7 @@ def sign(
         content, digest = _current_document(current)
         _refuse_if_changed(digest, expected_digest)
         _refuse_second_signature(current, by, title, digest)
-        sign_off = _save_sign_off(current, by, title, SignOffKind.SIGN, verdict, comment, content, digest)
+        sign_off = _save_sign_off(current, by, title, SignOffKind.SIGN, verdict, comment, content, digest, key)
 
         if verdict == SignOffVerdict.REJECT:
             _move(current, "reject", by, f"rejected by {title}", status=DecisionStatus.REJECTED)
@@ -255,7 +263,8 @@ def record_from_source(
 
 
 def reaffirm(
-    decision: ReleaseDecision, by: User, title: GovernanceTitle, comment: str = "", expected_digest: str | None = None
+    decision: ReleaseDecision, by: User, title: GovernanceTitle, comment: str = "", expected_digest: str | None = None,
+    key: Unlocked | None = None,
 ) -> SignOff:
     """Sign an approved decision's changed content again, for one required title.
 
@@ -283,7 +292,7 @@ def reaffirm(
         _refuse_if_changed(digest, expected_digest)
         _refuse_second_signature(current, by, title, digest)
         sign_off = _save_sign_off(current, by, title, SignOffKind.REAFFIRM, SignOffVerdict.APPROVE, comment, content,
-                                  digest)  # fmt: skip
+                                  digest, key)  # fmt: skip
         if gate(current).passed:
             _affirm(
                 current, AffirmationKind.REAFFIRMED, by, "re-affirmed: every required title signed the changed content"
@@ -325,7 +334,7 @@ def revise(decision: ReleaseDecision, by: User) -> ReleaseDecision:
             raise DecisionError(f"This decision is already being revised: {open_revision}.")
         # The revision keeps what the rejected draft was for: the decision it would supersede stays the link.
         links = {"revises": current}
-        if current.supersedes_id:
+        if current.supersedes is not None:
             links["supersedes"] = current.supersedes
         return _copy_into_draft(current, by, f"drafted to revise rejected decision {current.pk}", **links)
 

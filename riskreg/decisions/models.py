@@ -447,6 +447,11 @@ class SignOff(models.Model):
         default=dict, help_text="The document signed (see digest.py); shows what changed when the sign-off is stale."
     )
     signed_at = models.DateTimeField(auto_now_add=True)
+    # The signer's own signature of who signs what (accounts/signer_keys.py), made with the key their
+    # password opened on the confirmation page: the app's role cannot make one.
+    signer_key = models.ForeignKey("accounts.SignerKey", on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+")  # fmt: skip
+    signature = models.CharField(max_length=88, blank=True, help_text="Ed25519 signature, base64.")
 
     history = HistoricalRecords()
     # Who made the next save and why: simple_history reads them for its row (set by the steps that save)
@@ -481,6 +486,20 @@ class SignOff(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError("A sign-off is never deleted.")
+
+    def statement(self) -> bytes:
+        from riskreg.accounts.signer_keys import statement
+
+        return statement(decision_id=self.decision_id, digest=self.digest, content_version=self.content_version,
+                         title_id=self.title_id, verdict=self.verdict, kind=self.kind, signer_id=self.signer_id,
+                         comment=self.comment)  # fmt: skip
+
+    @property
+    def is_signed_by_signer(self) -> bool:
+        """A valid signature by a key of the signer's own (signer_key read with the sign-off)."""
+        key = self.signer_key
+        return bool(key is not None and self.signature and key.user_id == self.signer_id
+                    and key.verifies(self.statement(), self.signature))  # fmt: skip
 
 
 class AffirmationKind(models.TextChoices):

@@ -47,7 +47,8 @@ def _decision(pk):
                          .prefetch_related(cited)),
                 Prefetch("gap_acknowledgements", queryset=GapAcknowledgement.objects.select_related(
                     "category", "acknowledged_by")),
-                Prefetch("sign_offs", queryset=SignOff.objects.select_related("signer", "title").order_by("id")),
+                Prefetch("sign_offs", queryset=SignOff.objects.select_related("signer", "title", "signer_key")
+                         .order_by("id")),
                 "framework_version__required_titles",
             ).get(pk=pk))  # fmt: skip
 

@@ -12,7 +12,9 @@ from django.utils.text import slugify
 from django.views.generic import CreateView, DetailView, UpdateView, View
 from django_filters.views import FilterView
 
+from riskreg.accounts import signer_keys
 from riskreg.accounts.access import RoleRequiredMixin
+from riskreg.accounts.models import LoginFailure
 from riskreg.audit.models import AuditEvent
 from riskreg.evaluations.models import Evaluation
 from riskreg.filings import crosswalk
@@ -96,7 +98,7 @@ class ReleaseDecisionDetailView(RoleRequiredMixin, DetailView):
                 "gap_acknowledgements",
                 queryset=GapAcknowledgement.objects.select_related("category", "acknowledged_by"),
             ),
-            Prefetch("sign_offs", queryset=SignOff.objects.select_related("signer", "title")),
+            Prefetch("sign_offs", queryset=SignOff.objects.select_related("signer", "title", "signer_key")),
             "framework_version__required_titles",
         )
 
@@ -303,6 +305,9 @@ class WithdrawView(DecisionActionView):
         return redirect(decision)
 
 
+PASSWORD_PROMPT = "Your password: it opens your own signing key, which signs this sign-off."
+
+
 class SigningView(DecisionActionView):
     """Sign or re-affirm: the form carries the digest of the content read; a confirmation page says what
     signing commits to and carries the same fields, bound by its token; the step checks the digest."""
@@ -324,18 +329,32 @@ class SigningView(DecisionActionView):
         data = form.cleaned_data
         fields = {"title": data["title"].pk, "verdict": data.get("verdict", "approve"), "comment": data["comment"],
                   "digest": data["digest"]}  # fmt: skip
+        confirming = dict(fields=fields, back_url=decision.get_absolute_url(), back_text="No, back to the decision",
+                          password=PASSWORD_PROMPT)  # fmt: skip
         if not confirmation.confirmed(self.request, fields):
             lifecycle.check_signer(decision, user, data["title"], data["digest"], reaffirming=self.reaffirming)
-            return confirmation.page(
-                self.request, fields=fields, back_url=decision.get_absolute_url(),
-                back_text="No, back to the decision", **self.confirming(decision, data),
-            )  # fmt: skip
-        return self.take(decision, data)
+            return confirmation.page(self.request, **confirming, **self.confirming(decision, data))
+        # Signing is a fresh authentication: the password typed now opens the signer's own key, which signs
+        # the sign-off (accounts/signer_keys.py). Wrong guesses count toward the log-in throttle.
+        address = self.request.META.get("REMOTE_ADDR")
+        if LoginFailure.is_throttled(user.get_username(), address):
+            error = "Too many wrong passwords: nothing was signed. Wait a quarter of an hour, then sign again."
+        else:
+            try:
+                key = signer_keys.unlock(user, self.request.POST.get("password", "")[:4096])
+            except signer_keys.WrongPassword as wrong:
+                LoginFailure.record(user.get_username(), address)
+                error = str(wrong)
+            else:
+                return self.take(decision, data, key)
+        response = confirmation.page(self.request, **confirming, **self.confirming(decision, data), error=error)
+        response.status_code = 400
+        return response
 
     def confirming(self, decision, data) -> dict:
         raise NotImplementedError
 
-    def take(self, decision, data):
+    def take(self, decision, data, key):
         raise NotImplementedError
 
 
@@ -362,9 +381,9 @@ class SignView(SigningView):
         return {"heading": f"Confirm: {'sign' if approving else 'reject'} {decision}", "consequences": consequences,
                 "button": "Yes, sign it" if approving else "Yes, reject it"}  # fmt: skip
 
-    def take(self, decision, data):
+    def take(self, decision, data, key):
         lifecycle.sign(decision, by=self.request.user, title=data["title"], verdict=data["verdict"],
-                       comment=data["comment"], expected_digest=data["digest"])  # fmt: skip
+                       comment=data["comment"], expected_digest=data["digest"], key=key)  # fmt: skip
         messages.success(
             self.request, f"Signed as {data['title']}. The decision is now {decision.get_status_display().lower()}."
         )
@@ -411,9 +430,9 @@ class ReaffirmView(SigningView):
         return {"heading": f"Confirm: re-affirm {decision}", "consequences": consequences,
                 "button": "Yes, re-affirm it"}  # fmt: skip
 
-    def take(self, decision, data):
+    def take(self, decision, data, key):
         lifecycle.reaffirm(decision, by=self.request.user, title=data["title"], comment=data["comment"],
-                           expected_digest=data["digest"])  # fmt: skip
+                           expected_digest=data["digest"], key=key)  # fmt: skip
         messages.success(self.request, f"Re-affirmed as {data['title']}.")
         return redirect(decision)
 

@@ -18,6 +18,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
+from riskreg.accounts import signer_keys
 from riskreg.accounts.roles import APPROVER, AUDITOR, COMPLIANCE, EVALUATOR, VIEWER
 from riskreg.decisions import lifecycle
 from riskreg.decisions.models import (
@@ -431,14 +432,20 @@ class DemoSeeder:
                 raise RuntimeError(f"Only an illustration is signed in the demo; {decision} is not marked one.")
             # Through the same doors as in the app: submitted, then signed by the holders of the titles
             # RSP v3.0 requires, none of them its author; the last sign-off approves it once the gate passes.
+            # Placeholder signers have no password: each signs with a key made for it here (in the trail).
+            keys = {name: signer_keys.one_time_key(self.signers[name], by=self.user,
+                                                   reason=f"{CHANGE_REASON}; placeholder signer")
+                    for name in (RSO, CEO)}  # fmt: skip
             lifecycle.submit(decision, by=self.user)
             for title_name in (RSO, CEO):
+                signer = self.signers[title_name]
                 lifecycle.sign(
                     decision,
-                    by=self.signers[title_name],
+                    by=signer,
                     title=self.titles[title_name],
                     verdict=SignOffVerdict.APPROVE,
                     comment="Illustration: a placeholder signer; the system card names no approver.",
+                    key=keys[title_name],
                 )
                 self.report.created["SignOff"] += 1
             decision.refresh_from_db()

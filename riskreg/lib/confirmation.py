@@ -36,11 +36,12 @@ def confirmed(request, fields: dict) -> bool:
 
 
 def page(request, *, heading: str, consequences: list[str], button: str, back_url: str, back_text: str,
-         fields: dict | None = None):  # fmt: skip
-    """The confirmation page: what the step does, and a button that posts it again, confirmed."""
+         fields: dict | None = None, password: str = "", error: str = ""):  # fmt: skip
+    """The confirmation page: what the step does, and a button that posts it again, confirmed. With
+    `password` (its label), the step also asks for the person's password, which no token carries."""
     fields = fields or {}
     return render(request, "confirm.html", {
         "action": request.path, "heading": heading, "consequences": consequences, "button": button,
         "fields": fields, "confirm_token": signing.dumps(_payload(request, fields), salt=SALT),
-        "back_url": back_url, "back_text": back_text,
+        "back_url": back_url, "back_text": back_text, "password": password, "error": error,
     })  # fmt: skip

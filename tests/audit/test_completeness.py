@@ -6,7 +6,8 @@ from django.apps import apps
 from django.utils import timezone
 
 import factories as make
-from riskreg.accounts.models import ApiToken
+from riskreg.accounts import signer_keys
+from riskreg.accounts.models import ApiToken, SignerKey
 from riskreg.audit.chain import verify_database
 from riskreg.audit.models import AuditEvent
 from riskreg.decisions.models import (
@@ -55,6 +56,7 @@ NEW_RECORD = {
         status="success", log_version=2, file_name="log.json", file_sha256="0" * 64, imported_by=user,
     ), user),
     ApiToken: lambda user: ApiToken.issue(user, "release pipeline")[0],
+    SignerKey: lambda user: signer_keys.enrol(user, "a long passphrase", by=user),
     Evidence: lambda user: _new(Evidence(
         evaluation=_draft().determinations.first().cited_evaluations.first(),
         kind="note", title="A correction", note="Corrected figure.", added_by=user,
@@ -115,4 +117,5 @@ def test_the_list_of_tracked_models_is_the_whole_domain():
     assert labels == {
         model._meta.label for model in apps.get_models() if hasattr(model._meta, "simple_history_manager_attribute")
     }
-    assert len(labels) == 26  # issue 19: review conditions, incidents, reports sent, crosswalk entries, filings
+    assert len(labels) == 27  # issue 19: review conditions, incidents, reports sent, crosswalk entries, filings;
+    # issue 27: signing keys

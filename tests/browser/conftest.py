@@ -58,3 +58,10 @@ def screenshots() -> Path:
     folder = Path(os.environ.get("SCREENSHOT_DIR", "test-artifacts/screenshots"))
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+@pytest.fixture(autouse=True)
+def _sign_offs_need_the_signers_signature(settings):
+    """In the browser every sign-off is made as a person makes it, password typed: the rule is on, as in
+    production (the root conftest switches it off for tests that sign through lifecycle directly)."""
+    settings.SIGN_OFFS_NEED_SIGNATURE = True

@@ -177,6 +177,7 @@ def test_record_evaluate_draft_submit_and_sign(page, people, screenshots, tmp_pa
             shot(page, screenshots, "17-what-you-are-signing")
         page.get_by_role("button", name="Sign").click()
         assert "Yes, sign it" in page.inner_text("main") and not decision.sign_offs.filter(signer__username=username)
+        page.get_by_label("Your password").fill(PASSWORD)  # signing is a fresh authentication
         page.get_by_role("button", name="Yes, sign it").click()
         assert page.get_by_text(f"Signed as {title}.").is_visible()
     assert page.locator(".badge.status-approved").first.is_visible()
@@ -225,6 +226,7 @@ def test_record_evaluate_draft_submit_and_sign(page, people, screenshots, tmp_pa
         page.get_by_label("Re-affirming as").select_option(label=title)
         page.get_by_label("Comment").fill("Still holds with the corrected score.")
         page.get_by_role("button", name="Re-affirm").click()
+        page.get_by_label("Your password").fill(PASSWORD)
         page.get_by_role("button", name="Yes, re-affirm it").click()
         page.wait_for_url(f"**{decision.get_absolute_url()}")
     assert page.get_by_role("heading", name="Release gate: Approved", exact=True).is_visible()

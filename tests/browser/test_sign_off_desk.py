@@ -79,6 +79,7 @@ def sign(page, title, verdict, comment):
     page.get_by_label("Comment").fill(comment)
     page.get_by_role("button", name="Sign").click()
     button = "Yes, sign it" if verdict == "Approve" else "Yes, reject it"
+    page.get_by_label("Your password").fill(PASSWORD)  # signing is a fresh authentication
     page.get_by_role("button", name=button).click()
 
 

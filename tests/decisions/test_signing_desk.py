@@ -140,7 +140,8 @@ def test_a_change_between_reading_and_confirming_signs_nothing(client, in_review
     evaluation = decision.determinations.get().cited_evaluations.get()
     evaluation.score, evaluation._change_reason = 0.99, "rescored while the signer read"
     evaluation.save()
-    response = client.post(url, {**first.context["fields"], "confirm": first.context["confirm_token"]}, follow=True)
+    response = client.post(url, {**first.context["fields"], "confirm": first.context["confirm_token"],
+                                 "password": "pw"}, follow=True)
     assert "changed after you read it" in response.content.decode()
     assert not decision.sign_offs.exists()
 
