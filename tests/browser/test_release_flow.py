@@ -178,6 +178,8 @@ def test_record_evaluate_draft_submit_and_sign(page, people, screenshots, tmp_pa
         page.get_by_role("button", name="Sign").click()
         assert "Yes, sign it" in page.inner_text("main") and not decision.sign_offs.filter(signer__username=username)
         page.get_by_label("Your password").fill(PASSWORD)  # signing is a fresh authentication
+        if username == "rosa":
+            shot(page, screenshots, "17b-confirm-with-password")
         page.get_by_role("button", name="Yes, sign it").click()
         assert page.get_by_text(f"Signed as {title}.").is_visible()
     assert page.locator(".badge.status-approved").first.is_visible()
