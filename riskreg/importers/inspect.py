@@ -17,10 +17,12 @@ score. Its standard error is the `stderr` metric of the same score.
 
 import codecs
 import json
+import lzma
 import math
 import random
 import re
 import struct
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,10 +34,18 @@ from django.conf import settings
 from riskreg.lib.forms import size_in_words
 
 try:  # Zstandard members (inspect-ai 0.3.206 and later); Python 3.14's zipfile reads them natively
-    from backports.zstd import zipfile
+    from backports.zstd import ZstdError, zipfile
 except ImportError:  # pragma: no cover - Python 3.14+
     import zipfile  # type: ignore[no-redef]  # the same API, from the standard library
+
+    from compression.zstd import ZstdError  # type: ignore[import-not-found,no-redef]
 import zipfile as stdlib_zipfile
+
+# What a member whose compressed data is corrupt raises while it is unpacked: each decompressor has
+# its own error (a corrupt Zstandard frame raised ZstdError, a 500 on the web and a traceback from
+# the command, before these were caught).
+UNPACK_ERRORS = (zipfile.BadZipFile, stdlib_zipfile.BadZipFile, EOFError, OSError, RuntimeError, ZstdError,
+                 zlib.error, lzma.LZMAError)  # fmt: skip
 
 SUPPORTED_VERSION = 2
 STATUSES = {"success", "error", "cancelled", "started"}
@@ -527,8 +537,9 @@ def _read_eval(file: IO[bytes]) -> tuple[dict, _Samples]:
                 for name in sorted(n for n in names if n.startswith("_journal/summaries/")):
                     _member_samples(archive, name, budget, samples)
                 return {**start, "status": "started", "stats": {}, "_has_samples": True}, samples
-        except (zipfile.BadZipFile, stdlib_zipfile.BadZipFile, EOFError, OSError, RuntimeError) as error:
-            raise InspectLogError(f"A part of the .eval archive cannot be unpacked ({error}).") from None
+        except UNPACK_ERRORS as error:
+            raise InspectLogError(f"A part of the .eval archive cannot be unpacked ({error}); the file is corrupt "
+                                  "or truncated.") from None
         except NotImplementedError:
             raise InspectLogError("The .eval archive uses a compression riskreg cannot read.") from None
     raise InspectLogError("The zip holds neither header.json nor _journal/start.json: not an Inspect .eval log.")
