@@ -5,6 +5,7 @@ optional `rule` and `allow_other_model`. Answers, per file, the evaluation's id 
 reason it was refused; idempotent like the command line.
 """
 
+from django.db import transaction
 from django.http import JsonResponse
 from django.utils.decorators import method_decorator
 from django.views import View
@@ -15,7 +16,7 @@ from riskreg.api import error, token_user
 from .evalsets import check_members, is_listing, listing_of
 from .forms import MAX_FILES
 from .inspect import InspectLogError
-from .service import OutcomeRule, find_category, find_snapshot, import_log
+from .service import OutcomeRule, find_category, find_snapshot, import_log, written_atomically
 from .views import upload_name
 
 TRUE = {"1", "true", "yes", "on"}
@@ -23,10 +24,15 @@ FALSE = {"", "0", "false", "no", "off"}
 
 
 @method_decorator(csrf_exempt, name="dispatch")  # a bearer token, never a cookie, authenticates this endpoint
+@method_decorator(transaction.non_atomic_requests, name="dispatch")  # its own transaction: written_atomically()
 class ImportApiView(View):
     http_method_names = ["post"]
 
     def post(self, request):
+        with written_atomically():  # as ATOMIC_REQUESTS would, and a rollback removes the files written
+            return self._post(request)
+
+    def _post(self, request):
         user, refused = token_user(request)
         if refused:
             return refused

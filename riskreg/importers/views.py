@@ -11,7 +11,9 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
+from django.db import transaction
 from django.shortcuts import redirect, render
+from django.utils.decorators import method_decorator
 from django.views import View
 
 from riskreg.accounts.access import RoleRequiredMixin
@@ -21,7 +23,7 @@ from riskreg.frameworks.models import ThreatCategory
 from .evalsets import check_members, is_listing, listing_of
 from .forms import ConfirmForm, ImportForm
 from .inspect import InspectLogError, read_log
-from .service import check_size, import_log, plan, sha256_of
+from .service import check_size, import_log, plan, sha256_of, written_atomically
 
 SESSION_KEY = "inspect_staged"
 STAGING_HOURS = 24
@@ -133,12 +135,17 @@ class ImportView(RoleRequiredMixin, View):
         return render(request, "importers/import_preview.html", context)
 
 
+@method_decorator(transaction.non_atomic_requests, name="dispatch")  # its own transaction: written_atomically()
 class ImportConfirmView(RoleRequiredMixin, View):
     """Import the logs a preview staged for this session, then remove them from the staging folder."""
 
     permission_required = "evaluations.import_evaluation_logs"
 
     def post(self, request):
+        with written_atomically():  # as ATOMIC_REQUESTS would, and a rollback removes the files written
+            return self._post(request)
+
+    def _post(self, request):
         form = ConfirmForm(request.POST)
         staged = request.session.get(SESSION_KEY, {})
         if not form.is_valid() or form.cleaned_data["token"] not in staged:

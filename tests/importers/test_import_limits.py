@@ -104,3 +104,57 @@ def test_a_corrupt_member_is_a_clear_refusal_everywhere_and_writes_nothing(clien
     with pytest.raises(CommandError, match="refused 1"):
         _command(path, target=target)
     assert written(media) == before
+
+
+# -- files written in a request that rolls back ---------------------------------------------------------
+
+
+def _failing_on(monkeypatch, name: str) -> None:
+    """read_log raises an unexpected error (a bug, not a refusal) for the file called `name`."""
+    from riskreg.importers import service
+
+    real = service.read_log
+
+    def read_log(file, called):
+        if called == name:
+            raise RuntimeError("injected: a bug while reading the second file")
+        return real(file, called)
+
+    monkeypatch.setattr(service, "read_log", read_log)
+
+
+def _second() -> bytes:
+    """The good log under another eval_id, so that it too would be written."""
+    with zstd_zipfile.ZipFile(GOOD) as source:
+        members = {name: source.read(name) for name in source.namelist()}
+    for name in ("header.json", "_journal/start.json"):
+        members[name] = members[name].replace(b"AUTim9gRa9z2wiyoWZfPBo", b"SecondRunOfTheSameTask")
+    buffer = io.BytesIO()
+    with zstd_zipfile.ZipFile(buffer, "w", compression=zstd_zipfile.ZIP_ZSTANDARD) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_an_api_request_that_rolls_back_leaves_no_evidence_file(client, evaluator, target, media, monkeypatch):
+    raw = token(evaluator)
+    before = written(media)
+    _failing_on(monkeypatch, "second.eval")
+    files = [SimpleUploadedFile("first.eval", GOOD.read_bytes()), SimpleUploadedFile("second.eval", _second())]
+    with pytest.raises(RuntimeError, match="injected"):  # the test client re-raises what would be a 500
+        _api(client, raw, files, target)
+    assert written(media) == before  # the first file's rows rolled back, and its file is gone from MEDIA_ROOT
+    assert not any(Path(media).rglob("*.eval")) if Path(media).exists() else True
+
+
+def test_a_confirmed_preview_that_rolls_back_leaves_no_evidence_file(client, evaluator, target, media, monkeypatch):
+    client.force_login(evaluator)
+    before = written(media)
+    preview = client.post(reverse("importers:upload"), {
+        "log": [SimpleUploadedFile("first.eval", GOOD.read_bytes()), SimpleUploadedFile("second.eval", _second())],
+        "snapshot": target["snapshot"].pk, "category": target["category"].pk})  # fmt: skip
+    assert preview.status_code == 200 and "Confirm and record 2 files" in preview.content.decode()
+    _failing_on(monkeypatch, "second.eval")
+    with pytest.raises(RuntimeError, match="injected"):
+        client.post(reverse("importers:confirm"), {**preview.context["confirm"].initial, "rule": ""})
+    assert written(media) == before  # no rows, no evidence file, and the staged copies removed
