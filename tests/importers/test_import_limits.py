@@ -158,3 +158,125 @@ def test_a_confirmed_preview_that_rolls_back_leaves_no_evidence_file(client, eva
     with pytest.raises(RuntimeError, match="injected"):
         client.post(reverse("importers:confirm"), {**preview.context["confirm"].initial, "rule": ""})
     assert written(media) == before  # no rows, no evidence file, and the staged copies removed
+
+
+# -- the work of reading a log is bounded, not only its bytes ---------------------------------------------
+
+
+def empties_eval(parts: int, samples: int, empties: int) -> bytes:
+    """A started run (no header) whose journal summary parts each hold `samples` samples of `empties`
+    empty objects: a few KB on disk, within every byte limit, but every `{}` is a value to parse."""
+    with zstd_zipfile.ZipFile(GOOD) as source:
+        start = source.read("_journal/start.json")
+    row = b'{"id":1,"epoch":1,"metadata":[' + b"{}," * (empties - 1) + b"{}]}"
+    part = b"[" + b",".join([row] * samples) + b"]"
+    buffer = io.BytesIO()
+    with zstd_zipfile.ZipFile(buffer, "w", compression=zstd_zipfile.ZIP_ZSTANDARD, compresslevel=19) as archive:
+        archive.writestr("_journal/start.json", start)
+        for number in range(1, parts + 1):
+            archive.writestr(f"_journal/summaries/{number}.json", part)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def parsed(monkeypatch) -> list[int]:
+    """The characters handed to the JSON parser (the work of reading), counted as they are parsed."""
+    from riskreg.importers import inspect
+
+    total = [0]
+    real = inspect._DECODER
+
+    class Counting:
+        def raw_decode(self, text, at):
+            try:
+                value, end = real.raw_decode(text, at)
+            except ValueError:
+                total[0] += len(text) - at  # a value cut off by the end of the buffer is parsed to its end
+                raise
+            total[0] += end - at
+            return value, end
+
+    monkeypatch.setattr(inspect, "_DECODER", Counting())
+    return total
+
+
+def _import(content: bytes, name: str, target):
+    from riskreg.importers.service import import_log
+
+    file = io.BytesIO(content)
+    file.size = len(content)
+    return import_log(file, name, **target)
+
+
+def test_the_issue_27_eval_is_refused_after_a_bounded_part_of_its_work(target, media, parsed):
+    # 4 journal parts of 61 MB, each 33 samples of 620,000 {}: 22 KB on disk, within every byte limit
+    content = empties_eval(parts=4, samples=33, empties=620_000)
+    assert len(content) < 64 * 1024
+    unpacked = 4 * (33 * (620_000 * 3 + 31) + 1)
+    before = written(media)
+    result = _import(content, "cpu.eval", target)
+    assert result.refused and "IMPORT_MAX_PART_JSON_VALUES" in result.message, result.message
+    assert "_journal/summaries/1.json holds more than 8,000,000 JSON values" in result.message
+    assert written(media) == before
+    # it put all 244 MB through the parser (about 110 s of CPU on a loaded server); now a part of the first
+    assert parsed[0] < unpacked / 8, (parsed[0], unpacked)
+
+
+def test_each_eval_part_is_bounded_in_json_values(target, media, settings, parsed):
+    settings.IMPORT_MAX_PART_JSON_VALUES = 10_000
+    content = empties_eval(parts=1, samples=4, empties=5_000)  # 4 x 5,000 {} in one part
+    before = written(media)
+    result = _import(content, "part.eval", target)
+    assert result.refused and "holds more than 10,000 JSON values (IMPORT_MAX_PART_JSON_VALUES)" in result.message
+    assert written(media) == before
+    assert parsed[0] < 64 * 1024  # the values are counted before they are parsed
+
+
+def test_the_values_of_all_parts_of_a_log_are_bounded(target, media, settings):
+    settings.IMPORT_MAX_PART_JSON_VALUES = 10_000
+    settings.IMPORT_MAX_JSON_VALUES = 30_000
+    within = _import(empties_eval(parts=2, samples=2, empties=2_000), "two.eval", target)  # ~16,000 in all
+    assert within.status == "imported", within.message
+    before = written(media)
+    content = empties_eval(parts=5, samples=2, empties=2_000)  # each part within its limit, 40,000 in all
+    result = _import(content, "five.eval", target)
+    assert result.refused and "The log holds more than 30,000 JSON values" in result.message, result.message
+    assert "(IMPORT_MAX_JSON_VALUES)" in result.message and written(media) == before
+
+
+def test_a_json_log_is_bounded_in_json_values(target, media, settings, parsed):
+    settings.IMPORT_MAX_JSON_VALUES = 50_000
+    with (SAMPLES / "2026-11-22T06-15-57-00-00_tiny-qa_BLAPArHexWNvtFDQvc4tiS.json").open("rb") as handle:
+        log = json.load(handle)
+    log["samples"] = [{"id": n, "epoch": 1, "metadata": [{}] * 30_000} for n in range(1, 4)]  # 90,000 {}
+    content = json.dumps(log, separators=(",", ":")).encode()
+    before = written(media)
+    result = _import(content, "log.json", target)
+    assert result.refused and "more than 50,000 JSON values" in result.message, result.message
+    assert written(media) == before and parsed[0] < len(content) * 2 // 3
+
+
+REAL = [path for folder in (SAMPLES, SAMPLES / "issue15", SAMPLES / "issue15" / "eval-set")
+        for path in sorted(folder.iterdir()) if path.suffix in (".eval", ".json")
+        and path.name not in ("expected-by-inspect.json", "logs.json", "eval-set.json")]  # fmt: skip
+
+
+@pytest.mark.parametrize("path", REAL, ids=lambda path: path.name[-24:])
+def test_every_real_log_is_well_within_the_value_limits(path):
+    """A real log has at least 10 bytes a counted value (they run 14 to 50; a tiny part 9), and the value
+    limits allow fewer bytes a value than that at the byte limits: a log of real density is refused for
+    its bytes before its values."""
+    from django.conf import settings
+
+    def count(data: bytes) -> int:
+        return data.count(b",") + data.count(b"{") + data.count(b"[")
+
+    if path.suffix == ".json":
+        parts = [path.read_bytes()]
+    else:
+        with zstd_zipfile.ZipFile(path) as archive:
+            parts = [archive.read(name) for name in archive.namelist() if name.endswith(".json")]
+    assert sum(map(count, parts)) * 10 <= sum(map(len, parts)), path
+    assert all(count(data) * 8 <= len(data) for data in parts), path  # even a 210-byte reductions.json
+    assert settings.IMPORT_MAX_PART_JSON_VALUES * 10 >= settings.IMPORT_MAX_MEMBER_BYTES
+    assert settings.IMPORT_MAX_JSON_VALUES * 10 >= settings.IMPORT_MAX_UNPACKED_BYTES
