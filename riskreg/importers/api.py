@@ -17,6 +17,7 @@ from .evalsets import check_members, is_listing, listing_of
 from .forms import MAX_FILES
 from .inspect import InspectLogError
 from .service import OutcomeRule, find_category, find_snapshot, import_log, written_atomically
+from .slots import RETRY_AFTER, ImportBusy, import_slot
 from .views import upload_name
 
 TRUE = {"1", "true", "yes", "on"}
@@ -29,15 +30,21 @@ class ImportApiView(View):
     http_method_names = ["post"]
 
     def post(self, request):
-        with written_atomically():  # as ATOMIC_REQUESTS would, and a rollback removes the files written
-            return self._post(request)
-
-    def _post(self, request):
         user, refused = token_user(request)
         if refused:
             return refused
         if not user.has_perm("evaluations.import_evaluation_logs"):
             return error(403, "This token's user may not import evaluation logs (an evaluator's token is needed).")
+        try:
+            with import_slot(user):  # taken and released outside the transaction
+                with written_atomically():  # as ATOMIC_REQUESTS would, and a rollback removes the files written
+                    return self._post(request, user)
+        except ImportBusy as busy:
+            response = error(429, str(busy))
+            response["Retry-After"] = str(RETRY_AFTER)
+            return response
+
+    def _post(self, request, user):
         if request.content_type != "multipart/form-data":
             return error(400, "Send multipart/form-data: log (one or more files), snapshot, category, [rule], "
                               "[allow_other_model].")  # fmt: skip

@@ -24,6 +24,7 @@ from .evalsets import check_members, is_listing, listing_of
 from .forms import ConfirmForm, ImportForm
 from .inspect import InspectLogError, read_log
 from .service import check_size, import_log, plan, sha256_of, written_atomically
+from .slots import RETRY_AFTER, ImportBusy, import_slot
 
 SESSION_KEY = "inspect_staged"
 STAGING_HOURS = 24
@@ -59,6 +60,21 @@ def command_line_context() -> dict:
     }
 
 
+def busy_page(request, busy: ImportBusy, form=None):
+    """The upload page with the refusal of a slot (429): nothing was read or written."""
+    if form is not None:
+        form.add_error(None, str(busy))
+    else:
+        form = ImportForm()
+        messages.error(request, str(busy))
+    response = render(request, "importers/import_form.html", {"form": form, **command_line_context()}, status=429)
+    response["Retry-After"] = str(RETRY_AFTER)
+    return response
+
+
+# Reading logs takes an import slot (slots.py), outside any transaction: the views run outside
+# ATOMIC_REQUESTS and open their own inside the slot.
+@method_decorator(transaction.non_atomic_requests, name="dispatch")
 class ImportView(RoleRequiredMixin, View):
     permission_required = "evaluations.import_evaluation_logs"
     template_name = "importers/import_form.html"
@@ -74,6 +90,13 @@ class ImportView(RoleRequiredMixin, View):
         form = ImportForm(request.POST, request.FILES)
         if not form.is_valid():
             return self._form_page(request, form, status=400)
+        try:
+            with import_slot(request.user), transaction.atomic():
+                return self._preview(request, form)
+        except ImportBusy as busy:
+            return busy_page(request, busy, form)
+
+    def _preview(self, request, form):
         snapshot, category, rule = (form.cleaned_data[k] for k in ("snapshot", "category", "rule"))
         uploads = [(upload, upload_name(upload)) for upload in form.cleaned_data["log"]]
         rows, listing_files = [], {}
@@ -142,15 +165,19 @@ class ImportConfirmView(RoleRequiredMixin, View):
     permission_required = "evaluations.import_evaluation_logs"
 
     def post(self, request):
-        with written_atomically():  # as ATOMIC_REQUESTS would, and a rollback removes the files written
-            return self._post(request)
-
-    def _post(self, request):
         form = ConfirmForm(request.POST)
         staged = request.session.get(SESSION_KEY, {})
         if not form.is_valid() or form.cleaned_data["token"] not in staged:
             messages.error(request, "That upload is no longer waiting to be confirmed; please upload it again.")
             return redirect("importers:upload")
+        try:
+            with import_slot(request.user):
+                with written_atomically():  # as ATOMIC_REQUESTS would, and a rollback removes the files written
+                    return self._confirm(request, form, staged)
+        except ImportBusy as busy:  # the preview still waits: going back and confirming again works
+            return busy_page(request, ImportBusy(f"{busy} Your preview is still waiting: go back and confirm it."))
+
+    def _confirm(self, request, form, staged):
         token = form.cleaned_data["token"]
         folder = staging_root() / token
         results = []

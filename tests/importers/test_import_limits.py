@@ -8,7 +8,9 @@ its bytes; and imports are limited per user and in all, across processes.
 import io
 import json
 import random
+import threading
 import zipfile as stdlib_zipfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -280,3 +282,87 @@ def test_every_real_log_is_well_within_the_value_limits(path):
     assert all(count(data) * 8 <= len(data) for data in parts), path  # even a 210-byte reductions.json
     assert settings.IMPORT_MAX_PART_JSON_VALUES * 10 >= settings.IMPORT_MAX_MEMBER_BYTES
     assert settings.IMPORT_MAX_JSON_VALUES * 10 >= settings.IMPORT_MAX_UNPACKED_BYTES
+
+
+# -- imports running at once, per user and in all ---------------------------------------------------------
+
+
+@contextmanager
+def held_elsewhere(user):
+    """One of `user`'s import slots (and one of all), held by another thread — another database session —
+    until the block ends, as an import running in another worker would hold it."""
+    from django.db import connection
+
+    from riskreg.importers.slots import import_slot
+
+    taken, done, failed = threading.Event(), threading.Event(), []
+
+    def hold():
+        try:
+            with import_slot(user):
+                taken.set()
+                done.wait(60)
+        except BaseException as error:  # noqa: BLE001 - reported to the test below
+            failed.append(error)
+            taken.set()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    taken.wait(60)
+    try:
+        assert not failed, failed
+        yield
+    finally:
+        done.set()
+        thread.join(60)
+
+
+def test_a_second_api_import_of_one_user_at_once_is_a_429_that_writes_nothing(client, evaluator, evaluator2, target,
+                                                                               media):  # fmt: skip
+    mine, theirs = token(evaluator), token(evaluator2)
+    before = written(media)
+    with held_elsewhere(evaluator):
+        busy = _api(client, mine, [SimpleUploadedFile("a.eval", GOOD.read_bytes())], target)
+        assert busy.status_code == 429 and busy["Retry-After"] == "30"
+        assert "(IMPORT_MAX_CONCURRENT_PER_USER = 1)" in busy.json()["error"], busy.json()
+        assert written(media) == before
+        other = _api(client, theirs, [SimpleUploadedFile("a.eval", GOOD.read_bytes())], target)
+        assert other.status_code == 200, other.content  # another user's import is not held up
+    again = _api(client, mine, [SimpleUploadedFile("b.eval", _second())], target)
+    assert again.status_code == 200, again.content  # the slot is free once the other import ends
+
+
+def test_imports_beyond_the_limit_in_all_are_refused(client, evaluator, evaluator2, target, media, settings):
+    settings.IMPORT_MAX_CONCURRENT = 1
+    raw = token(evaluator)
+    before = written(media)
+    with held_elsewhere(evaluator2):
+        busy = _api(client, raw, [SimpleUploadedFile("a.eval", GOOD.read_bytes())], target)
+    assert busy.status_code == 429 and "(IMPORT_MAX_CONCURRENT = 1)" in busy.json()["error"], busy.json()
+    assert written(media) == before
+    settings.IMPORT_MAX_CONCURRENT = settings.IMPORT_MAX_CONCURRENT_PER_USER = 0  # 0: no limit
+    with held_elsewhere(evaluator):
+        assert _api(client, raw, [SimpleUploadedFile("a.eval", GOOD.read_bytes())], target).status_code == 200
+
+
+def test_the_browser_preview_and_confirmation_take_a_slot_too(client, evaluator, target, media):
+    client.force_login(evaluator)
+    form = {"snapshot": target["snapshot"].pk, "category": target["category"].pk}
+    before = written(media)
+    with held_elsewhere(evaluator):
+        busy = client.post(reverse("importers:upload"), {"log": [SimpleUploadedFile("a.eval", GOOD.read_bytes())],
+                                                         **form})  # fmt: skip
+        assert busy.status_code == 429 and "IMPORT_MAX_CONCURRENT_PER_USER" in busy.content.decode()
+        assert written(media) == before  # nothing staged either
+    preview = client.post(reverse("importers:upload"), {"log": [SimpleUploadedFile("a.eval", GOOD.read_bytes())],
+                                                        **form})  # fmt: skip
+    assert preview.status_code == 200
+    confirm = {**preview.context["confirm"].initial, "rule": ""}
+    with held_elsewhere(evaluator):
+        busy = client.post(reverse("importers:confirm"), confirm)
+        assert busy.status_code == 429 and "Your preview is still waiting" in busy.content.decode()
+        assert Evaluation.objects.count() == 0
+    done = client.post(reverse("importers:confirm"), confirm)  # the preview waited: confirming again works
+    assert done.status_code == 302 and Evaluation.objects.count() == 1
