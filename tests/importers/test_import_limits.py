@@ -366,3 +366,40 @@ def test_the_browser_preview_and_confirmation_take_a_slot_too(client, evaluator,
         assert Evaluation.objects.count() == 0
     done = client.post(reverse("importers:confirm"), confirm)  # the preview waited: confirming again works
     assert done.status_code == 302 and Evaluation.objects.count() == 1
+
+
+HOLD = """
+import sys, psycopg
+key, params = int(sys.argv[1]), dict(zip(("dbname", "user", "password", "host", "port"), sys.argv[2:]))
+with psycopg.connect(**{k: v for k, v in params.items() if v}, autocommit=True) as session:
+    session.execute("SELECT pg_advisory_lock(%s)", [key])
+    print("held", flush=True)
+    sys.stdin.read()  # until the test closes our stdin
+"""
+
+
+def test_a_slot_held_by_another_process_refuses_the_import(client, evaluator, target, media):
+    """The slots are seen across processes, as gunicorn's workers are: here another process holds one."""
+    import subprocess
+    import sys
+
+    from django.db import connection
+
+    from riskreg.importers.slots import _key
+
+    if connection.vendor != "postgresql":
+        pytest.skip("an in-memory SQLite test database lives in one process (its slots are file locks)")
+    raw, database = token(evaluator), connection.settings_dict
+    params = [str(database.get(key) or "") for key in ("NAME", "USER", "PASSWORD", "HOST", "PORT")]
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(_key(f"user:{evaluator.pk}:0")), *params],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        before = written(media)
+        busy = _api(client, raw, [SimpleUploadedFile("a.eval", GOOD.read_bytes())], target)
+        assert busy.status_code == 429 and "IMPORT_MAX_CONCURRENT_PER_USER" in busy.json()["error"]
+        assert written(media) == before
+    finally:
+        holder.stdin.close()
+        holder.wait(30)
+    assert _api(client, raw, [SimpleUploadedFile("a.eval", GOOD.read_bytes())], target).status_code == 200
