@@ -2,12 +2,15 @@
 """Import of a large Inspect log, and of hostile ones: time and peak memory.
 
     .venv/bin/python bench/import.py [--samples 10000] [--format json|eval]
-    .venv/bin/python bench/import.py --hostile
+    .venv/bin/python bench/import.py --hostile [--only TEXT]
 
 --hostile builds the files an attacker would send (issue 15): an .eval of a few hundred KB whose
 summaries unpack to 32 MB of `[{},{},…]` each, one of many such members, a 50 MB .json of `[{},…]`,
 a .json log whose samples are 50 MB of `{}`, a zip of 200,000 empty members and a header of one
-huge string, and reports, for each, the command's answer, its time and its peak memory.
+huge string; and (issue 27) a 22 KB .eval of a started run whose four journal parts unpack to 61 MB
+each of samples of 620,000 `{}` (within every byte limit, but 82 million JSON values to parse). It
+reports, for each, the command's answer, its time, its CPU time and its peak memory. --only keeps
+the files whose label contains TEXT (e.g. --only "issue 27").
 
 Generates a log of N samples (each with a short conversation and scores, as inspect-ai writes
 them) into a temporary folder, then imports it into a throwaway SQLite database (or the database
@@ -112,12 +115,13 @@ finally:  # a refused file exits 1: its figures count too
     status = open("/proc/self/status").read()
     hwm = [line for line in status.splitlines() if line.startswith("VmHWM:")]
     peak = int(hwm[0].split()[1]) / 1024 if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{time.perf_counter() - start} {peak}", file=sys.stderr)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(f"{time.perf_counter() - start} {usage.ru_utime + usage.ru_stime} {peak}", file=sys.stderr)
 """
 
 
-def measured(arguments, env, answer: list | None = None) -> tuple[float, float]:
-    """Seconds and peak RSS (MB) of a manage.py command, as its own process reports them."""
+def measured(arguments, env, answer: list | None = None) -> tuple[float, float, float]:
+    """Seconds, CPU seconds and peak RSS (MB) of a manage.py command, as its own process reports them."""
     result = subprocess.run(
         [sys.executable, "-c", MEASURE, *arguments], check=answer is None, env=env, cwd=ROOT, capture_output=True,
         text=True,
@@ -127,8 +131,8 @@ def measured(arguments, env, answer: list | None = None) -> tuple[float, float]:
         said = next((line for line in lines if "refused —" in line or "imported —" in line), lines[0] if lines else "")
         answer.append(said.split(" — ", 1)[-1][:150])
     last = result.stderr.strip().splitlines()[-1].split()
-    seconds, peak = last[-2:]
-    return float(seconds), float(peak)
+    seconds, cpu, peak = last[-3:]
+    return float(seconds), float(cpu), float(peak)
 
 
 def _zip(path: Path, members: dict, count_only: int = 0) -> Path:
@@ -142,7 +146,34 @@ def _zip(path: Path, members: dict, count_only: int = 0) -> Path:
     return path
 
 
-def hostile_files(folder: Path) -> list[tuple[str, Path]]:
+def cpu_amplifier(path: Path, parts: int = 4, samples: int = 33, empties: int = 620_000) -> Path:
+    """Issue 27: a started run (no header) whose journal summary parts hold samples of `empties` empty
+    objects each: 22 KB on disk, 61 MB per part unpacked, within every byte limit, but each `{}` is a
+    value to parse (4 x 33 x 620,000 = 82 million)."""
+    from backports.zstd import zipfile
+
+    start = {"version": 2, "eval": {**make_log(1)["eval"], "eval_id": "cpu-amplifier"}, "plan": {}}
+    row = b'{"id":1,"epoch":1,"metadata":[' + b"{}," * (empties - 1) + b"{}]}"
+    part = b"[" + b",".join([row] * samples) + b"]"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_ZSTANDARD, compresslevel=19) as archive:
+        archive.writestr("_journal/start.json", json.dumps(start))
+        for number in range(1, parts + 1):
+            archive.writestr(f"_journal/summaries/{number}.json", part)
+    return path
+
+
+ISSUE_27 = [  # (label, parts, samples, empties)
+    ("issue 27: started run, 4 zstd journal parts of 61 MB, 33 samples of 620,000 {} each", 4, 33, 620_000),
+    ("issue 27: the most work within the value limits, 4 parts of 6 samples of 660,000 {} (within the limit)",
+     4, 6, 660_000),
+]  # fmt: skip
+
+
+def hostile_files(folder: Path, only: str = "") -> list[tuple[str, Path]]:
+    amplifiers = [(label, cpu_amplifier(folder / f"cpu{number}.eval", parts, samples, empties))
+                  for number, (label, parts, samples, empties) in enumerate(ISSUE_27) if only in label]  # fmt: skip
+    if only and "issue 27" in only:
+        return amplifiers
     header = make_log(1)
     header.pop("samples")
     header["eval"]["eval_id"] = "hostile"
@@ -200,7 +231,7 @@ def hostile_files(folder: Path) -> list[tuple[str, Path]]:
     with samples.open("wb") as out:
         out.write(header_bytes[:-1] + b', "samples": [' + b"{}," * (50 * 1024 * 1024 // 3) + b"{}]}")
     files.append((".json log with 50 MB of {} samples", samples))
-    return files
+    return [(label, path) for label, path in files if only in label] + amplifiers
 
 
 def main() -> int:
@@ -208,9 +239,10 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=10_000)
     parser.add_argument("--format", choices=["json", "eval"], default="json")
     parser.add_argument("--hostile", action="store_true", help="Measure the hostile files instead.")
+    parser.add_argument("--only", default="", help="With --hostile: only the files whose label contains this.")
     args = parser.parse_args()
     if args.hostile:
-        return hostile()
+        return hostile(args.only)
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         path = write(make_log(args.samples), folder, args.format)
@@ -223,8 +255,8 @@ def main() -> int:
             manage + ["shell", "--no-imports", "-c", setup], check=True, env=env, capture_output=True, text=True
         ).stdout.strip()
         # The import and a bare start-up each run in a fresh process that reports its own peak memory.
-        seconds, peak = measured(["import_inspect", str(path), "--snapshot", snapshot, "--category", "cyber"], env)
-        startup, startup_peak = measured(["check"], env)
+        seconds, _, peak = measured(["import_inspect", str(path), "--snapshot", snapshot, "--category", "cyber"], env)
+        startup, _, startup_peak = measured(["check"], env)
         size = path.stat().st_size
     print(f"machine: {os.cpu_count()} cores; database: {env['DATABASE_URL'].split(':')[0]}")
     print(
@@ -234,7 +266,7 @@ def main() -> int:
     return 0
 
 
-def hostile() -> int:
+def hostile(only: str = "") -> int:
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         env = dict(os.environ, MEDIA_ROOT=str(folder / "media"), DEBUG="1")  # a throwaway database
@@ -244,17 +276,19 @@ def hostile() -> int:
         snapshot = subprocess.run(
             manage + ["shell", "--no-imports", "-c", SETUP_SCRIPT], check=True, env=env, capture_output=True, text=True
         ).stdout.strip()
-        startup, startup_peak = measured(["check"], env)
+        startup, startup_cpu, startup_peak = measured(["check"], env)
         print(f"machine: {os.cpu_count()} cores; database: {env['DATABASE_URL'].split(':')[0]}")
-        print(f"a bare start-up (manage.py check): {startup:.2f} s, peak RSS {startup_peak:.0f} MB")
-        print("| file | size | answer | time | peak RSS |")
-        print("|---|---|---|---|---|")
-        for label, path in hostile_files(folder):
+        print(f"a bare start-up (manage.py check): {startup:.2f} s, CPU {startup_cpu:.2f} s, peak RSS "
+              f"{startup_peak:.0f} MB")  # fmt: skip
+        print("| file | size | answer | time | CPU | peak RSS |")
+        print("|---|---|---|---|---|---|")
+        for label, path in hostile_files(folder, only):
             answer: list = []
-            seconds, peak = measured(
+            seconds, cpu, peak = measured(
                 ["import_inspect", str(path), "--snapshot", snapshot, "--category", "cyber"], env, answer
             )
-            print(f"| {label} | {path.stat().st_size / 1e6:.2f} MB | {answer[0]} | {seconds:.2f} s | {peak:.0f} MB |")
+            print(f"| {label} | {path.stat().st_size / 1e6:.2f} MB | {answer[0]} | {seconds:.2f} s | {cpu:.2f} s "
+                  f"| {peak:.0f} MB |")  # fmt: skip
     return 0
 
 

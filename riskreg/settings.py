@@ -252,6 +252,16 @@ IMPORT_MAX_HEADER_BYTES = env_int("IMPORT_MAX_HEADER_BYTES", 2 * 1024 * 1024)
 IMPORT_MAX_SAMPLE_BYTES = env_int("IMPORT_MAX_SAMPLE_BYTES", 2 * 1024 * 1024)
 IMPORT_MAX_SAMPLES = env_int("IMPORT_MAX_SAMPLES", 500_000)
 IMPORT_MAX_METRICS = env_int("IMPORT_MAX_METRICS", 1_000)
+# Parsing costs by the JSON value, not by the byte (`{}` is 3 bytes): the values of one log (all the
+# parts read, or the whole .json) and of one .eval part are counted as they stream, before they are
+# parsed (issue 27): each `,`, `{` and `[`. The defaults allow 8 bytes a value at the byte limits above;
+# real logs run 14 to 50 bytes a value (a tiny part 9), `[{},{},…]` 1.5.
+IMPORT_MAX_JSON_VALUES = env_int("IMPORT_MAX_JSON_VALUES", 32_000_000)
+IMPORT_MAX_PART_JSON_VALUES = env_int("IMPORT_MAX_PART_JSON_VALUES", 8_000_000)
+# Imports running at once, across every worker process (riskreg/importers/slots.py): per user, and in
+# all, so that most server threads stay free for everything else. Beyond either, a refusal (429); 0: no limit.
+IMPORT_MAX_CONCURRENT_PER_USER = env_int("IMPORT_MAX_CONCURRENT_PER_USER", 1)
+IMPORT_MAX_CONCURRENT = env_int("IMPORT_MAX_CONCURRENT", 2)
 
 # tables2 declares the lists' columns and sorts; riskreg/lib/lists.py draws them (no tables2 template).
 # A list filter left empty reads "Any", not a row of dashes.

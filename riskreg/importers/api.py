@@ -5,6 +5,7 @@ optional `rule` and `allow_other_model`. Answers, per file, the evaluation's id 
 reason it was refused; idempotent like the command line.
 """
 
+from django.db import transaction
 from django.http import JsonResponse
 from django.utils.decorators import method_decorator
 from django.views import View
@@ -15,7 +16,8 @@ from riskreg.api import error, token_user
 from .evalsets import check_members, is_listing, listing_of
 from .forms import MAX_FILES
 from .inspect import InspectLogError
-from .service import OutcomeRule, find_category, find_snapshot, import_log
+from .service import OutcomeRule, find_category, find_snapshot, import_log, written_atomically
+from .slots import RETRY_AFTER, ImportBusy, import_slot
 from .views import upload_name
 
 TRUE = {"1", "true", "yes", "on"}
@@ -23,6 +25,7 @@ FALSE = {"", "0", "false", "no", "off"}
 
 
 @method_decorator(csrf_exempt, name="dispatch")  # a bearer token, never a cookie, authenticates this endpoint
+@method_decorator(transaction.non_atomic_requests, name="dispatch")  # its own transaction: written_atomically()
 class ImportApiView(View):
     http_method_names = ["post"]
 
@@ -32,6 +35,16 @@ class ImportApiView(View):
             return refused
         if not user.has_perm("evaluations.import_evaluation_logs"):
             return error(403, "This token's user may not import evaluation logs (an evaluator's token is needed).")
+        try:
+            with import_slot(user):  # taken and released outside the transaction
+                with written_atomically():  # as ATOMIC_REQUESTS would, and a rollback removes the files written
+                    return self._post(request, user)
+        except ImportBusy as busy:
+            response = error(429, str(busy))
+            response["Retry-After"] = str(RETRY_AFTER)
+            return response
+
+    def _post(self, request, user):
         if request.content_type != "multipart/form-data":
             return error(400, "Send multipart/form-data: log (one or more files), snapshot, category, [rule], "
                               "[allow_other_model].")  # fmt: skip

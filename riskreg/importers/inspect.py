@@ -17,10 +17,12 @@ score. Its standard error is the `stderr` metric of the same score.
 
 import codecs
 import json
+import lzma
 import math
 import random
 import re
 import struct
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,10 +34,18 @@ from django.conf import settings
 from riskreg.lib.forms import size_in_words
 
 try:  # Zstandard members (inspect-ai 0.3.206 and later); Python 3.14's zipfile reads them natively
-    from backports.zstd import zipfile
+    from backports.zstd import ZstdError, zipfile
 except ImportError:  # pragma: no cover - Python 3.14+
     import zipfile  # type: ignore[no-redef]  # the same API, from the standard library
+
+    from compression.zstd import ZstdError  # type: ignore[import-not-found,no-redef]
 import zipfile as stdlib_zipfile
+
+# What a member whose compressed data is corrupt raises while it is unpacked: each decompressor has
+# its own error (a corrupt Zstandard frame raised ZstdError, a 500 on the web and a traceback from
+# the command, before these were caught).
+UNPACK_ERRORS = (zipfile.BadZipFile, stdlib_zipfile.BadZipFile, EOFError, OSError, RuntimeError, ZstdError,
+                 zlib.error, lzma.LZMAError)  # fmt: skip
 
 SUPPORTED_VERSION = 2
 STATUSES = {"success", "error", "cancelled", "started"}
@@ -147,6 +157,15 @@ class InspectLog:
 # -- streaming JSON within bounds ----------------------------------------------------------------
 
 _DECODER = json.JSONDecoder()
+
+
+class _Budget:
+    """What reading one log may still cost, shared by every part of it: bytes unpacked, JSON values parsed."""
+
+    def __init__(self) -> None:
+        self.bytes = limit("IMPORT_MAX_UNPACKED_BYTES")
+        self.values = limit("IMPORT_MAX_JSON_VALUES")
+
 _NOT_WHITESPACE = re.compile(r"[^ \t\n\r]")
 
 
@@ -157,8 +176,10 @@ class _JsonStream:
     and `elements()` walk an object's keys or an array's elements without parsing the whole.
     """
 
-    def __init__(self, binary: _Reader, where: str, budget: list[int]) -> None:
-        self.binary, self.where, self.budget = binary, where, budget  # budget: [bytes left], shared per log
+    def __init__(self, binary: _Reader, where: str, budget: "_Budget", part_values: int | None = None) -> None:
+        self.binary, self.where, self.budget = binary, where, budget  # shared by every part of one log
+        self.part_values = part_values  # the JSON values this part may hold (None: only the log's budget)
+        self.values = 0
         self.decoder = codecs.getincrementaldecoder("utf-8")()
         self.buf, self.pos, self.eof = "", 0, False
 
@@ -166,10 +187,11 @@ class _JsonStream:
         if self.eof:
             return False
         chunk = self.binary.read(CHUNK)
-        self.budget[0] -= len(chunk)
-        if self.budget[0] < 0:
+        self.budget.bytes -= len(chunk)
+        if self.budget.bytes < 0:
             raise InspectLogError(f"The log unpacks to more than {_size(limit('IMPORT_MAX_UNPACKED_BYTES'))} "
                                   "in the parts riskreg reads (IMPORT_MAX_UNPACKED_BYTES); refused.")  # fmt: skip
+        self._count(chunk)
         try:
             text = self.decoder.decode(chunk, final=not chunk)
         except UnicodeDecodeError:
@@ -179,6 +201,26 @@ class _JsonStream:
         self.buf += text
         self.eof = not chunk
         return True
+
+    def _count(self, chunk: bytes) -> None:
+        """Count the JSON values in `chunk` before any of it is parsed, and refuse past the limits.
+
+        Parsing costs by the value, not by the byte: `{}` is 3 bytes of a `[{},{},…]` but a dict to
+        build, and a 22 KB .eval unpacked to 82 million of them within every byte limit (110 s of CPU
+        per request). Every value but the first of its array or object follows a `,`, and every array
+        or object opens with `[` or `{`, so these three bytes count at least the values the chunk holds
+        (ones inside strings too: an upper bound, at C speed, with no parsing)."""
+        values = chunk.count(b",") + chunk.count(b"{") + chunk.count(b"[")
+        self.values += values
+        self.budget.values -= values
+        if self.part_values is not None and self.values > self.part_values:
+            raise InspectLogError(f"{self.where} holds more than {self.part_values:,} JSON values "
+                                  "(IMPORT_MAX_PART_JSON_VALUES); refused: no Inspect log's part needs that "
+                                  "much work to read.")  # fmt: skip
+        if self.budget.values < 0:
+            raise InspectLogError(f"The log holds more than {limit('IMPORT_MAX_JSON_VALUES'):,} JSON values in "
+                                  "the parts riskreg reads (IMPORT_MAX_JSON_VALUES); refused: no Inspect log "
+                                  "needs that much work to read.")  # fmt: skip
 
     def _peek(self) -> str:
         while True:
@@ -363,7 +405,7 @@ class _Samples:
 def _read_json_log(file: IO[bytes]) -> tuple[dict, _Samples]:
     """A .json log's header sections, and its samples counted as they stream past."""
     file.seek(0)
-    stream = _JsonStream(file, "The file", [limit("IMPORT_MAX_UNPACKED_BYTES")])
+    stream = _JsonStream(file, "The file", _Budget())
     if stream._peek() != "{":
         raise InspectLogError("The file is JSON but not an Inspect log (expected an object).")
     header: dict[str, Any] = {}
@@ -453,10 +495,10 @@ class _Member:
         self.handle.close()
 
 
-def _member_json(archive: zipfile.ZipFile, name: str, budget: list[int], cap: int, what: str) -> Any:
+def _member_json(archive: zipfile.ZipFile, name: str, budget: _Budget, cap: int, what: str) -> Any:
     member = _Member(archive, name)
     try:
-        stream = _JsonStream(member, name, budget)
+        stream = _JsonStream(member, name, budget, limit("IMPORT_MAX_PART_JSON_VALUES"))
         value = stream.value(cap, what)
         stream.end()
         return value
@@ -464,10 +506,10 @@ def _member_json(archive: zipfile.ZipFile, name: str, budget: list[int], cap: in
         member.close()
 
 
-def _member_samples(archive: zipfile.ZipFile, name: str, budget: list[int], samples: _Samples) -> None:
+def _member_samples(archive: zipfile.ZipFile, name: str, budget: _Budget, samples: _Samples) -> None:
     member = _Member(archive, name)
     try:
-        stream = _JsonStream(member, name, budget)
+        stream = _JsonStream(member, name, budget, limit("IMPORT_MAX_PART_JSON_VALUES"))
         if stream._peek() == "[":
             samples.read(stream, limit("IMPORT_MAX_SAMPLE_BYTES"))
         else:
@@ -477,7 +519,7 @@ def _member_samples(archive: zipfile.ZipFile, name: str, budget: list[int], samp
         member.close()
 
 
-def _outputs(archive: zipfile.ZipFile, names: set[str], budget: list[int], kept: list[dict]) -> None:
+def _outputs(archive: zipfile.ZipFile, names: set[str], budget: _Budget, kept: list[dict]) -> None:
     """A summary holds no output: read it from the kept samples' own files, within the same budgets."""
     for excerpt in kept:
         name = f"samples/{excerpt['id']}_epoch_{excerpt['epoch']}.json"
@@ -502,7 +544,7 @@ def _read_eval(file: IO[bytes]) -> tuple[dict, _Samples]:
         archive = zipfile.ZipFile(file)
     except (zipfile.BadZipFile, stdlib_zipfile.BadZipFile, EOFError, OSError, ValueError):
         raise InspectLogError("The .eval file is not a readable zip archive (truncated or corrupt?).") from None
-    budget = [limit("IMPORT_MAX_UNPACKED_BYTES")]
+    budget = _Budget()
     header_cap = limit("IMPORT_MAX_HEADER_BYTES")
     samples = _Samples()
     with archive:
@@ -527,8 +569,9 @@ def _read_eval(file: IO[bytes]) -> tuple[dict, _Samples]:
                 for name in sorted(n for n in names if n.startswith("_journal/summaries/")):
                     _member_samples(archive, name, budget, samples)
                 return {**start, "status": "started", "stats": {}, "_has_samples": True}, samples
-        except (zipfile.BadZipFile, stdlib_zipfile.BadZipFile, EOFError, OSError, RuntimeError) as error:
-            raise InspectLogError(f"A part of the .eval archive cannot be unpacked ({error}).") from None
+        except UNPACK_ERRORS as error:
+            raise InspectLogError(f"A part of the .eval archive cannot be unpacked ({error}); the file is corrupt "
+                                  "or truncated.") from None
         except NotImplementedError:
             raise InspectLogError("The .eval archive uses a compression riskreg cannot read.") from None
     raise InspectLogError("The zip holds neither header.json nor _journal/start.json: not an Inspect .eval log.")
@@ -793,7 +836,7 @@ class EvalSetListing:
 
 def read_listing(file: IO[bytes], name: str, listing: EvalSetListing) -> None:
     """Add what `logs.json` (its keys) or `eval-set.json` (its id and tasks) says to `listing`."""
-    stream = _JsonStream(file, name, [limit("IMPORT_MAX_UNPACKED_BYTES")])
+    stream = _JsonStream(file, name, _Budget())
     if stream._peek() != "{":
         raise InspectLogError(f"{name} is not a JSON object: not an Inspect eval-set listing.")
     if PurePath(name).name == "logs.json":

@@ -13,12 +13,16 @@ finished run is never overwritten.
 import hashlib
 import math
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
+from django.core.files.storage import Storage
 from django.db import DataError, IntegrityError, transaction
 from django.db.models.fields.files import FieldFile
 
@@ -119,6 +123,40 @@ class Plan:
     reason: str = ""
     model_mismatch: bool = False
     warnings: list[str] = field(default_factory=list)
+
+
+# The evidence files written inside each open `written_atomically()` block, innermost last.
+_WRITTEN: ContextVar[tuple[list[tuple[Storage, str]], ...]] = ContextVar("import_files_written", default=())
+
+
+@contextmanager
+def written_atomically() -> Iterator[None]:
+    """A transaction whose evidence files are removed if it rolls back.
+
+    Django has no rollback hook: a file saved inside a transaction stays on disk when the rows that
+    name it roll back. A multi-file request whose later file failed after an earlier one was written
+    left that earlier file behind, named by no row. Every block (one import, and the request or command
+    around several) removes what was written inside it when an exception leaves it, its commit
+    included; views that import run outside ATOMIC_REQUESTS, inside one of these, so the outermost
+    commit is seen here too.
+    """
+    written: list[tuple[Storage, str]] = []
+    token = _WRITTEN.set((*_WRITTEN.get(), written))
+    try:
+        with transaction.atomic():
+            yield
+    except BaseException:
+        for storage, name in written:
+            storage.delete(name)
+        raise
+    finally:
+        _WRITTEN.reset(token)
+
+
+def _written(stored: FieldFile) -> None:
+    """Note a file just saved, for every open block to remove if it rolls back."""
+    for written in _WRITTEN.get():
+        written.append((stored.storage, cast(str, stored.name)))  # a saved file has a name
 
 
 def check_size(size: int | None, name: str) -> None:
@@ -308,7 +346,7 @@ def import_log(file: IO[bytes], name: str, *, snapshot: "Snapshot", category: "T
         check_size(getattr(file, "size", None), name)
         log = read_log(file, name)
         digest = sha256_of(file)
-        with transaction.atomic():
+        with written_atomically():
             # Serialise imports of one run: the second waits, then sees the first's record.
             list(ImportedRun.objects.select_for_update().filter(eval_id=log.eval_id).values_list("pk", flat=True))
             decided = plan(log, digest, snapshot=snapshot, category=category, rule=rule,
@@ -335,62 +373,56 @@ def _write(
     file: IO[bytes], name: str, log: InspectLog, digest: str, decided: Plan, *, snapshot: "Snapshot",
     category: "ThreatCategory | None", user: "User", allow_other_model: bool,
 ) -> ImportResult:
-    """Write the evaluation, its run record and the log as evidence (inside the caller's transaction)."""
+    """Write the evaluation, its run record and the log as evidence (inside the caller's `written_atomically()`)."""
     rule = _rule_resolved(decided.rule, log)
-    stored: list[FieldFile] = []
-    try:
-        if decided.action == "update":
-            run = cast(ImportedRun, decided.existing)  # an update is of a recorded run
-            evaluation = run.evaluation
-            # simple-history keeps 100 characters of a change reason; the file is named by the new evidence.
-            reason = f"Re-import of Inspect run {log.eval_id[:40]}: status {run.status} → {log.status}"[:100]
-            for key, value in _evaluation_values(log, decided.outcome).items():
-                setattr(evaluation, key, value)
-            evaluation._change_reason = reason
-        else:
-            reason = ""
-            evaluation = Evaluation(
-                snapshot=snapshot, category=category, title=_title(log)[:300],
-                kind=EvaluationKind.AUTOMATED_BENCHMARK, run_by=f"Inspect {log.producer_version}".strip(),
-                is_external=False, source_section=f"Inspect log {log.eval_id}"[:100],
-                source_mark=SourceMark.IMPORTED, recorded_by=user, **_evaluation_values(log, decided.outcome),
-            )  # fmt: skip
-        evaluation._history_user = user
-        evaluation.full_clean()
-        evaluation.save()
-
-        file.seek(0)
-        existing = decided.existing
-        previous = existing.log_evidence if existing else None
-        follows = f" — status {log.status}, follows the {existing.status} log" if existing and previous else ""
-        piece = Evidence(
-            evaluation=evaluation, kind=EvidenceKind.FILE, title=f"Inspect log {name}{follows}"[:300], added_by=user,
-            original_name=name[-255:], replaces=previous,
-            content_type="application/zip" if name.lower().endswith(".eval") else "application/json",
+    if decided.action == "update":
+        run = cast(ImportedRun, decided.existing)  # an update is of a recorded run
+        evaluation = run.evaluation
+        # simple-history keeps 100 characters of a change reason; the file is named by the new evidence.
+        reason = f"Re-import of Inspect run {log.eval_id[:40]}: status {run.status} → {log.status}"[:100]
+        for key, value in _evaluation_values(log, decided.outcome).items():
+            setattr(evaluation, key, value)
+        evaluation._change_reason = reason
+    else:
+        reason = ""
+        evaluation = Evaluation(
+            snapshot=snapshot, category=category, title=_title(log)[:300],
+            kind=EvaluationKind.AUTOMATED_BENCHMARK, run_by=f"Inspect {log.producer_version}".strip(),
+            is_external=False, source_section=f"Inspect log {log.eval_id}"[:100],
+            source_mark=SourceMark.IMPORTED, recorded_by=user, **_evaluation_values(log, decided.outcome),
         )  # fmt: skip
-        piece.file.save(name.rsplit("/", 1)[-1], File(file), save=False)
-        stored.append(piece.file)
-        piece._history_user = user
-        piece._change_reason = reason
-        piece.save()
+    evaluation._history_user = user
+    evaluation.full_clean()
+    evaluation.save()
 
-        values = _run_values(log, name, digest, rule)
-        if decided.action == "update":
-            run = cast(ImportedRun, decided.existing)
-            for key, value in values.items():
-                setattr(run, key, value)
-            run._change_reason = reason
-        else:
-            run = ImportedRun(evaluation=evaluation, eval_id=log.eval_id, imported_by=user,
-                              other_model_confirmed=decided.model_mismatch and allow_other_model, **values)  # fmt: skip
-        run.log_evidence = piece
-        run._history_user = user
-        run.full_clean(validate_unique=False)
-        run.save()
-    except BaseException:
-        for stored_file in stored:  # the rows roll back with the transaction; do not leave their files behind
-            stored_file.storage.delete(stored_file.name)  # type: ignore[arg-type]  # a saved file has a name
-        raise
+    file.seek(0)
+    existing = decided.existing
+    previous = existing.log_evidence if existing else None
+    follows = f" — status {log.status}, follows the {existing.status} log" if existing and previous else ""
+    piece = Evidence(
+        evaluation=evaluation, kind=EvidenceKind.FILE, title=f"Inspect log {name}{follows}"[:300], added_by=user,
+        original_name=name[-255:], replaces=previous,
+        content_type="application/zip" if name.lower().endswith(".eval") else "application/json",
+    )  # fmt: skip
+    piece.file.save(name.rsplit("/", 1)[-1], File(file), save=False)
+    _written(piece.file)
+    piece._history_user = user
+    piece._change_reason = reason
+    piece.save()
+
+    values = _run_values(log, name, digest, rule)
+    if decided.action == "update":
+        run = cast(ImportedRun, decided.existing)
+        for key, value in values.items():
+            setattr(run, key, value)
+        run._change_reason = reason
+    else:
+        run = ImportedRun(evaluation=evaluation, eval_id=log.eval_id, imported_by=user,
+                          other_model_confirmed=decided.model_mismatch and allow_other_model, **values)  # fmt: skip
+    run.log_evidence = piece
+    run._history_user = user
+    run.full_clean(validate_unique=False)
+    run.save()
     if reason:
         return ImportResult(name, "updated", f"Updated evaluation {evaluation.pk}: {reason}.", evaluation, log)
     return ImportResult(name, "imported", f"Recorded as evaluation {evaluation.pk} ({log.status}).", evaluation, log)

@@ -11,7 +11,9 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
+from django.db import transaction
 from django.shortcuts import redirect, render
+from django.utils.decorators import method_decorator
 from django.views import View
 
 from riskreg.accounts.access import RoleRequiredMixin
@@ -21,7 +23,8 @@ from riskreg.frameworks.models import ThreatCategory
 from .evalsets import check_members, is_listing, listing_of
 from .forms import ConfirmForm, ImportForm
 from .inspect import InspectLogError, read_log
-from .service import check_size, import_log, plan, sha256_of
+from .service import check_size, import_log, plan, sha256_of, written_atomically
+from .slots import RETRY_AFTER, ImportBusy, import_slot
 
 SESSION_KEY = "inspect_staged"
 STAGING_HOURS = 24
@@ -57,6 +60,21 @@ def command_line_context() -> dict:
     }
 
 
+def busy_page(request, busy: ImportBusy, form=None):
+    """The upload page with the refusal of a slot (429): nothing was read or written."""
+    if form is not None:
+        form.add_error(None, str(busy))
+    else:
+        form = ImportForm()
+        messages.error(request, str(busy))
+    response = render(request, "importers/import_form.html", {"form": form, **command_line_context()}, status=429)
+    response["Retry-After"] = str(RETRY_AFTER)
+    return response
+
+
+# Reading logs takes an import slot (slots.py), outside any transaction: the views run outside
+# ATOMIC_REQUESTS and open their own inside the slot.
+@method_decorator(transaction.non_atomic_requests, name="dispatch")
 class ImportView(RoleRequiredMixin, View):
     permission_required = "evaluations.import_evaluation_logs"
     template_name = "importers/import_form.html"
@@ -72,6 +90,13 @@ class ImportView(RoleRequiredMixin, View):
         form = ImportForm(request.POST, request.FILES)
         if not form.is_valid():
             return self._form_page(request, form, status=400)
+        try:
+            with import_slot(request.user), transaction.atomic():
+                return self._preview(request, form)
+        except ImportBusy as busy:
+            return busy_page(request, busy, form)
+
+    def _preview(self, request, form):
         snapshot, category, rule = (form.cleaned_data[k] for k in ("snapshot", "category", "rule"))
         uploads = [(upload, upload_name(upload)) for upload in form.cleaned_data["log"]]
         rows, listing_files = [], {}
@@ -133,6 +158,7 @@ class ImportView(RoleRequiredMixin, View):
         return render(request, "importers/import_preview.html", context)
 
 
+@method_decorator(transaction.non_atomic_requests, name="dispatch")  # its own transaction: written_atomically()
 class ImportConfirmView(RoleRequiredMixin, View):
     """Import the logs a preview staged for this session, then remove them from the staging folder."""
 
@@ -144,6 +170,14 @@ class ImportConfirmView(RoleRequiredMixin, View):
         if not form.is_valid() or form.cleaned_data["token"] not in staged:
             messages.error(request, "That upload is no longer waiting to be confirmed; please upload it again.")
             return redirect("importers:upload")
+        try:
+            with import_slot(request.user):
+                with written_atomically():  # as ATOMIC_REQUESTS would, and a rollback removes the files written
+                    return self._confirm(request, form, staged)
+        except ImportBusy as busy:  # the preview still waits: going back and confirming again works
+            return busy_page(request, ImportBusy(f"{busy} Your preview is still waiting: go back and confirm it."))
+
+    def _confirm(self, request, form, staged):
         token = form.cleaned_data["token"]
         folder = staging_root() / token
         results = []
