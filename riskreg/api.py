@@ -124,6 +124,10 @@ def openapi_document(server: str) -> dict:
                             "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
                         "403": {"description": "The token's user may not import logs", "content": {
                             "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                        "429": {"description": "Too many imports at once (for this user, or in all): the message names "
+                                "the limit, nothing was read or written; try again after Retry-After seconds",
+                                "content": {"application/json": {"schema": {
+                                    "$ref": "#/components/schemas/Error"}}}},  # fmt: skip
                     },
                 }
             },

@@ -371,8 +371,9 @@ class SignView(SigningView):
             + (" and asks you to re-affirm" if approving else "") + ".",
         ]
         if approving:
-            consequences.append(f"{gate(decision).headline}. If yours is the last sign-off the gate asks for, the "
-                                "decision is approved and never changes after that.")  # fmt: skip
+            headline = gate(decision).headline.rstrip(".")
+            consequences.append(f"{headline}. If yours is the last sign-off the gate asks for, the decision is "
+                                "approved and never changes after that.")  # fmt: skip
         else:
             consequences.append("A rejection ends the review: the decision is rejected, and its author can "
                                 "revise it into a new draft.")  # fmt: skip
