@@ -1,5 +1,6 @@
 """Production settings, content security policy, session lifetimes, log-in throttling, upload size, faults."""
 
+import io
 import logging
 import os
 import shutil
@@ -184,6 +185,20 @@ def test_an_oversized_upload_is_refused_before_it_is_read(client, evaluator, dem
     assert "up to 1 MB" in response.content.decode()
     assert [p.name for p in tmp_path.iterdir()] == ["big.pdf"]  # no spooled upload
     assert not Evidence.objects.filter(title="Too big").exists() and AuditEvent.objects.count() == events
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/evaluations/1/evidence/add/", "/api/imports/", "/import/"])
+def test_the_413_answer_carries_the_security_headers_of_every_response(client, evaluator, settings, url):
+    """Issue 27: the upload refused from its Content-Length (before any view or inner middleware runs)
+    lacked the Content-Security-Policy and X-Frame-Options that every other response has."""
+    settings.EVIDENCE_MAX_BYTES = settings.IMPORT_MAX_BYTES = 1024
+    client.force_login(evaluator)
+    response = client.post(url, {"file": io.BytesIO(b"0" * 200_000)})
+    assert response.status_code == 413
+    assert response["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff" and response["Referrer-Policy"] == "same-origin"
 
 
 @pytest.mark.django_db(transaction=True)
