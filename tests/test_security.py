@@ -7,14 +7,18 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import DatabaseError, connection, transaction
+from django.test import Client
 from django.urls import reverse
 
 import factories as make
+from conftest import postgres_only
 from riskreg.accounts.models import LoginFailure
 from riskreg.audit.models import AuditEvent
 from riskreg.evaluations.models import Evaluation, Evidence
@@ -166,6 +170,84 @@ def test_the_admin_log_in_is_throttled_too(client, settings):
     for _ in range(settings.LOGIN_FAILURE_LIMIT):
         client.post("/admin/login/", {"username": "root", "password": "guess"})
     assert client.post("/admin/login/", {"username": "root", "password": "guess"}).status_code == 429
+
+
+def fullwidth(text: str) -> str:
+    """The full-width form of ASCII text ("ｖｉｅｗｅｒ"), which NFKC turns back into it."""
+    return "".join(chr(ord(char) + 0xFEE0) if "!" <= char <= "~" else char for char in text)
+
+
+def make_rosa():
+    with transaction.atomic():  # users are tracked
+        return get_user_model().objects.create_user("rosa", password="the-right-password-1")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/accounts/login/", "/admin/login/"])
+def test_the_throttle_counts_every_spelling_that_logs_in_as_the_same_account(client, settings, url):
+    """Issue 27: the throttle counted the raw name while the form strips it and applies NFKC, so
+    " rosa", "rosa " and "ｒｏｓａ" each had their own count and logged in once "rosa" was throttled."""
+    rosa = make_rosa()
+    spellings = ["rosa", " rosa", "rosa ", fullwidth("rosa"), "\trosa\n", " " + fullwidth("rosa")]
+    for spelling in spellings[: settings.LOGIN_FAILURE_LIMIT]:  # the failures spread over the spellings
+        assert client.post(url, {"username": spelling, "password": "wrong"}).status_code == 200
+    for spelling in spellings:
+        response = client.post(url, {"username": spelling, "password": "the-right-password-1"})
+        assert response.status_code == 429, spelling
+        assert "_auth_user_id" not in client.session
+    assert LoginFailure.objects.filter(username="rosa").count() == settings.LOGIN_FAILURE_LIMIT
+    LoginFailure.objects.update(at="2000-01-01T00:00:00Z")  # the window has passed
+    response = client.post(url, {"username": fullwidth("rosa"), "password": "the-right-password-1"})
+    assert response.status_code == 302 and client.session["_auth_user_id"] == str(rosa.pk)
+    assert not LoginFailure.objects.filter(at__gt="2001-01-01T00:00:00Z").exists()  # a success is no failure
+
+
+@postgres_only
+@pytest.mark.parametrize("url", ["/accounts/login/", "/admin/login/"])
+def test_parallel_wrong_guesses_reach_at_most_the_limit_of_password_checks(committed_db, settings, monkeypatch, url):
+    """Issue 27: 30 wrong guesses at once had 10 passwords checked (limit 5): each request counted
+    the failures, checked the password, and recorded its failure only after. Now each attempt is
+    counted before its password is checked, under a lock: the count of checks is the limit."""
+    from django.contrib.auth.backends import ModelBackend
+
+    make_rosa()
+    checked, statuses, errors = [], [], []
+    lock = threading.Lock()
+    authenticate = ModelBackend.authenticate
+
+    def counted(self, request, username=None, password=None, **kwargs):
+        with lock:
+            checked.append(username)
+        time.sleep(0.2)  # a slow hasher, as in production: every guess is in flight at once
+        return authenticate(self, request, username=username, password=password, **kwargs)
+
+    monkeypatch.setattr(ModelBackend, "authenticate", counted)
+    guesses = 30
+    start = threading.Barrier(guesses)
+
+    def guess(n):
+        try:
+            client = Client()
+            spelling = ["rosa", " rosa", fullwidth("rosa")][n % 3]
+            start.wait()
+            # each from an address of its own, as from a botnet: only the name's count can stop them
+            response = client.post(url, {"username": spelling, "password": f"guess {n}"}, REMOTE_ADDR=f"10.0.0.{n}")
+            with lock:
+                statuses.append(response.status_code)
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(guesses)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors[:3]
+    assert len(checked) == settings.LOGIN_FAILURE_LIMIT, f"{len(checked)} passwords checked"
+    assert sorted(statuses) == [200] * settings.LOGIN_FAILURE_LIMIT + [429] * (guesses - settings.LOGIN_FAILURE_LIMIT)
+    assert Client().post(url, {"username": "rosa", "password": "the-right-password-1"}).status_code == 429
 
 
 @pytest.mark.django_db

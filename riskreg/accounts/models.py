@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
@@ -134,21 +134,48 @@ class LoginFailure(models.Model):
 
     # The throttle's rule, in one place: a username that failed LOGIN_FAILURE_LIMIT times within the
     # window, or an address that failed four times as often, is refused until the window has passed.
+    # Names are counted as the log-in matches them (throttle_name), and each attempt is counted as a
+    # failure before its password is checked (reserve), so parallel guesses cannot overtake the count.
 
     @staticmethod
     def clean_username(value: str) -> str:
         return value.replace("\x00", "")[:150]  # PostgreSQL text holds no NUL
 
     @classmethod
-    def is_throttled(cls, username: str, address: str | None) -> bool:
-        since = timezone.now() - timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
-        cls.objects.filter(at__lt=since).delete()  # what the window no longer counts
-        failures = cls.objects.filter(at__gte=since)
-        limit = settings.LOGIN_FAILURE_LIMIT
-        return failures.filter(username=cls.clean_username(username)).count() >= limit or bool(
-            address and failures.filter(address=address).count() >= 4 * limit
-        )
+    def throttle_name(cls, normalised: str) -> str:
+        """The name a failure counts against: the account the authentication backend would find for
+        `normalised` (the log-in form's own cleaning of the typed name: stripped, NFKC), so every
+        spelling that logs in as one account shares its count, whatever the database's collation."""
+        name = cls.clean_username(normalised)
+        try:
+            return User._default_manager.get_by_natural_key(name).get_username()
+        except (User.DoesNotExist, User.MultipleObjectsReturned):
+            return name
 
     @classmethod
-    def record(cls, username: str, address: str | None) -> None:
-        cls.objects.create(username=cls.clean_username(username), address=address or None)
+    def reserve(cls, username: str, address: str | None) -> "LoginFailure | None":
+        """Count an attempt as a failure before its password is checked: the reservation, or None when
+        the name or the address is throttled (nothing counted: a refused attempt checks nothing).
+
+        The count and the insert are one step under one lock (PostgreSQL: a transaction-level advisory
+        lock; SQLite: the write lock its first statement, a DELETE, takes), committed before the
+        password is checked when the caller is outside a transaction (the log-in view is), so N
+        parallel attempts see each other and at most the limit reach a password check. A successful
+        log-in gives its reservation back (delete it).
+        """
+        since = timezone.now() - timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
+        limit = settings.LOGIN_FAILURE_LIMIT
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [THROTTLE_LOCK])
+            cls.objects.filter(at__lt=since).delete()  # what the window no longer counts
+            failures = cls.objects.filter(at__gte=since)
+            if failures.filter(username=username).count() >= limit or bool(
+                address and failures.filter(address=address).count() >= 4 * limit
+            ):
+                return None
+            return cls.objects.create(username=username, address=address or None)
+
+
+THROTTLE_LOCK = 0x72726C74  # "rrlt": the advisory lock that orders the log-in throttle's count-and-insert
