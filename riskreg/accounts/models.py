@@ -105,10 +105,13 @@ class ApiToken(models.Model):
             token.save()
         return token, raw
 
-    def revoke(self, by) -> None:
+    def revoke(self, by, reason: str = "") -> None:
+        """Revoke for good; `by` None leaves the acting user to the request, as any write's history does."""
         if self.revoked_at is None:
             self.revoked_at = timezone.now()
-            self._history_user = by
+            if by is not None:
+                self._history_user = by
+            self._change_reason = reason
             with transaction.atomic():
                 self.save()
 

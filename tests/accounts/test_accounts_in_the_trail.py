@@ -120,3 +120,64 @@ def test_token_creation_and_revocation_on_the_settings_page_are_events(client, v
     assert [event.action for event in events] == ["+", "~"]
     assert {event.username for event in events} == {viewer.username}
     assert all("key_hash" not in event.changes and "prefix" not in event.changes for event in events)
+
+
+def gate_api(client, raw):
+    return client.get(reverse("decisions:api-gate", args=[999999]), HTTP_AUTHORIZATION=f"Bearer {raw}").status_code
+
+
+@pytest.mark.parametrize("how", ["admin", "set_user", "save"])
+def test_deactivating_a_user_revokes_their_tokens_for_good_in_the_trail(client, superuser, viewer, how):
+    """Issue 27: a deactivated user's token was only ignored while they were inactive: reactivated, it
+    worked again. Deactivating revokes it, recorded as a change of the token by whoever deactivated."""
+    token, raw = ApiToken.issue(viewer, "release pipeline")
+    assert gate_api(client, raw) == 404  # accepted: no such decision
+    if how == "admin":
+        client.force_login(superuser)
+        response = client.post(reverse("admin:auth_user_change", args=[viewer.pk]), {
+            "username": viewer.username, "first_name": "", "last_name": "", "email": "",
+            "groups": list(viewer.groups.values_list("pk", flat=True)),
+            "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00",
+        })  # fmt: skip  # is_active left out: unticked
+        assert response.status_code == 302, response.content[:2000]
+        client.logout()
+    elif how == "set_user":
+        call_command("set_user", viewer.username, "--deactivate", stdout=io.StringIO())
+    else:
+        viewer.is_active = False
+        viewer._history_user = superuser
+        with transaction.atomic():
+            viewer.save()
+    viewer.refresh_from_db()
+    assert not viewer.is_active
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    event = AuditEvent.objects.filter(model="accounts.ApiToken", object_id=str(token.pk)).order_by("seq").last()
+    assert event.action == "~" and "revoked_at" in event.changes and "deactivated" in event.reason
+    assert event.username == ("" if how == "set_user" else superuser.username)
+
+    viewer.is_active = True  # reactivated
+    with transaction.atomic():
+        viewer.save()
+    assert gate_api(client, raw) == 401
+    assert verify_database().ok
+
+
+def test_tokens_of_users_deactivated_before_are_revoked_by_the_migration(client, viewer):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("riskreg.accounts.migrations.0009_revoke_tokens_of_inactive_users")
+    viewer.is_active = False
+    with transaction.atomic():
+        viewer.save()
+    token, raw = ApiToken.issue(viewer, "made while inactive, as a deactivation before issue 27 left it")
+    with transaction.atomic():
+        migration.revoke_tokens_of_inactive_users(apps, None)
+    token.refresh_from_db()
+    assert token.revoked_at is not None and token.history.first().history_change_reason.startswith("revoked")
+    viewer.is_active = True
+    with transaction.atomic():
+        viewer.save()
+    assert gate_api(client, raw) == 401
