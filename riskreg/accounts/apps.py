@@ -6,6 +6,7 @@ class AccountsConfig(AppConfig):
     label = "accounts"
 
     def ready(self):
-        from . import signals
+        from . import signals, usernames
 
         signals.connect()
+        usernames.install()
