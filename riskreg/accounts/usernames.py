@@ -16,8 +16,10 @@ left alone (it names that account, unchanged; creating it twice is refused by th
 """
 
 import unicodedata
+from typing import cast
 
 from django.core.exceptions import ValidationError
+from django.db.models import Field
 
 
 def plain(name: str) -> str:
@@ -75,6 +77,6 @@ def install() -> None:
     from django.contrib.auth import get_user_model
 
     User = get_user_model()
-    field = User._meta.get_field(User.USERNAME_FIELD)
+    field = cast(Field, User._meta.get_field(User.USERNAME_FIELD))
     if validate_username not in field.validators:
         field.validators.append(validate_username)
