@@ -6,6 +6,7 @@ from io import StringIO
 import pytest
 from django.apps import apps
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.urls import reverse
 
@@ -36,7 +37,7 @@ def coverage(category_slug, **version):
 
 
 def tracked_models():
-    """Every domain model of riskreg's apps (the history models themselves excluded), and users.
+    """Every domain model of riskreg's apps (the history models themselves excluded), users and groups.
 
     LoginFailure is not one: it only counts failed log-ins for the throttle, and has no history.
     """
@@ -47,7 +48,7 @@ def tracked_models():
                                      "notifications", "filings"}
         and not model.__name__.startswith("Historical")
         and model._meta.label != "accounts.LoginFailure"
-    ] + [get_user_model()]
+    ] + [get_user_model(), Group]  # users, and groups (the roles: issue 27)
 
 
 def test_rsp_v3_covers_chem_bio_formally_and_cyber_not_at_all(demo):

@@ -14,7 +14,7 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.db import connection, models, transaction
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -46,6 +46,14 @@ USER_HISTORY.module = __name__
 USER_HISTORY.cls = User
 USER_HISTORY.add_extra_methods(User)
 USER_HISTORY.finalize(User)  # what simple_history.register does, with the history model in this app
+
+# Groups are the roles: their name and permissions are tracked the same way (issue 27).
+GROUP_HISTORY = HistoricalRecords(app="accounts", m2m_fields=["permissions"])
+GROUP_HISTORY.manager_name = "history"
+GROUP_HISTORY.module = __name__
+GROUP_HISTORY.cls = Group
+GROUP_HISTORY.add_extra_methods(Group)
+GROUP_HISTORY.finalize(Group)
 
 
 def system_account(username: str, name: str) -> User:

@@ -181,3 +181,87 @@ def test_tokens_of_users_deactivated_before_are_revoked_by_the_migration(client,
     with transaction.atomic():
         viewer.save()
     assert gate_api(client, raw) == 401
+
+
+def group_events(group):
+    return AuditEvent.objects.filter(model="auth.Group", object_id=str(group.pk)).order_by("seq")
+
+
+def test_a_role_given_a_permission_in_the_admin_is_in_the_trail(client, superuser):
+    """Issue 27: giving the approver group (a role) a permission, or renaming a group, left no history
+    row and no audit event: only django_admin_log saw it."""
+    from django.contrib.auth.models import Permission
+
+    approver = Group.objects.get(name=APPROVER)
+    export = Permission.objects.get(codename="export_auditevent")
+    head_before = AuditHead.objects.get().seq
+    client.force_login(superuser)
+    wanted = [*approver.permissions.values_list("pk", flat=True), export.pk]
+    response = client.post(reverse("admin:auth_group_change", args=[approver.pk]),
+                           {"name": APPROVER, "permissions": wanted})  # fmt: skip
+    assert response.status_code == 302, response.content[:2000]
+    assert approver.permissions.filter(pk=export.pk).exists()
+    events = list(group_events(approver).filter(seq__gt=head_before))
+    assert events and {event.username for event in events} == {superuser.username}
+    assert any(export.pk in event.changes.get("permissions", {}).get("new", []) for event in events)
+    newest = approver.history.first()
+    assert newest.history_user == superuser and export.pk in newest.permissions.values_list("permission", flat=True)
+
+    made = client.post(reverse("admin:auth_group_add"), {"name": "reviewers", "permissions": [export.pk]})
+    assert made.status_code == 302
+    reviewers = Group.objects.get(name="reviewers")
+    renamed = client.post(reverse("admin:auth_group_change", args=[reviewers.pk]), {"name": "outside reviewers"})
+    assert renamed.status_code == 302
+    actions = [(event.action, sorted(event.changes)) for event in group_events(reviewers)]
+    assert actions == [("+", ["id", "name"]), ("~", ["permissions"]),  # made, then given its permission
+                       ("~", ["name"]), ("~", ["permissions"])], actions  # renamed; the permission left out
+    assert verify_database().ok
+    assert client.get(reverse("admin:auth_group_history", args=[reviewers.pk])).status_code == 200
+
+
+def test_a_group_is_not_deleted_in_the_admin(client, superuser):
+    client.force_login(superuser)
+    approver = Group.objects.get(name=APPROVER)
+    assert client.post(reverse("admin:auth_group_delete", args=[approver.pk]), {"post": "yes"}).status_code == 403
+    assert Group.objects.filter(pk=approver.pk).exists()
+
+
+def test_verify_audits_live_row_check_names_a_group_changed_around_the_history():
+    from django.contrib.auth.models import Permission
+    from django.db import connection
+
+    from riskreg.audit.live import check_live_rows
+
+    assert not [m for m in check_live_rows() if m.model == "auth.Group"]
+    approver = Group.objects.get(name=APPROVER)
+    export = Permission.objects.get(codename="export_auditevent")
+    with connection.cursor() as cursor:  # as the app's role could, around the application
+        cursor.execute("INSERT INTO auth_group_permissions (group_id, permission_id) VALUES (%s, %s)",
+                       [approver.pk, export.pk])  # fmt: skip
+        cursor.execute("UPDATE auth_group SET name = %s WHERE id = %s", ["approvers", approver.pk])
+    found = [str(m) for m in check_live_rows() if m.model == "auth.Group"]
+    newest = approver.history.first().history_id
+    assert f"auth.Group #{approver.pk}: name differs from its history row #{newest}" in found
+    assert any(f"permissions has {export.pk}" in text for text in found), found
+
+
+def test_a_migration_that_sets_role_permissions_records_them():
+    """apply_roles, run by a migration with its history-less models, records each group it changed."""
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
+
+    from riskreg.accounts.roles import apply_roles
+    from riskreg.audit.live import check_live_rows
+
+    viewer_group = Group.objects.get(name="viewer")
+    taken = viewer_group.permissions.order_by("pk").first()
+    with transaction.atomic():
+        viewer_group.permissions.remove(taken)
+    state_apps = MigrationLoader(connection).project_state().apps
+    before = AuditEvent.objects.count()
+    apply_roles(state_apps)
+    assert viewer_group.permissions.filter(pk=taken.pk).exists()
+    event = group_events(viewer_group).last()
+    assert event.seq > before and event.changes["permissions"]["new"].count(taken.pk) == 1
+    assert "migration" in event.reason
+    assert not [m for m in check_live_rows() if m.model == "auth.Group"] and verify_database().ok
