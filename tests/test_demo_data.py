@@ -170,6 +170,9 @@ def test_every_created_record_has_a_history_row_with_the_seed_user(demo):
                 assert first.history_user_id == obj.signer_id, obj
             elif model is Affirmation:  # written by the lifecycle step, by whoever took it
                 assert first.history_user_id == obj.affirmed_by_id and first.history_change_reason, obj
+            elif model is Group:  # the roles: made by the migrations, recorded by accounts 0010 or apply_roles
+                reason = first.history_change_reason
+                assert first.history_user_id is None and ("accounts 0010" in reason or "migration" in reason), obj
             elif obj == seed_user:  # the loader's own account: written by no one but the command
                 assert first.history_user_id is None and first.history_change_reason.startswith("seed_demo")
             else:
