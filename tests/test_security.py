@@ -1,6 +1,7 @@
 """Production settings, content security policy, session lifetimes, log-in throttling, upload size, faults."""
 
 import io
+import json
 import logging
 import os
 import shutil
@@ -170,6 +171,71 @@ def test_the_admin_log_in_is_throttled_too(client, settings):
     for _ in range(settings.LOGIN_FAILURE_LIMIT):
         client.post("/admin/login/", {"username": "root", "password": "guess"})
     assert client.post("/admin/login/", {"username": "root", "password": "guess"}).status_code == 429
+
+
+PARALLEL_GUESSES_ON_SQLITE = """
+import json, sys, threading, time
+import django
+django.setup()
+from django.conf import settings
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import User
+from django.db import connection, transaction
+from django.test import Client
+
+settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+settings.STORAGES = {**settings.STORAGES,  # no collectstatic here
+                     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+with transaction.atomic():
+    User.objects.create_user("rosa", password="the-right-password-1")
+checked, statuses, errors, lock = [], [], [], threading.Lock()
+authenticate = ModelBackend.authenticate
+
+def counted(self, request, username=None, password=None, **kwargs):
+    with lock:
+        checked.append(username)
+    time.sleep(0.2)
+    return authenticate(self, request, username=username, password=password, **kwargs)
+
+ModelBackend.authenticate = counted
+start = threading.Barrier(30)
+
+def guess(n):
+    try:
+        client = Client(SERVER_NAME="riskreg.example.org")
+        start.wait()
+        response = client.post(sys.argv[1], {"username": ["rosa", " rosa", "\\uff52\\uff4f\\uff53\\uff41"][n % 3],
+                               "password": "guess"}, REMOTE_ADDR=f"10.0.0.{n}", secure=True)
+        with lock:
+            statuses.append(response.status_code)
+    except Exception as error:
+        errors.append(repr(error))
+    finally:
+        connection.close()
+
+threads = [threading.Thread(target=guess, args=(n,)) for n in range(30)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(json.dumps({"checked": len(checked), "statuses": sorted(statuses), "errors": errors[:3]}))
+"""
+
+
+@pytest.mark.parametrize("url", ["/accounts/login/", "/admin/login/"])
+def test_parallel_wrong_guesses_on_a_sqlite_file_reach_at_most_the_limit(tmp_path, migrated_database, url):
+    """The same attack on the embedded default (a SQLite file, DEBUG off, threads as gunicorn's): a
+    deferred SQLite transaction reads before it writes, so parallel ones deadlocked ("database is
+    locked") or overtook the count; the throttle's transaction takes the write lock first."""
+    shutil.copyfile(migrated_database, tmp_path / "prod.sqlite3")
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "DATABASE_URL", "MIGRATE_DATABASE_URL"}}
+    env.update(PRODUCTION, DATABASE_URL=f"sqlite:///{tmp_path}/prod.sqlite3", DJANGO_SETTINGS_MODULE="riskreg.settings")
+    result = subprocess.run([sys.executable, "-c", PARALLEL_GUESSES_ON_SQLITE, url], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    assert outcome["errors"] == [] and outcome["checked"] == 5, outcome
+    assert outcome["statuses"] == [200] * 5 + [429] * 25, outcome
 
 
 def fullwidth(text: str) -> str:

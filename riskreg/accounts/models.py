@@ -11,6 +11,7 @@ known there by its id and name only.
 
 import hashlib
 import secrets
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
@@ -168,18 +169,14 @@ class LoginFailure(models.Model):
         """Count an attempt as a failure before its password is checked: the reservation, or None when
         the name or the address is throttled (nothing counted: a refused attempt checks nothing).
 
-        The count and the insert are one step under one lock (PostgreSQL: a transaction-level advisory
-        lock; SQLite: the write lock its first statement, a DELETE, takes), committed before the
+        The count and the insert are one step under one lock (_one_at_a_time), committed before the
         password is checked when the caller is outside a transaction (the log-in view is), so N
         parallel attempts see each other and at most the limit reach a password check. A successful
         log-in gives its reservation back (delete it).
         """
         since = timezone.now() - timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
         limit = settings.LOGIN_FAILURE_LIMIT
-        with transaction.atomic():
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [THROTTLE_LOCK])
+        with _one_at_a_time():
             cls.objects.filter(at__lt=since).delete()  # what the window no longer counts
             failures = cls.objects.filter(at__gte=since)
             if failures.filter(username=username).count() >= limit or bool(
@@ -190,3 +187,29 @@ class LoginFailure(models.Model):
 
 
 THROTTLE_LOCK = 0x72726C74  # "rrlt": the advisory lock that orders the log-in throttle's count-and-insert
+
+
+@contextmanager
+def _one_at_a_time():
+    """A transaction that no other one passing through here overlaps: the throttle's count-and-insert.
+
+    PostgreSQL: a transaction-level advisory lock. SQLite: the database's write lock, taken at the
+    start (BEGIN IMMEDIATE): a deferred transaction reads before it writes, and two of them at once
+    deadlock, which SQLite answers with "database is locked" at once instead of waiting.
+    """
+    immediate = connection.vendor == "sqlite" and not connection.in_atomic_block
+    if immediate:
+        connection.ensure_connection()  # connecting would reset the mode from the settings
+        mode = connection.transaction_mode  # SQLite's wrapper only
+        connection.transaction_mode = "IMMEDIATE"
+    try:
+        with transaction.atomic():
+            if immediate:
+                connection.transaction_mode = mode  # the BEGIN is sent
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [THROTTLE_LOCK])
+            yield
+    finally:
+        if immediate:
+            connection.transaction_mode = mode
