@@ -187,7 +187,7 @@ def group_events(group):
     return AuditEvent.objects.filter(model="auth.Group", object_id=str(group.pk)).order_by("seq")
 
 
-def test_a_role_given_a_permission_in_the_admin_is_in_the_trail(client, superuser):
+def test_a_role_given_a_permission_in_the_admin_is_in_the_trail(client, superuser, auditor):
     """Issue 27: giving the approver group (a role) a permission, or renaming a group, left no history
     row and no audit event: only django_admin_log saw it."""
     from django.contrib.auth.models import Permission
@@ -217,6 +217,9 @@ def test_a_role_given_a_permission_in_the_admin_is_in_the_trail(client, superuse
                        ("~", ["name"]), ("~", ["permissions"])], actions  # renamed; the permission left out
     assert verify_database().ok
     assert client.get(reverse("admin:auth_group_history", args=[reviewers.pk])).status_code == 200
+    client.force_login(auditor)
+    page = client.get(reverse("audit:list"), {"model": "auth.Group"}).content.decode()
+    assert "outside reviewers" in page and export.name in page  # the trail in words: the group, the permission
 
 
 def test_a_group_is_not_deleted_in_the_admin(client, superuser):
