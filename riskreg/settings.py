@@ -120,6 +120,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outermost, so that every response carries them, also one a middleware below answers by itself
+    # (the 413 of UploadLimitMiddleware, a redirect to the log-in page): issue 27.
+    "riskreg.lib.security.ContentSecurityPolicyMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -128,9 +132,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "riskreg.lib.security.SessionLifetimeMiddleware",
-    "riskreg.lib.security.ContentSecurityPolicyMiddleware",
     "riskreg.lib.security.MethodNotAllowedPageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Puts request.user on every history record a request writes.
     "simple_history.middleware.HistoryRequestMiddleware",
 ]

@@ -6,6 +6,7 @@ from io import StringIO
 import pytest
 from django.apps import apps
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.urls import reverse
 
@@ -36,7 +37,7 @@ def coverage(category_slug, **version):
 
 
 def tracked_models():
-    """Every domain model of riskreg's apps (the history models themselves excluded), and users.
+    """Every domain model of riskreg's apps (the history models themselves excluded), users and groups.
 
     LoginFailure is not one: it only counts failed log-ins for the throttle, and has no history.
     """
@@ -47,7 +48,7 @@ def tracked_models():
                                      "notifications", "filings"}
         and not model.__name__.startswith("Historical")
         and model._meta.label != "accounts.LoginFailure"
-    ] + [get_user_model()]
+    ] + [get_user_model(), Group]  # users, and groups (the roles: issue 27)
 
 
 def test_rsp_v3_covers_chem_bio_formally_and_cyber_not_at_all(demo):
@@ -169,6 +170,9 @@ def test_every_created_record_has_a_history_row_with_the_seed_user(demo):
                 assert first.history_user_id == obj.signer_id, obj
             elif model is Affirmation:  # written by the lifecycle step, by whoever took it
                 assert first.history_user_id == obj.affirmed_by_id and first.history_change_reason, obj
+            elif model is Group:  # the roles: made by the migrations, recorded by accounts 0010 or apply_roles
+                reason = first.history_change_reason
+                assert first.history_user_id is None and ("accounts 0010" in reason or "migration" in reason), obj
             elif obj == seed_user:  # the loader's own account: written by no one but the command
                 assert first.history_user_id is None and first.history_change_reason.startswith("seed_demo")
             else:

@@ -1,19 +1,25 @@
 """Production settings, content security policy, session lifetimes, log-in throttling, upload size, faults."""
 
+import io
+import json
 import logging
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import DatabaseError, connection, transaction
+from django.test import Client
 from django.urls import reverse
 
 import factories as make
+from conftest import postgres_only
 from riskreg.accounts.models import LoginFailure
 from riskreg.audit.models import AuditEvent
 from riskreg.evaluations.models import Evaluation, Evidence
@@ -167,6 +173,149 @@ def test_the_admin_log_in_is_throttled_too(client, settings):
     assert client.post("/admin/login/", {"username": "root", "password": "guess"}).status_code == 429
 
 
+PARALLEL_GUESSES_ON_SQLITE = """
+import json, sys, threading, time
+import django
+django.setup()
+from django.conf import settings
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import User
+from django.db import connection, transaction
+from django.test import Client
+
+settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+settings.STORAGES = {**settings.STORAGES,  # no collectstatic here
+                     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+with transaction.atomic():
+    User.objects.create_user("rosa", password="the-right-password-1")
+checked, statuses, errors, lock = [], [], [], threading.Lock()
+authenticate = ModelBackend.authenticate
+
+def counted(self, request, username=None, password=None, **kwargs):
+    with lock:
+        checked.append(username)
+    time.sleep(0.2)
+    return authenticate(self, request, username=username, password=password, **kwargs)
+
+ModelBackend.authenticate = counted
+start = threading.Barrier(30)
+
+def guess(n):
+    try:
+        client = Client(SERVER_NAME="riskreg.example.org")
+        start.wait()
+        response = client.post(sys.argv[1], {"username": ["rosa", " rosa", "\\uff52\\uff4f\\uff53\\uff41"][n % 3],
+                               "password": "guess"}, REMOTE_ADDR=f"10.0.0.{n}", secure=True)
+        with lock:
+            statuses.append(response.status_code)
+    except Exception as error:
+        errors.append(repr(error))
+    finally:
+        connection.close()
+
+threads = [threading.Thread(target=guess, args=(n,)) for n in range(30)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(json.dumps({"checked": len(checked), "statuses": sorted(statuses), "errors": errors[:3]}))
+"""
+
+
+@pytest.mark.parametrize("url", ["/accounts/login/", "/admin/login/"])
+def test_parallel_wrong_guesses_on_a_sqlite_file_reach_at_most_the_limit(tmp_path, migrated_database, url):
+    """The same attack on the embedded default (a SQLite file, DEBUG off, threads as gunicorn's): a
+    deferred SQLite transaction reads before it writes, so parallel ones deadlocked ("database is
+    locked") or overtook the count; the throttle's transaction takes the write lock first."""
+    shutil.copyfile(migrated_database, tmp_path / "prod.sqlite3")
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "DATABASE_URL", "MIGRATE_DATABASE_URL"}}
+    env.update(PRODUCTION, DATABASE_URL=f"sqlite:///{tmp_path}/prod.sqlite3", DJANGO_SETTINGS_MODULE="riskreg.settings")
+    result = subprocess.run([sys.executable, "-c", PARALLEL_GUESSES_ON_SQLITE, url], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    assert outcome["errors"] == [] and outcome["checked"] == 5, outcome
+    assert outcome["statuses"] == [200] * 5 + [429] * 25, outcome
+
+
+def fullwidth(text: str) -> str:
+    """The full-width form of ASCII text ("ｖｉｅｗｅｒ"), which NFKC turns back into it."""
+    return "".join(chr(ord(char) + 0xFEE0) if "!" <= char <= "~" else char for char in text)
+
+
+def make_rosa():
+    with transaction.atomic():  # users are tracked
+        return get_user_model().objects.create_user("rosa", password="the-right-password-1")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/accounts/login/", "/admin/login/"])
+def test_the_throttle_counts_every_spelling_that_logs_in_as_the_same_account(client, settings, url):
+    """Issue 27: the throttle counted the raw name while the form strips it and applies NFKC, so
+    " rosa", "rosa " and "ｒｏｓａ" each had their own count and logged in once "rosa" was throttled."""
+    rosa = make_rosa()
+    spellings = ["rosa", " rosa", "rosa ", fullwidth("rosa"), "\trosa\n", " " + fullwidth("rosa")]
+    for spelling in spellings[: settings.LOGIN_FAILURE_LIMIT]:  # the failures spread over the spellings
+        assert client.post(url, {"username": spelling, "password": "wrong"}).status_code == 200
+    for spelling in spellings:
+        response = client.post(url, {"username": spelling, "password": "the-right-password-1"})
+        assert response.status_code == 429, spelling
+        assert "_auth_user_id" not in client.session
+    assert LoginFailure.objects.filter(username="rosa").count() == settings.LOGIN_FAILURE_LIMIT
+    LoginFailure.objects.update(at="2000-01-01T00:00:00Z")  # the window has passed
+    response = client.post(url, {"username": fullwidth("rosa"), "password": "the-right-password-1"})
+    assert response.status_code == 302 and client.session["_auth_user_id"] == str(rosa.pk)
+    assert not LoginFailure.objects.filter(at__gt="2001-01-01T00:00:00Z").exists()  # a success is no failure
+
+
+@postgres_only
+@pytest.mark.parametrize("url", ["/accounts/login/", "/admin/login/"])
+def test_parallel_wrong_guesses_reach_at_most_the_limit_of_password_checks(committed_db, settings, monkeypatch, url):
+    """Issue 27: 30 wrong guesses at once had 10 passwords checked (limit 5): each request counted
+    the failures, checked the password, and recorded its failure only after. Now each attempt is
+    counted before its password is checked, under a lock: the count of checks is the limit."""
+    from django.contrib.auth.backends import ModelBackend
+
+    make_rosa()
+    checked, statuses, errors = [], [], []
+    lock = threading.Lock()
+    authenticate = ModelBackend.authenticate
+
+    def counted(self, request, username=None, password=None, **kwargs):
+        with lock:
+            checked.append(username)
+        time.sleep(0.2)  # a slow hasher, as in production: every guess is in flight at once
+        return authenticate(self, request, username=username, password=password, **kwargs)
+
+    monkeypatch.setattr(ModelBackend, "authenticate", counted)
+    guesses = 30
+    start = threading.Barrier(guesses)
+
+    def guess(n):
+        try:
+            client = Client()
+            spelling = ["rosa", " rosa", fullwidth("rosa")][n % 3]
+            start.wait()
+            # each from an address of its own, as from a botnet: only the name's count can stop them
+            response = client.post(url, {"username": spelling, "password": f"guess {n}"}, REMOTE_ADDR=f"10.0.0.{n}")
+            with lock:
+                statuses.append(response.status_code)
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(guesses)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors[:3]
+    assert len(checked) == settings.LOGIN_FAILURE_LIMIT, f"{len(checked)} passwords checked"
+    assert sorted(statuses) == [200] * settings.LOGIN_FAILURE_LIMIT + [429] * (guesses - settings.LOGIN_FAILURE_LIMIT)
+    assert Client().post(url, {"username": "rosa", "password": "the-right-password-1"}).status_code == 429
+
+
 @pytest.mark.django_db
 def test_an_oversized_upload_is_refused_before_it_is_read(client, evaluator, demo, settings, tmp_path):
     settings.EVIDENCE_MAX_BYTES = 1024 * 1024
@@ -184,6 +333,20 @@ def test_an_oversized_upload_is_refused_before_it_is_read(client, evaluator, dem
     assert "up to 1 MB" in response.content.decode()
     assert [p.name for p in tmp_path.iterdir()] == ["big.pdf"]  # no spooled upload
     assert not Evidence.objects.filter(title="Too big").exists() and AuditEvent.objects.count() == events
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/evaluations/1/evidence/add/", "/api/imports/", "/import/"])
+def test_the_413_answer_carries_the_security_headers_of_every_response(client, evaluator, settings, url):
+    """Issue 27: the upload refused from its Content-Length (before any view or inner middleware runs)
+    lacked the Content-Security-Policy and X-Frame-Options that every other response has."""
+    settings.EVIDENCE_MAX_BYTES = settings.IMPORT_MAX_BYTES = 1024
+    client.force_login(evaluator)
+    response = client.post(url, {"file": io.BytesIO(b"0" * 200_000)})
+    assert response.status_code == 413
+    assert response["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff" and response["Referrer-Policy"] == "same-origin"
 
 
 @pytest.mark.django_db(transaction=True)

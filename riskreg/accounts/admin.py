@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import admin as auth_admin
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 
 from riskreg.lib.admin import RegistryAdmin
 
@@ -22,6 +22,7 @@ class ApiTokenAdmin(RegistryAdmin):
 # django.contrib.auth registers User when its admin module is imported; this app comes before auth
 # in INSTALLED_APPS, so import it first, then put the same admin back with a history view.
 admin.site.unregister(User)
+admin.site.unregister(Group)
 
 
 @admin.register(User)
@@ -31,3 +32,15 @@ class UserAdmin(RegistryAdmin, auth_admin.UserAdmin):
     def revert_disabled(self, request, obj=None):
         # A history row has no password: reverting to it would save the account without one.
         return True
+
+
+@admin.register(Group)
+class GroupAdmin(RegistryAdmin, auth_admin.GroupAdmin):
+    """Django's group admin, with each group's history: a role's name and permissions are tracked (issue 27).
+
+    Groups are not deleted here: a deletion would drop the group from its members without a change
+    in their history (the database cascades), and a role's group is in the record like a user.
+    """
+
+    def has_delete_permission(self, request, obj=None):
+        return False

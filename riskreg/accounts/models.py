@@ -11,11 +11,12 @@ known there by its id and name only.
 
 import hashlib
 import secrets
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import User
-from django.db import models, transaction
+from django.contrib.auth.models import Group, User
+from django.db import connection, models, transaction
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
@@ -46,6 +47,14 @@ USER_HISTORY.module = __name__
 USER_HISTORY.cls = User
 USER_HISTORY.add_extra_methods(User)
 USER_HISTORY.finalize(User)  # what simple_history.register does, with the history model in this app
+
+# Groups are the roles: their name and permissions are tracked the same way (issue 27).
+GROUP_HISTORY = HistoricalRecords(app="accounts", m2m_fields=["permissions"])
+GROUP_HISTORY.manager_name = "history"
+GROUP_HISTORY.module = __name__
+GROUP_HISTORY.cls = Group
+GROUP_HISTORY.add_extra_methods(Group)
+GROUP_HISTORY.finalize(Group)
 
 
 def system_account(username: str, name: str) -> User:
@@ -105,10 +114,13 @@ class ApiToken(models.Model):
             token.save()
         return token, raw
 
-    def revoke(self, by) -> None:
+    def revoke(self, by, reason: str = "") -> None:
+        """Revoke for good; `by` None leaves the acting user to the request, as any write's history does."""
         if self.revoked_at is None:
             self.revoked_at = timezone.now()
-            self._history_user = by
+            if by is not None:
+                self._history_user = by
+            self._change_reason = reason
             with transaction.atomic():
                 self.save()
 
@@ -134,24 +146,73 @@ class LoginFailure(models.Model):
 
     # The throttle's rule, in one place: a username that failed LOGIN_FAILURE_LIMIT times within the
     # window, or an address that failed four times as often, is refused until the window has passed.
+    # Names are counted as the log-in matches them (throttle_name), and each attempt is counted as a
+    # failure before its password is checked (reserve), so parallel guesses cannot overtake the count.
 
     @staticmethod
     def clean_username(value: str) -> str:
         return value.replace("\x00", "")[:150]  # PostgreSQL text holds no NUL
 
     @classmethod
-    def is_throttled(cls, username: str, address: str | None) -> bool:
-        since = timezone.now() - timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
-        cls.objects.filter(at__lt=since).delete()  # what the window no longer counts
-        failures = cls.objects.filter(at__gte=since)
-        limit = settings.LOGIN_FAILURE_LIMIT
-        return failures.filter(username=cls.clean_username(username)).count() >= limit or bool(
-            address and failures.filter(address=address).count() >= 4 * limit
-        )
+    def throttle_name(cls, normalised: str) -> str:
+        """The name a failure counts against: the account the authentication backend would find for
+        `normalised` (the log-in form's own cleaning of the typed name: stripped, NFKC), so every
+        spelling that logs in as one account shares its count, whatever the database's collation."""
+        name = cls.clean_username(normalised)
+        try:
+            return User._default_manager.get_by_natural_key(name).get_username()
+        except (User.DoesNotExist, User.MultipleObjectsReturned):
+            return name
 
     @classmethod
-    def record(cls, username: str, address: str | None) -> None:
-        cls.objects.create(username=cls.clean_username(username), address=address or None)
+    def reserve(cls, username: str, address: str | None) -> "LoginFailure | None":
+        """Count an attempt as a failure before its password is checked: the reservation, or None when
+        the name or the address is throttled (nothing counted: a refused attempt checks nothing).
+
+        The count and the insert are one step under one lock (_one_at_a_time), committed before the
+        password is checked when the caller is outside a transaction (the log-in view is), so N
+        parallel attempts see each other and at most the limit reach a password check. A successful
+        log-in gives its reservation back (delete it).
+        """
+        since = timezone.now() - timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
+        limit = settings.LOGIN_FAILURE_LIMIT
+        with _one_at_a_time():
+            cls.objects.filter(at__lt=since).delete()  # what the window no longer counts
+            failures = cls.objects.filter(at__gte=since)
+            if failures.filter(username=username).count() >= limit or bool(
+                address and failures.filter(address=address).count() >= 4 * limit
+            ):
+                return None
+            return cls.objects.create(username=username, address=address or None)
+
+
+THROTTLE_LOCK = 0x72726C74  # "rrlt": the advisory lock that orders the log-in throttle's count-and-insert
+
+
+@contextmanager
+def _one_at_a_time():
+    """A transaction that no other one passing through here overlaps: the throttle's count-and-insert.
+
+    PostgreSQL: a transaction-level advisory lock. SQLite: the database's write lock, taken at the
+    start (BEGIN IMMEDIATE): a deferred transaction reads before it writes, and two of them at once
+    deadlock, which SQLite answers with "database is locked" at once instead of waiting.
+    """
+    immediate = connection.vendor == "sqlite" and not connection.in_atomic_block
+    if immediate:
+        connection.ensure_connection()  # connecting would reset the mode from the settings
+        mode = connection.transaction_mode  # SQLite's wrapper only
+        connection.transaction_mode = "IMMEDIATE"
+    try:
+        with transaction.atomic():
+            if immediate:
+                connection.transaction_mode = mode  # the BEGIN is sent
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [THROTTLE_LOCK])
+            yield
+    finally:
+        if immediate:
+            connection.transaction_mode = mode
 
 
 from .signer_keys import SignerKey  # noqa: E402,F401  (each person's signing key: its model lives with its rules)

@@ -58,7 +58,19 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 
 
 def apply_roles(apps, schema_editor=None):
-    """Create the groups and give each exactly its permissions (those that exist yet)."""
+    """Create the groups and give each exactly its permissions (those that exist yet), in one transaction.
+
+    Groups are tracked (accounts 0010). With the real models each change writes its history row and
+    audit event itself; a migration's models have no history, so a migration that runs this after
+    0010 records each group it changed through the real model, as riskreg/audit/chain.py asks.
+    """
+    from django.db import transaction
+
+    with transaction.atomic():
+        _apply_roles(apps)
+
+
+def _apply_roles(apps):
     from django.contrib.auth.management import create_permissions
 
     # Permissions are normally created after migrate finishes; create them now so the groups
@@ -72,11 +84,31 @@ def apply_roles(apps, schema_editor=None):
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for role, names in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=role)
+        group, created = Group.objects.get_or_create(name=role)
         wanted = []
         for name in names:
             app_label, codename = name.split(".")
             permission = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
             if permission is not None:
                 wanted.append(permission)
+        before = set(group.permissions.values_list("pk", flat=True))
         group.permissions.set(wanted)
+        if created or before != {permission.pk for permission in wanted}:
+            _record_from_a_migration(Group, group.pk, "+" if created else "~")
+
+
+def _record_from_a_migration(model, pk, action: str) -> None:
+    """A group's history row and event, when `model` is a migration's (history-less) Group after accounts 0010."""
+    from django.contrib.auth.models import Group
+    from django.db import connection
+
+    if model is Group:
+        return  # the real model: its save and m2m change wrote their own history
+    history_table = Group.history.model._meta.db_table  # type: ignore[attr-defined]  # added by simple_history
+    if history_table not in connection.introspection.table_names():
+        return  # before accounts 0010, which records every group as it is then
+    from riskreg.accounts.models import GROUP_HISTORY
+
+    group = Group.objects.get(pk=pk)
+    group._change_reason = "Role permissions set by a migration (accounts.roles.apply_roles)"  # type: ignore[attr-defined]
+    GROUP_HISTORY.create_historical_record(group, action)

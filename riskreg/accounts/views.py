@@ -6,6 +6,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.views.generic import TemplateView, View
 
 from riskreg import mywork
@@ -73,11 +74,25 @@ class RevokeTokenView(LoginRequiredMixin, View):
         return redirect("accounts:settings")
 
 
+@method_decorator(transaction.non_atomic_requests, name="dispatch")
 class ThrottledLoginView(auth_views.LoginView):
-    """Django's log-in, refusing attempts (HTTP 429) once a username or an address has failed too often."""
+    """Django's log-in, refusing attempts (HTTP 429) once a username or an address has failed too often.
+
+    Each attempt is counted as a failure before its password is checked, in a transaction of its own
+    (this view is not one request-long transaction, so the count commits at once), under the name the
+    log-in form and backend would log in as: " viewer", "viewer " and "ｖｉｅｗｅｒ" are all "viewer".
+    A successful log-in gives the count back. Log-in writes no tracked record (last_login is not tracked).
+    """
+
+    reservation: LoginFailure | None = None
 
     def post(self, request, *args, **kwargs):
-        if LoginFailure.is_throttled(request.POST.get("username", ""), request.META.get("REMOTE_ADDR")):
+        typed = request.POST.get("username", "")
+        normalised = self.get_form_class()(request).fields["username"].to_python(typed)  # as the form cleans it
+        self.reservation = LoginFailure.reserve(
+            LoginFailure.throttle_name(normalised), request.META.get("REMOTE_ADDR")
+        )
+        if self.reservation is None:
             minutes = settings.LOGIN_FAILURE_WINDOW_SECONDS // 60
             context = self.get_context_data(
                 form=self.get_form_class()(request),  # unbound: the password is not even checked
@@ -88,9 +103,10 @@ class ThrottledLoginView(auth_views.LoginView):
             return response
         return super().post(request, *args, **kwargs)
 
-    def form_invalid(self, form):
-        LoginFailure.record(self.request.POST.get("username", ""), self.request.META.get("REMOTE_ADDR"))
-        return super().form_invalid(form)
+    def form_valid(self, form):
+        if self.reservation is not None:
+            self.reservation.delete()  # not a failure after all
+        return super().form_valid(form)
 
 
 def after_login(request):

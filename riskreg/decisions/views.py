@@ -1,5 +1,6 @@
 import logging
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.messages.views import SuccessMessageMixin
 from django.core.exceptions import PermissionDenied
@@ -8,6 +9,7 @@ from django.db.models import Prefetch
 from django.forms import Form
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.decorators import method_decorator
 from django.utils.text import slugify
 from django.views.generic import CreateView, DetailView, UpdateView, View
 from django_filters.views import FilterView
@@ -308,6 +310,7 @@ class WithdrawView(DecisionActionView):
 PASSWORD_PROMPT = "Your password: it opens your own signing key, which signs this sign-off."
 
 
+@method_decorator(transaction.non_atomic_requests, name="dispatch")  # the throttle's count commits on its own
 class SigningView(DecisionActionView):
     """Sign or re-affirm: the form carries the digest of the content read; a confirmation page says what
     signing commits to and carries the same fields, bound by its token; the step checks the digest."""
@@ -335,18 +338,22 @@ class SigningView(DecisionActionView):
             lifecycle.check_signer(decision, user, data["title"], data["digest"], reaffirming=self.reaffirming)
             return confirmation.page(self.request, **confirming, **self.confirming(decision, data))
         # Signing is a fresh authentication: the password typed now opens the signer's own key, which signs
-        # the sign-off (accounts/signer_keys.py). Wrong guesses count toward the log-in throttle.
-        address = self.request.META.get("REMOTE_ADDR")
-        if LoginFailure.is_throttled(user.get_username(), address):
-            error = "Too many wrong passwords: nothing was signed. Wait a quarter of an hour, then sign again."
+        # the sign-off (accounts/signer_keys.py). Each try is counted by the log-in throttle before the
+        # password is checked, committed at once (this view is not one request-long transaction), and
+        # given back when the password was right.
+        reservation = LoginFailure.reserve(user.get_username(), self.request.META.get("REMOTE_ADDR"))
+        if reservation is None:
+            minutes = settings.LOGIN_FAILURE_WINDOW_SECONDS // 60
+            error = f"Too many wrong passwords: nothing was signed. Try again in {minutes} minutes."
         else:
             try:
                 key = signer_keys.unlock(user, self.request.POST.get("password", "")[:4096])
             except signer_keys.WrongPassword as wrong:
-                LoginFailure.record(user.get_username(), address)
                 error = str(wrong)
             else:
-                return self.take(decision, data, key)
+                reservation.delete()
+                with transaction.atomic():
+                    return self.take(decision, data, key)
         response = confirmation.page(self.request, **confirming, **self.confirming(decision, data), error=error)
         response.status_code = 400
         return response

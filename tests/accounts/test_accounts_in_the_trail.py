@@ -120,3 +120,151 @@ def test_token_creation_and_revocation_on_the_settings_page_are_events(client, v
     assert [event.action for event in events] == ["+", "~"]
     assert {event.username for event in events} == {viewer.username}
     assert all("key_hash" not in event.changes and "prefix" not in event.changes for event in events)
+
+
+def gate_api(client, raw):
+    return client.get(reverse("decisions:api-gate", args=[999999]), HTTP_AUTHORIZATION=f"Bearer {raw}").status_code
+
+
+@pytest.mark.parametrize("how", ["admin", "set_user", "save"])
+def test_deactivating_a_user_revokes_their_tokens_for_good_in_the_trail(client, superuser, viewer, how):
+    """Issue 27: a deactivated user's token was only ignored while they were inactive: reactivated, it
+    worked again. Deactivating revokes it, recorded as a change of the token by whoever deactivated."""
+    token, raw = ApiToken.issue(viewer, "release pipeline")
+    assert gate_api(client, raw) == 404  # accepted: no such decision
+    if how == "admin":
+        client.force_login(superuser)
+        response = client.post(reverse("admin:auth_user_change", args=[viewer.pk]), {
+            "username": viewer.username, "first_name": "", "last_name": "", "email": "",
+            "groups": list(viewer.groups.values_list("pk", flat=True)),
+            "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00",
+        })  # fmt: skip  # is_active left out: unticked
+        assert response.status_code == 302, response.content[:2000]
+        client.logout()
+    elif how == "set_user":
+        call_command("set_user", viewer.username, "--deactivate", stdout=io.StringIO())
+    else:
+        viewer.is_active = False
+        viewer._history_user = superuser
+        with transaction.atomic():
+            viewer.save()
+    viewer.refresh_from_db()
+    assert not viewer.is_active
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    event = AuditEvent.objects.filter(model="accounts.ApiToken", object_id=str(token.pk)).order_by("seq").last()
+    assert event.action == "~" and "revoked_at" in event.changes and "deactivated" in event.reason
+    assert event.username == ("" if how == "set_user" else superuser.username)
+
+    viewer.is_active = True  # reactivated
+    with transaction.atomic():
+        viewer.save()
+    assert gate_api(client, raw) == 401
+    assert verify_database().ok
+
+
+def test_tokens_of_users_deactivated_before_are_revoked_by_the_migration(client, viewer):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("riskreg.accounts.migrations.0009_revoke_tokens_of_inactive_users")
+    viewer.is_active = False
+    with transaction.atomic():
+        viewer.save()
+    token, raw = ApiToken.issue(viewer, "made while inactive, as a deactivation before issue 27 left it")
+    with transaction.atomic():
+        migration.revoke_tokens_of_inactive_users(apps, None)
+    token.refresh_from_db()
+    assert token.revoked_at is not None and token.history.first().history_change_reason.startswith("revoked")
+    viewer.is_active = True
+    with transaction.atomic():
+        viewer.save()
+    assert gate_api(client, raw) == 401
+
+
+def group_events(group):
+    return AuditEvent.objects.filter(model="auth.Group", object_id=str(group.pk)).order_by("seq")
+
+
+def test_a_role_given_a_permission_in_the_admin_is_in_the_trail(client, superuser, auditor):
+    """Issue 27: giving the approver group (a role) a permission, or renaming a group, left no history
+    row and no audit event: only django_admin_log saw it."""
+    from django.contrib.auth.models import Permission
+
+    approver = Group.objects.get(name=APPROVER)
+    export = Permission.objects.get(codename="export_auditevent")
+    head_before = AuditHead.objects.get().seq
+    client.force_login(superuser)
+    wanted = [*approver.permissions.values_list("pk", flat=True), export.pk]
+    response = client.post(reverse("admin:auth_group_change", args=[approver.pk]),
+                           {"name": APPROVER, "permissions": wanted})  # fmt: skip
+    assert response.status_code == 302, response.content[:2000]
+    assert approver.permissions.filter(pk=export.pk).exists()
+    events = list(group_events(approver).filter(seq__gt=head_before))
+    assert events and {event.username for event in events} == {superuser.username}
+    assert any(export.pk in event.changes.get("permissions", {}).get("new", []) for event in events)
+    newest = approver.history.first()
+    assert newest.history_user == superuser and export.pk in newest.permissions.values_list("permission", flat=True)
+
+    made = client.post(reverse("admin:auth_group_add"), {"name": "reviewers", "permissions": [export.pk]})
+    assert made.status_code == 302
+    reviewers = Group.objects.get(name="reviewers")
+    renamed = client.post(reverse("admin:auth_group_change", args=[reviewers.pk]), {"name": "outside reviewers"})
+    assert renamed.status_code == 302
+    actions = [(event.action, sorted(event.changes)) for event in group_events(reviewers)]
+    assert actions == [("+", ["id", "name"]), ("~", ["permissions"]),  # made, then given its permission
+                       ("~", ["name"]), ("~", ["permissions"])], actions  # renamed; the permission left out
+    assert verify_database().ok
+    assert client.get(reverse("admin:auth_group_history", args=[reviewers.pk])).status_code == 200
+    client.force_login(auditor)
+    page = client.get(reverse("audit:list"), {"model": "auth.Group"}).content.decode()
+    assert "outside reviewers" in page and export.name in page  # the trail in words: the group, the permission
+
+
+def test_a_group_is_not_deleted_in_the_admin(client, superuser):
+    client.force_login(superuser)
+    approver = Group.objects.get(name=APPROVER)
+    assert client.post(reverse("admin:auth_group_delete", args=[approver.pk]), {"post": "yes"}).status_code == 403
+    assert Group.objects.filter(pk=approver.pk).exists()
+
+
+def test_verify_audits_live_row_check_names_a_group_changed_around_the_history():
+    from django.contrib.auth.models import Permission
+    from django.db import connection
+
+    from riskreg.audit.live import check_live_rows
+
+    assert not [m for m in check_live_rows() if m.model == "auth.Group"]
+    approver = Group.objects.get(name=APPROVER)
+    export = Permission.objects.get(codename="export_auditevent")
+    with connection.cursor() as cursor:  # as the app's role could, around the application
+        cursor.execute("INSERT INTO auth_group_permissions (group_id, permission_id) VALUES (%s, %s)",
+                       [approver.pk, export.pk])  # fmt: skip
+        cursor.execute("UPDATE auth_group SET name = %s WHERE id = %s", ["approvers", approver.pk])
+    found = [str(m) for m in check_live_rows() if m.model == "auth.Group"]
+    newest = approver.history.first().history_id
+    assert f"auth.Group #{approver.pk}: name differs from its history row #{newest}" in found
+    assert any(f"permissions has {export.pk}" in text for text in found), found
+
+
+def test_a_migration_that_sets_role_permissions_records_them():
+    """apply_roles, run by a migration with its history-less models, records each group it changed."""
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
+
+    from riskreg.accounts.roles import apply_roles
+    from riskreg.audit.live import check_live_rows
+
+    viewer_group = Group.objects.get(name="viewer")
+    taken = viewer_group.permissions.order_by("pk").first()
+    with transaction.atomic():
+        viewer_group.permissions.remove(taken)
+    state_apps = MigrationLoader(connection).project_state().apps
+    before = AuditEvent.objects.count()
+    apply_roles(state_apps)
+    assert viewer_group.permissions.filter(pk=taken.pk).exists()
+    event = group_events(viewer_group).last()
+    assert event.seq > before and event.changes["permissions"]["new"].count(taken.pk) == 1
+    assert "migration" in event.reason
+    assert not [m for m in check_live_rows() if m.model == "auth.Group"] and verify_database().ok

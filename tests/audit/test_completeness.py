@@ -117,5 +117,5 @@ def test_the_list_of_tracked_models_is_the_whole_domain():
     assert labels == {
         model._meta.label for model in apps.get_models() if hasattr(model._meta, "simple_history_manager_attribute")
     }
-    assert len(labels) == 27  # issue 19: review conditions, incidents, reports sent, crosswalk entries, filings;
-    # issue 27: signing keys
+    assert len(labels) == 28  # issue 19: review conditions, incidents, reports sent, crosswalk entries, filings;
+    # issue 27: groups, signing keys

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0009_signer_keys'),
+        ('accounts', '0011_signer_keys'),
         ('decisions', '0014_supersede_lines'),
     ]
 

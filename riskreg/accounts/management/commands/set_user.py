@@ -4,7 +4,9 @@
     manage.py set_user rosa --remove-title "Responsible Scaling Officer"
     manage.py changepassword rosa        # a new user has no usable password until this is run
 
-Every change is one transaction, with history and an audit event; a bad role or title changes nothing.
+Every change is one transaction, with history and an audit event; a bad role or title changes nothing,
+nor does a new name that the field's rules refuse (riskreg/accounts/usernames.py: no control characters,
+no look-alike of an existing user).
 """
 
 from django.contrib.auth import get_user_model
@@ -48,6 +50,11 @@ class Command(BaseCommand):
             except ValidationError:
                 raise CommandError(f"“{options['email']}” is not a mail address.") from None
         User = get_user_model()
+        if not User.objects.filter(username=username).exists():  # a new user: the name must be one (usernames.py)
+            try:
+                User._meta.get_field("username").clean(username, None)
+            except ValidationError as refused:
+                raise CommandError(" ".join(refused.messages)) from None
         with transaction.atomic():
             user = User.objects.select_for_update().filter(username=username).first()
             created = user is None

@@ -40,7 +40,7 @@ def backwards(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0008_api_token_name'),
+        ('accounts', '0010_groups_tracked'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
