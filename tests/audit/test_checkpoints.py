@@ -378,3 +378,20 @@ def test_the_deploy_check_warns_about_the_demo_key_or_no_key(settings, tmp_path,
     assert [w.id for w in signing_key_settings()] == ["riskreg.W003"]
     call_command("audit_keygen", stdout=io.StringIO(), stderr=io.StringIO())
     assert signing_key_settings() == []
+
+
+def test_the_deploy_check_warns_about_a_signing_key_file_others_may_read(settings, tmp_path, db):
+    """Low finding of issue 27: a group- or world-readable key lets any local user sign a rewritten trail."""
+    from riskreg.audit.apps import signing_key_settings
+
+    settings.AUDIT_SIGNING_KEY = str(tmp_path / "audit.key")
+    call_command("audit_keygen", stdout=io.StringIO(), stderr=io.StringIO())
+    path = Path(settings.AUDIT_SIGNING_KEY)
+    assert signing_key_settings() == []  # audit_keygen writes it 0600
+    for mode in (0o644, 0o640, 0o604, 0o660):
+        path.chmod(mode)
+        warnings = signing_key_settings()
+        assert [w.id for w in warnings] == ["riskreg.W005"], mode
+        assert f"mode {mode:04o}" in warnings[0].msg and "chmod 600" in warnings[0].msg
+    path.chmod(0o400)
+    assert signing_key_settings() == []
