@@ -5,6 +5,7 @@ by verify.py (the file an outsider copies), and by Go's golang.org/x/mod/sumdb/n
 (test_independent_verifier.py). Tampering of each kind the issue names is caught.
 """
 
+import base64
 import hashlib
 import io
 import json
@@ -148,8 +149,10 @@ def test_a_new_checkpoint_extends_the_old_one_and_proves_every_kind_of_event(dem
 
     proof = io.StringIO()
     call_command("audit_prove", "--consistency", str(first.pk), str(second.pk), stdout=proof)
-    code, said = run_verify("consistency", str(write(tmp_path, "c.txt", proof.getvalue())), "--key", verifier_key())
-    assert code == 0, said
+    kept = write(tmp_path, "kept.txt", first.note)  # what a witness fetched from /audit/checkpoint and kept
+    code, said = run_verify("consistency", str(write(tmp_path, "c.txt", proof.getvalue())), "--key", verifier_key(),
+                            "--kept", str(kept))  # fmt: skip
+    assert code == 0 and "the checkpoint you kept" in said, said
     for seq in (1, first.tree_size, second.tree_size):
         text = io.StringIO()
         call_command("audit_prove", str(seq), stdout=text)
@@ -262,6 +265,36 @@ def test_a_rewritten_or_truncated_tree_has_no_consistency_proof(demo, tmp_path):
     truncated = leaves[:-3]
     with pytest.raises(ProofError):
         check_consistency(old.tree_size, len(truncated), bytes.fromhex(old.root_hash), reference_root(truncated), [])
+
+
+def test_a_proof_that_carries_a_re_signed_old_checkpoint_fails_against_the_one_the_witness_kept(demo, tmp_path):
+    """Issue 27, item 3: a database owner holding the key rewrites event 290, recomputes the chain and
+    re-signs both trees. The proof is consistent with its own (re-signed) old checkpoint, so only the
+    checkpoint the witness kept can show the rewrite: verify.py compares the two and refuses."""
+    kept = AuditCheckpoint.objects.get()
+    kept_file = write(tmp_path, "kept.txt", Client().get(reverse("audit:checkpoint")).content.decode())
+    leaves = [bytes.fromhex(h) for h in AuditEvent.objects.order_by("seq").values_list("hash", flat=True)]
+    at = min(289, len(leaves) - 2)  # event 290 and, its chain recomputed, every later one
+    rewritten = leaves[:at] + [hashlib.sha256(b"rewritten" + leaf).digest() for leaf in leaves[at:]]
+    rewritten += [hashlib.sha256(b"new %d" % i).digest() for i in range(3)]
+    key, old_size, new_size = signing.load(), kept.tree_size, len(rewritten)
+    _, get = _stored(rewritten)
+
+    def note(size):
+        return key.sign_note(f"{kept.origin}\n{size}\n{base64.b64encode(reference_root(rewritten[:size])).decode()}\n")
+
+    proof = "".join(base64.b64encode(h).decode() + "\n" for h in merkle._subproof(old_size, 0, new_size, True, get))
+    document = (f"riskreg consistency proof\nold {old_size}\nnew {new_size}\n{proof}\n"
+                f"{note(old_size)}\n{note(new_size)}")  # fmt: skip
+    forged = write(tmp_path, "c.txt", document)
+    code, said = run_verify("consistency", str(forged), "--key", verifier_key(), "--kept", str(kept_file))
+    assert code == 1 and "the trail was rewritten since you kept it" in said, said
+    assert kept.root_hash in said  # the root the witness kept is named
+    code, said = run_verify("consistency", str(forged), "--key", verifier_key())
+    assert code == 1 and "--kept" in said, said  # no kept checkpoint: nothing is claimed
+    other = write(tmp_path, "other.txt", note(old_size - 1))  # a kept checkpoint of another size
+    code, said = run_verify("consistency", str(forged), "--key", verifier_key(), "--kept", str(other))
+    assert code == 1 and "not from the checkpoint you kept" in said, said
 
 
 def test_the_server_refuses_to_sign_a_tree_that_does_not_extend_its_last_checkpoint(demo):
