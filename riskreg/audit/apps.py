@@ -53,11 +53,12 @@ def signing_key_settings(app_configs=None, **kwargs):
 
     from . import signing
 
+    found = [Warning(f"A configured audit verifier key is wrong: {problem}.", id="riskreg.W006")
+             for problem in signing.bad_verifier_key_settings()]  # fmt: skip
     try:
         key = signing.load()
     except signing.KeyUnavailable as error:
-        return [Warning(f"The audit trail's checkpoints cannot be signed: {error}", id="riskreg.W003")]
-    found = []
+        return [Warning(f"The audit trail's checkpoints cannot be signed: {error}", id="riskreg.W003"), *found]
     if key.demo:
         found.append(Warning("The audit signing key is seed_demo's demo key: make a real one with "
                              "manage.py audit_keygen --replace.", id="riskreg.W004"))  # fmt: skip

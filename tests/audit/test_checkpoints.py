@@ -300,12 +300,14 @@ def test_a_proof_that_carries_a_re_signed_old_checkpoint_fails_against_the_one_t
 def test_the_server_refuses_to_sign_a_tree_that_does_not_extend_its_last_checkpoint(demo):
     latest = AuditCheckpoint.objects.get()
     key = signing.load()
-    text = f"{latest.origin}\n{latest.tree_size}\n{'A' * 43}=\n"
-    AuditCheckpoint.objects.create(
-        tree_size=latest.tree_size, root_hash="00" * 32, origin=latest.origin, key_name=key.name,
-        verifier_key=key.verifier_key, note=key.sign_note(text),
-    )  # a checkpoint of a tree that is not the stored one: as if the trail had been rewritten since
     make.category("later")
+    size = latest.tree_size + 1
+    text = f"{latest.origin}\n{size}\n{'A' * 43}=\n"
+    AuditCheckpoint.objects.create(
+        tree_size=size, root_hash=base64.b64decode("A" * 43 + "=").hex(), origin=latest.origin,
+        key_name=key.name, verifier_key=key.verifier_key, note=key.sign_note(text),
+    )  # a checkpoint signed with the real key of a tree that is not the events': as if they had been rewritten since
+    make.category("later still")
     with pytest.raises(CommandError, match="no longer extends checkpoint"):
         call_command("audit_checkpoint", stdout=io.StringIO())
 
@@ -392,11 +394,16 @@ def test_verify_audit_rebuilds_the_tree_and_checks_every_checkpoint(demo):
     key = signing.load()
     text = f"{checkpoint.origin}\n{checkpoint.tree_size}\n{'B' * 43}=\n"
     AuditCheckpoint.objects.filter(pk=checkpoint.pk).update(note=key.sign_note(text))
-    problems = verify_database().problems
+    problems = verify_database().problems  # the note no longer says what the row's columns say
+    assert any(f"checkpoint row {checkpoint.pk} is not trusted" in p and "columns" in p for p in problems), problems
+    AuditCheckpoint.objects.filter(pk=checkpoint.pk).update(root_hash=base64.b64decode("B" * 43 + "=").hex())
+    problems = verify_database().problems  # re-signed by whoever holds the key, columns and all
     assert any(f"signed checkpoint {checkpoint.pk} does not match the events" in p for p in problems), problems
-    AuditCheckpoint.objects.filter(pk=checkpoint.pk).update(note=checkpoint.note.replace("\n", "\n\n", 1))
-    assert any("signed checkpoint" in p and "not" in p for p in verify_database().problems)
+    AuditCheckpoint.objects.filter(pk=checkpoint.pk).update(note=checkpoint.note.replace("\n", "\n\n", 1),
+                                                            root_hash=checkpoint.root_hash)  # fmt: skip
+    assert any(f"checkpoint row {checkpoint.pk} is not trusted" in p for p in verify_database().problems)
     AuditCheckpoint.objects.filter(pk=checkpoint.pk).update(note=checkpoint.note)
+    assert verify_database().ok
     height, position = merkle._perfect_subtrees(checkpoint.tree_size)[-1]  # a node the root is made from
     AuditTreeNode.objects.filter(key=merkle.node_key(height, position)).update(hash="00" * 32)
     problems = verify_database().problems
