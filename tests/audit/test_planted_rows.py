@@ -24,8 +24,8 @@ from riskreg.audit import merkle, signing
 from riskreg.audit import verify as verify_py
 from riskreg.audit.apps import signing_key_settings
 from riskreg.audit.chain import verify_database
-from riskreg.audit.models import AuditCheckpoint, AuditEvent
-from riskreg.audit.verify import check_inclusion, check_note, parse_checkpoint
+from riskreg.audit.models import AuditCheckpoint, AuditEvent, AuditTreeNode
+from riskreg.audit.verify import TreeBuilder, check_inclusion, check_note, parse_checkpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -127,17 +127,22 @@ def test_tree_nodes_planted_ahead_are_never_signed_and_proofs_still_verify(demo,
     real key (and, once the events came, stop storing the tree)."""
     genuine = AuditCheckpoint.objects.get()
     n = genuine.tree_size
-    bogus = hashlib.sha256(b"planted").digest()
-    for position in range(n, n + 4):  # the next four leaves, and the nodes above them
-        plant_node(0, position, bogus)
-    plant_node(1, n // 2 + 1, bogus)
-    plant_node(0, 10**9, bogus)  # far beyond the trail
-    for i in range(3):
-        make.category(f"later {i}")
+    later = n + 4
+    # a false tree that extends the genuine one: its nodes for the next four leaves, planted before they come
+    stack = [(h, bytes.fromhex(AuditTreeNode.objects.get(key=merkle.node_key(h, p)).hash))
+             for h, p in merkle._perfect_subtrees(n)]  # fmt: skip
+    false_tree = TreeBuilder(n, stack, on_node=lambda h, p, value: plant_node(h, p, value))
+    for i in range(later - n):
+        false_tree.append(hashlib.sha256(b"planted %d" % i).digest())
+    bogus = b"\x00" * 32
+    while AuditEvent.objects.count() < later:
+        make.category(f"later {AuditEvent.objects.count()}")
     size = AuditEvent.objects.count()
+    assert size == later
 
     checkpoint, made = merkle.make_checkpoint()
     assert made and checkpoint.tree_size == size
+    assert false_tree.root() != events_root(size)
     assert bytes.fromhex(checkpoint.root_hash) == events_root(size)  # the events' root, not the planted one
     text, _checked = check_note(checkpoint.note, signing.load().verifier_key)
     assert parse_checkpoint(text)[2] == events_root(size)
@@ -157,6 +162,7 @@ def test_tree_nodes_planted_ahead_are_never_signed_and_proofs_still_verify(demo,
         code = verify_py.main(["consistency", str(tmp_path / "c.txt"), "--key", signing.load().verifier_key,
                                "--kept", str(tmp_path / "k.txt")])  # fmt: skip
     assert code == 0, out.getvalue()
+    plant_node(0, 10**9, bogus)  # and a leaf far beyond the trail
     found = problems()
     assert any("stored tree node(s) are not what the events give" in p for p in found), found
     assert any("tree node(s) lie beyond the trail" in p for p in found), found
