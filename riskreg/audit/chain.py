@@ -279,12 +279,19 @@ def _roots_to_check() -> dict[int, list[tuple[str, bytes]]]:
     (never a key stored in the row: the app's role may insert rows), and the stored tree's own root at its
     size. A row that does not verify, or repeats an earlier checkpoint, is under a negative size: only
     named, never taken as evidence of a rewrite."""
+    from . import signing
     from .merkle import TreeError, root, tree_size, trusted
     from .models import AuditCheckpoint
 
     roots: dict[int, list[tuple[str, bytes]]] = {}
     seen: dict[str, int] = {}
-    for checkpoint in AuditCheckpoint.objects.order_by("id").iterator():
+    rows = AuditCheckpoint.objects.order_by("id")
+    if not signing.verifier_keys() and rows.exists():
+        message = (f"{rows.count()} checkpoint(s) cannot be checked: no verifier key is configured (set "
+                   "AUDIT_SIGNING_KEY to the key file, or AUDIT_VERIFIER_KEY to the published key)")  # fmt: skip
+        roots[-1] = [(message, b"")]
+        rows = rows.none()
+    for checkpoint in rows.iterator():
         name = f"signed checkpoint {checkpoint.pk}"
         try:
             size, signed_root = trusted(checkpoint)

@@ -80,8 +80,12 @@ def test_the_key_page_serves_a_configured_key_only_never_one_from_a_checkpoint_r
     settings.AUDIT_SIGNING_KEY = str(tmp_path / "moved-away.key")
     response = Client().get(reverse("audit:key"))
     assert response.status_code == 404 and attacker.verifier_key.encode() not in response.content
+    found = problems()  # nor does verify_audit take the row's key: with none configured, it says so
+    assert any("cannot be checked: no verifier key is configured" in p for p in found), found
     settings.AUDIT_VERIFIER_KEY = real  # a server (or witness) that holds only the published key
     assert Client().get(reverse("audit:key")).content.decode() == real + "\n"
+    found = problems()
+    assert any("not by a configured verifier key" in p for p in found) and len(found) == 1, found
 
 
 def test_verify_audit_checks_checkpoints_against_the_configured_key_not_the_rows_own(demo):
