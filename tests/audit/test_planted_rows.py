@@ -13,7 +13,7 @@ import hashlib
 import io
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
@@ -98,6 +98,13 @@ def test_verify_audit_checks_checkpoints_against_the_configured_key_not_the_rows
                for p in found), found  # fmt: skip
     code = Client().get(reverse("audit:checkpoint-n", args=[planted])).status_code
     assert code == 404  # not served as a checkpoint of this log either
+    with pytest.raises(CommandError, match=f"Checkpoint row {planted} is not trusted"):
+        call_command("audit_checkpoint", "--show", str(planted), stdout=io.StringIO())
+    listing = io.StringIO()
+    call_command("audit_checkpoint", "--list", stdout=listing)
+    assert [line for line in listing.getvalue().splitlines() if "NOT TRUSTED" in line][0].startswith(f"{planted}\t")
+    with pytest.raises(CommandError, match="not trusted"):
+        call_command("audit_prove", "1", "--checkpoint", str(planted), stdout=io.StringIO())
 
 
 def test_a_planted_checkpoint_with_a_wrong_root_neither_stops_signing_nor_reads_as_a_rewrite(demo):

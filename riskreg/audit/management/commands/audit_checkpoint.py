@@ -33,6 +33,11 @@ class Command(BaseCommand):
             checkpoint = AuditCheckpoint.objects.filter(pk=show).first()
             if checkpoint is None:
                 raise CommandError(f"There is no checkpoint {show} (--list lists them).")
+            try:
+                trusted(checkpoint)
+            except NoteError as error:
+                raise CommandError(f"Checkpoint row {show} is not trusted: {error}. (Planted or altered: "
+                                   "manage.py verify_audit names such rows.)") from None  # fmt: skip
             self.stdout.write(checkpoint.note, ending="")
             return
         try:
