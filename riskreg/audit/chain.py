@@ -286,7 +286,8 @@ def _roots_to_check() -> dict[int, list[tuple[str, bytes]]]:
     roots: dict[int, list[tuple[str, bytes]]] = {}
     seen: dict[str, int] = {}
     rows = AuditCheckpoint.objects.order_by("id")
-    if not signing.verifier_keys() and rows.exists():
+    keys = signing.verifier_keys()
+    if not keys and rows.exists():
         message = (f"{rows.count()} checkpoint(s) cannot be checked: no verifier key is configured (set "
                    "AUDIT_SIGNING_KEY to the key file, or AUDIT_VERIFIER_KEY to the published key)")  # fmt: skip
         roots[-1] = [(message, b"")]
@@ -294,7 +295,7 @@ def _roots_to_check() -> dict[int, list[tuple[str, bytes]]]:
     for checkpoint in rows.iterator():
         name = f"signed checkpoint {checkpoint.pk}"
         try:
-            size, signed_root = trusted(checkpoint)
+            size, signed_root = trusted(checkpoint, keys)
         except NoteError as error:
             message = (f"checkpoint row {checkpoint.pk} is not trusted (planted or altered; not served, not "
                        f"signed on): {error}")  # fmt: skip

@@ -294,10 +294,10 @@ def origin() -> str:
 SCAN = 1000  # checkpoint rows looked at for the newest that verifies: planted rows cannot make it slow
 
 
-def trusted(checkpoint: AuditCheckpoint) -> tuple[int, bytes]:
+def trusted(checkpoint: AuditCheckpoint, keys: list[str] | None = None) -> tuple[int, bytes]:
     """(tree size, root) of a checkpoint whose note verifies against a configured verifier key and whose
     columns say what its note says; raises NoteError naming why not (a planted or altered row)."""
-    text = signing.check_signed(checkpoint.note)
+    text = signing.check_signed(checkpoint.note, keys)
     note_origin, size, signed_root = parse_checkpoint(text)
     if (note_origin, size, signed_root.hex()) != (checkpoint.origin, checkpoint.tree_size, checkpoint.root_hash):
         raise NoteError("its columns (origin, tree size, root) are not what its signed note says")
@@ -310,9 +310,10 @@ def latest_trusted() -> AuditCheckpoint | None:
     of older checkpoints do not win."""
     rows = (AuditCheckpoint.objects.filter(origin=origin(), tree_size__lte=_head())
             .order_by("-tree_size", "-id")[:SCAN])  # fmt: skip
+    keys = signing.verifier_keys()
     for checkpoint in rows:
         try:
-            checkpoint.signed = trusted(checkpoint)
+            checkpoint.signed = trusted(checkpoint, keys)
         except NoteError:
             continue
         return checkpoint

@@ -190,9 +190,10 @@ def verifier_keys() -> list[str]:
     return keys
 
 
-def check_signed(note: str) -> str:
-    """The text of a note signed by a configured verifier key; raises NoteError naming why it is not."""
-    keys = verifier_keys()
+def check_signed(note: str, keys: list[str] | None = None) -> str:
+    """The text of a note signed by a configured verifier key (`keys`: verifier_keys(), read once by a
+    caller checking many notes); raises NoteError naming why it is not."""
+    keys = verifier_keys() if keys is None else keys
     if not keys:
         raise NoteError("no verifier key is configured (AUDIT_SIGNING_KEY or AUDIT_VERIFIER_KEY): "
                         "a checkpoint's signature cannot be checked")  # fmt: skip

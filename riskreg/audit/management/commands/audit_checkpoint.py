@@ -20,10 +20,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, show=None, list=False, **options):
         if list:
+            keys = signing.verifier_keys()
             for checkpoint in AuditCheckpoint.objects.order_by("id"):
                 demo = " (demo key)" if checkpoint.demo_key else ""
                 try:
-                    trusted(checkpoint)
+                    trusted(checkpoint, keys)
                 except NoteError as error:
                     demo += f"\tNOT TRUSTED: {error}"
                 self.stdout.write(f"{checkpoint.pk}\t{checkpoint.tree_size} events\t"
