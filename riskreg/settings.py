@@ -312,6 +312,11 @@ SITE_URL = os.environ.get("SITE_URL", "http://localhost:8000")
 # the checkpoints' first line: the log's name for witnesses, the same for the life of the trail.
 AUDIT_SIGNING_KEY = os.environ.get("AUDIT_SIGNING_KEY", str(BASE_DIR / "audit-signing.key"))
 AUDIT_ORIGIN = os.environ.get("AUDIT_ORIGIN", "riskreg.localhost/audit")
+# Checkpoints are checked against verifier keys from here only, never from the database (issue 27): the
+# key file's own; AUDIT_VERIFIER_KEY, the published key, for a server or witness without the private key;
+# AUDIT_OLD_VERIFIER_KEYS (comma-separated), keys retired by `audit_keygen --replace`.
+AUDIT_VERIFIER_KEY = os.environ.get("AUDIT_VERIFIER_KEY", "")
+AUDIT_OLD_VERIFIER_KEYS = env_list("AUDIT_OLD_VERIFIER_KEYS", [])
 
 # The reporting rules (regimes, deadlines, report outlines) as data, with their sources (issue 19): empty
 # means riskreg/filings/obligations.json; a reviewed local copy may be named instead.

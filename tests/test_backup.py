@@ -80,7 +80,9 @@ def test_a_dump_restored_into_an_empty_database_brings_back_every_record_history
             assert before["audit_auditevent"] >= 2000 and before["evaluations_historicalevaluation"] > 300
             for table in before:
                 assert table_digest(copy, table) == table_digest(original, table), table
-        app_env = dict(os.environ, DATABASE_URL=f"{url}/{restored}", MIGRATE_DATABASE_URL="")
+        # verify_audit checks the checkpoints against the configured key only (issue 27): the demo's key file
+        app_env = dict(os.environ, DATABASE_URL=f"{url}/{restored}", MIGRATE_DATABASE_URL="",
+                       AUDIT_SIGNING_KEY=settings.AUDIT_SIGNING_KEY)  # fmt: skip
         verified = subprocess.run([sys.executable, "manage.py", "verify_audit"], cwd=ROOT, capture_output=True,
                                   text=True, env=app_env)  # fmt: skip
         assert verified.returncode == 0, verified.stdout + verified.stderr

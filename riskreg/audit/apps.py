@@ -1,3 +1,5 @@
+import stat
+
 from django.apps import AppConfig
 from django.db import connection, transaction
 from django.db.models.signals import post_migrate, pre_delete, pre_save
@@ -45,19 +47,27 @@ class AuditConfig(AppConfig):
 
 
 def signing_key_settings(app_configs=None, **kwargs):
-    """`check --deploy`: checkpoints would be signed with seed_demo's demo key, or with no key at all."""
+    """`check --deploy`: checkpoints would be signed with seed_demo's demo key, with no key at all, or with a key
+    file others than its owner may read."""
     from django.core.checks import Warning
 
     from . import signing
 
+    found = [Warning(f"A configured audit verifier key is wrong: {problem}.", id="riskreg.W006")
+             for problem in signing.bad_verifier_key_settings()]  # fmt: skip
     try:
         key = signing.load()
     except signing.KeyUnavailable as error:
-        return [Warning(f"The audit trail's checkpoints cannot be signed: {error}", id="riskreg.W003")]
+        return [Warning(f"The audit trail's checkpoints cannot be signed: {error}", id="riskreg.W003"), *found]
     if key.demo:
-        return [Warning("The audit signing key is seed_demo's demo key: make a real one with "
-                        "manage.py audit_keygen --replace.", id="riskreg.W004")]  # fmt: skip
-    return []
+        found.append(Warning("The audit signing key is seed_demo's demo key: make a real one with "
+                             "manage.py audit_keygen --replace.", id="riskreg.W004"))  # fmt: skip
+    path = signing.key_path()
+    mode = stat.S_IMODE(path.stat().st_mode) if path is not None else 0
+    if mode & 0o077:  # anyone but the owner may read it (or write it): they could sign a rewritten trail
+        found.append(Warning(f"The audit signing key {path} is open to its group or others (mode {mode:04o}): "
+                             f"chmod 600 {path}; only the app's user may read it.", id="riskreg.W005"))  # fmt: skip
+    return found
 
 
 def _install_append_only_triggers(using="default", **kwargs):

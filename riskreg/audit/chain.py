@@ -12,7 +12,7 @@ import datetime
 import decimal
 import hashlib
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
@@ -22,7 +22,7 @@ from simple_history import utils as history_utils
 
 from .live import check_live_rows
 from .models import GENESIS_HASH, Action, AuditEvent, AuditHead
-from .verify import NoteError, TreeBuilder, canonical_json, check_note, event_hash, parse_checkpoint
+from .verify import NoteError, TreeBuilder, canonical_json, event_hash
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -275,20 +275,38 @@ def _with_m2m(history_rows: Iterable[HistoryRow], size: int = 2000) -> Iterator[
 
 
 def _roots_to_check() -> dict[int, list[tuple[str, bytes]]]:
-    """{tree size: [(what, root)]}: every signed checkpoint (its signature checked against its own key),
-    and the stored tree's own root at its size."""
-    from .merkle import TreeError, root, tree_size
+    """{tree size: [(what, root)]}: every checkpoint row that verifies against a configured verifier key
+    (never a key stored in the row: the app's role may insert rows), and the stored tree's own root at its
+    size. A row that does not verify, or repeats an earlier checkpoint, is under a negative size: only
+    named, never taken as evidence of a rewrite."""
+    from . import signing
+    from .merkle import TreeError, root, tree_size, trusted
     from .models import AuditCheckpoint
 
     roots: dict[int, list[tuple[str, bytes]]] = {}
-    for checkpoint in AuditCheckpoint.objects.order_by("id").iterator():
+    seen: dict[str, int] = {}
+    rows = AuditCheckpoint.objects.order_by("id")
+    keys = signing.verifier_keys()
+    if not keys and rows.exists():
+        message = (f"{rows.count()} checkpoint(s) cannot be checked: no verifier key is configured (set "
+                   "AUDIT_SIGNING_KEY to the key file, or AUDIT_VERIFIER_KEY to the published key)")  # fmt: skip
+        roots[-1] = [(message, b"")]
+        rows = rows.none()
+    for checkpoint in rows.iterator():
         name = f"signed checkpoint {checkpoint.pk}"
         try:
-            text, _checked = check_note(checkpoint.note, checkpoint.verifier_key)
-            _origin, size, signed_root = parse_checkpoint(text)
+            size, signed_root = trusted(checkpoint, keys)
         except NoteError as error:
-            roots.setdefault(-checkpoint.pk, []).append((f"{name}: {error}", b""))
+            message = (f"checkpoint row {checkpoint.pk} is not trusted (planted or altered; not served, not "
+                       f"signed on): {error}")  # fmt: skip
+            roots.setdefault(-checkpoint.pk, []).append((message, b""))
             continue
+        if checkpoint.note in seen:
+            message = (f"checkpoint row {checkpoint.pk} repeats checkpoint {seen[checkpoint.note]} "
+                       "(a copy inserted later; not served as the latest)")  # fmt: skip
+            roots.setdefault(-checkpoint.pk, []).append((message, b""))
+            continue
+        seen[checkpoint.note] = checkpoint.pk
         roots.setdefault(size, []).append((name, signed_root))
     size = tree_size()
     if size:
@@ -297,6 +315,41 @@ def _roots_to_check() -> dict[int, list[tuple[str, bytes]]]:
         except TreeError as error:
             roots.setdefault(-1, []).append((f"the stored Merkle tree: {error}", b""))
     return roots
+
+
+def _where(key: int) -> str:
+    from .merkle import SHIFT
+
+    return f"{key >> SHIFT}/{key & ((1 << SHIFT) - 1)}"
+
+
+def _compare_nodes(computed: dict[int, str], wrong: list[int]) -> None:
+    """Stored tree nodes against the ones the events give (`computed`: key → hex hash); adds the keys of
+    those that differ to `wrong`. Absent ones are fine (the tree is stored as far as it was signed)."""
+    from .models import AuditTreeNode
+
+    keys = sorted(computed)
+    for start in range(0, len(keys), 900):
+        rows = AuditTreeNode.objects.filter(key__in=keys[start : start + 900]).values_list("key", "hash")
+        wrong.extend(key for key, value in rows if value != computed[key])
+
+
+def _nodes_beyond(size: int, problem: Callable[[str], None]) -> None:
+    """Tree nodes that no tree of the trail's `size` events holds: planted ahead of time."""
+    from django.db.models import Q
+
+    from .merkle import node_key
+    from .models import AuditTreeNode
+
+    outside = Q(key__lt=0) | Q(key__gte=node_key(64, 0))
+    for height in range(64):
+        outside |= Q(key__gte=node_key(height, size >> height), key__lt=node_key(height + 1, 0))
+    planted = AuditTreeNode.objects.filter(outside)
+    count = planted.count()
+    if count:
+        first = planted.order_by("key").values_list("key", flat=True).first() or 0
+        problem(f"{count} tree node(s) lie beyond the trail's {size} events (node {_where(first)} first): "
+                "planted, not used")
 
 
 class ChainReport:
@@ -325,12 +378,20 @@ def verify_database(limit_problems: int = 20) -> ChainReport:
         if len(report.problems) < limit_problems:
             report.problems.append(text)
 
-    # The Merkle tree (issue 18): each signed checkpoint's root and the stored tree's, rebuilt from the events.
+    from .merkle import node_key
+
+    # The Merkle tree (issue 18): each trusted checkpoint's root, the stored tree's and each stored node, rebuilt
+    # from the events; checkpoint rows that do not verify against the configured key and planted nodes named.
     roots = _roots_to_check()
-    builder = TreeBuilder()
+    wrong_nodes: list[int] = []
+    computed: dict[int, str] = {}  # tree nodes as the events give them, compared with the stored ones in batches
+    builder = TreeBuilder(on_node=lambda h, p, value: computed.__setitem__(node_key(h, p), value.hex()))
     previous_seq, previous_hash = 0, GENESIS_HASH
     for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=2000):
         builder.append(bytes.fromhex(event.hash) if len(event.hash) == 64 else b"")
+        if len(computed) >= 20_000:
+            _compare_nodes(computed, wrong_nodes)
+            computed.clear()
         for name, expected in roots.pop(builder.size, []):
             if builder.root() != expected:
                 problem(f"{name} does not match the events 1–{builder.size} (rewritten since it was made?)")
@@ -343,6 +404,12 @@ def verify_database(limit_problems: int = 20) -> ChainReport:
             problem(f"event {event.seq} was altered: its hash does not match its content")
         previous_seq, previous_hash = event.seq, event.hash
 
+    _compare_nodes(computed, wrong_nodes)
+    if wrong_nodes:
+        problem(f"{len(wrong_nodes)} stored tree node(s) are not what the events give (node {_where(min(wrong_nodes))} "
+                "first; planted before they were written?): they are not signed, and proofs through them are "
+                "computed from the events")  # fmt: skip
+    _nodes_beyond(builder.size, problem)
     for size, found in sorted(roots.items()):  # left over: unreadable, or larger than the trail
         for name, _expected in found:
             problem(name if size < 0 else f"{name} covers {size} events, the trail holds {builder.size}")

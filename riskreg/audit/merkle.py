@@ -5,9 +5,17 @@ hashing and the checks, so an outsider's copy and the server agree by constructi
 that completes a perfect subtree is stored once (AuditTreeNode): a tree of n events keeps about 2n
 nodes, the root of any size and every proof are read from O(log n) of them (one query).
 
-The tree is extended from the chain in order, a batch at a time, when a checkpoint is made or a
-proof asked for: appending an event costs nothing more than before, and no request recomputes the
-whole tree. A checkpoint is signed only if the stored tree still extends the previous checkpoint.
+The tree is extended from the chain in order, a batch at a time, when a checkpoint is made: appending
+an event costs nothing more than before, and no request recomputes the whole tree.
+
+The stored nodes are a cache, never an authority (issue 27): the app's database role may insert rows
+into the node and checkpoint tables. A checkpoint counts only if its note verifies against a verifier
+key from configuration (signing.check_signed) and its columns say what its note says. The root to sign
+is computed from the events appended since the newest such checkpoint, starting from that checkpoint's
+perfect-subtree nodes once they are shown to fold into its signed root (else from every event): a
+planted node is never signed. Nodes are stored without overwriting; a planted one already at a node's
+place is named, and every proof is checked against its checkpoint's signed root before it is served,
+computed from the events where the stored nodes do not give it.
 """
 
 import base64
@@ -15,12 +23,22 @@ from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 
 from . import signing
 from .models import AuditCheckpoint, AuditEvent, AuditHead, AuditTreeNode
-from .verify import ProofError, TreeBuilder, check_consistency, node_hash, split_point
+from .verify import (
+    NoteError,
+    ProofError,
+    TreeBuilder,
+    check_consistency,
+    check_inclusion,
+    node_hash,
+    parse_checkpoint,
+    split_note,
+    split_point,
+)
 
 SHIFT = AuditTreeNode.HEIGHT_SHIFT
 BATCH = 5000
@@ -38,8 +56,15 @@ def node_key(height: int, position: int) -> int:
     return (height << SHIFT) | position
 
 
+def _head() -> int:
+    return AuditHead.objects.filter(pk=1).values_list("seq", flat=True).first() or 0
+
+
 def tree_size() -> int:
-    last = AuditTreeNode.objects.filter(key__lt=1 << SHIFT).aggregate(last=Max("key"))["last"]
+    """How far the stored tree reaches: one past its last leaf, within the trail (a leaf planted beyond the
+    trail's head does not count; one planted within it is caught when its nodes are used)."""
+    head = _head()
+    last = AuditTreeNode.objects.filter(key__lt=min(head, 1 << SHIFT)).aggregate(last=Max("key"))["last"]
     return 0 if last is None else last + 1
 
 
@@ -58,7 +83,11 @@ def _read(wanted: Iterable[int]) -> dict[int, bytes]:
     found: dict[int, bytes] = {}
     for start in range(0, len(keys), 900):
         rows = AuditTreeNode.objects.filter(key__in=keys[start : start + 900]).values_list("key", "hash")
-        found.update((key, bytes.fromhex(value)) for key, value in rows)
+        for key, value in rows:
+            try:
+                found[key] = bytes.fromhex(value)
+            except ValueError:  # a planted row that is not even hex: as if missing
+                continue
     return found
 
 
@@ -78,52 +107,114 @@ def _with_nodes(compute: Callable[[Get], T]) -> T:
     return compute(lambda height, position: nodes[node_key(height, position)])
 
 
-def extend() -> int:
-    """Add the events appended since the tree was last extended; returns the tree's size."""
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_ID])
-        size = tree_size()
-        head = AuditHead.objects.filter(pk=1).values_list("seq", flat=True).first() or 0
-        if head <= size:
-            return size
-        parts = _perfect_subtrees(size)
-        known = _read(node_key(height, position) for height, position in parts)
-        try:
-            stack = [(height, known[node_key(height, position)]) for height, position in parts]
-        except KeyError:
-            raise TreeError("the tree's stored nodes are incomplete: run manage.py verify_audit") from None
-        pending: list[tuple[int, str]] = []
-        builder = TreeBuilder(size, stack, lambda h, p, value: pending.append((node_key(h, p), value.hex())))
-        events = (AuditEvent.objects.filter(seq__gt=size, seq__lte=head).order_by("seq")
+def _from_events(height: int, position: int) -> bytes:
+    """A node computed from the events themselves, not read from the stored tree."""
+    builder = TreeBuilder(position << height)
+    _append_events(builder, (position + 1) << height)
+    return builder.stack[0][1] if len(builder.stack) == 1 else builder.root()
+
+
+def _lock() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_ID])
+
+
+def _append_events(builder: TreeBuilder, up_to: int, store: list[int] | None = None) -> None:
+    """Append events builder.size+1 … up_to to the builder, in order. With `store` (a list the keys of
+    planted nodes are added to), the nodes they complete are stored too."""
+    pending: list[tuple[int, str]] = []
+    if store is not None:
+        builder.on_node = lambda h, p, value: pending.append((node_key(h, p), value.hex()))
+    try:
+        events = (AuditEvent.objects.filter(seq__gt=builder.size, seq__lte=up_to).order_by("seq")
                   .values_list("seq", "hash").iterator(chunk_size=BATCH))  # fmt: skip
         for seq, digest in events:
             if seq != builder.size + 1:
                 raise TreeError(f"event {builder.size + 1} is missing from the trail: the tree stops before it")
-            builder.append(bytes.fromhex(digest))
-            if len(pending) >= BATCH:
-                _store(pending)
+            try:
+                leaf = bytes.fromhex(digest)
+            except ValueError:
+                raise TreeError(f"event {seq}'s hash is not hex: run manage.py verify_audit") from None
+            builder.append(leaf)
+            if store is not None and len(pending) >= BATCH:
+                store.extend(_store(pending))
                 pending.clear()
-        _store(pending)
-        if builder.size != head:
-            raise TreeError(f"event {builder.size + 1} is missing from the trail: the tree stops before it")
-        return builder.size
+        if store is not None:
+            store.extend(_store(pending))
+    finally:
+        builder.on_node = None
+    if builder.size != up_to:
+        raise TreeError(f"event {builder.size + 1} is missing from the trail: the tree stops before it")
 
 
-def _store(nodes: list[tuple[int, str]]) -> None:
-    """Insert tree nodes: with COPY on PostgreSQL (a first checkpoint of a long trail stores millions)."""
+def _stack(size: int, root: bytes) -> list[tuple[int, bytes]] | None:
+    """The stored perfect-subtree nodes of the tree of `size`, if they fold into `root` (a signed root)."""
+    parts = _perfect_subtrees(size)
+    known = _read(node_key(height, position) for height, position in parts)
+    if len(known) != len(parts):
+        return None
+    stack = [(height, known[node_key(height, position)]) for height, position in parts]
+    return stack if TreeBuilder(size, stack).root() == root else None
+
+
+def _grow(size: int, root: bytes, up_to: int, planted: list[int]) -> TreeBuilder:
+    """The tree of `up_to` events, grown from the tree of `size` whose signed root is `root` (0: the empty
+    tree), storing the nodes it completes. Starts from the stored nodes of `size` when they give `root`,
+    else rebuilds those events' tree; raises TreeError when the events no longer give `root`."""
+    stack = _stack(size, root) if size else []
+    if stack is None:  # the stored nodes are missing or wrong (planted): the events decide
+        builder = TreeBuilder()
+        _append_events(builder, size, planted)
+        if builder.root() != root:
+            raise TreeError(f"the events 1–{size} no longer give that checkpoint's signed root")
+        stack = builder.stack
+    builder = TreeBuilder(size, stack)
+    _append_events(builder, up_to, planted)
+    return builder
+
+
+def extend() -> int:
+    """Store the nodes of the events appended since the newest trusted checkpoint; returns the tree's size."""
+    with transaction.atomic():
+        _lock()
+        latest = latest_trusted()
+        size, signed_root = latest.signed if latest is not None else (0, b"")
+        return _grow(size, signed_root, _head(), []).size
+
+
+def _store(nodes: list[tuple[int, str]]) -> list[int]:
+    """Insert tree nodes, never over a stored one: with COPY on PostgreSQL (a first checkpoint of a long
+    trail stores millions). Returns the keys where a different node was stored already (planted)."""
     if not nodes:
-        return
+        return []
+    errors: tuple[type[Exception], ...] = (IntegrityError,)
     if connection.vendor == "postgresql":
-        table = connection.ops.quote_name(AuditTreeNode._meta.db_table)
-        with connection.cursor() as cursor, cursor.connection.cursor().copy(
-            f"COPY {table} (key, hash) FROM STDIN"
-        ) as copy:  # fmt: skip
-            for row in nodes:
-                copy.write_row(row)
-    else:
-        AuditTreeNode.objects.bulk_create([AuditTreeNode(key=key, hash=value) for key, value in nodes])
+        import psycopg
+
+        errors += (psycopg.errors.IntegrityError,)  # COPY runs on psycopg's own cursor: its error is not Django's
+    try:
+        with transaction.atomic():  # a savepoint: a key already taken rolls back this batch only
+            if connection.vendor == "postgresql":
+                table = connection.ops.quote_name(AuditTreeNode._meta.db_table)
+                with connection.cursor() as cursor, cursor.connection.cursor().copy(
+                    f"COPY {table} (key, hash) FROM STDIN"
+                ) as copy:  # fmt: skip
+                    for row in nodes:
+                        copy.write_row(row)
+            else:
+                AuditTreeNode.objects.bulk_create([AuditTreeNode(key=key, hash=value) for key, value in nodes])
+        return []
+    except errors:  # some keys are taken: store the others, and name those holding another hash
+        pass
+    AuditTreeNode.objects.bulk_create([AuditTreeNode(key=key, hash=value) for key, value in nodes],
+                                      ignore_conflicts=True)  # fmt: skip
+    stored: dict[int, str] = {}
+    for start in range(0, len(nodes), 900):
+        keys = [key for key, _value in nodes[start : start + 900]]
+        stored.update(AuditTreeNode.objects.filter(key__in=keys).values_list("key", "hash"))
+    wanted = dict(nodes)
+    return [key for key, value in wanted.items() if stored.get(key) != value]
 
 
 def _subtree(lo: int, hi: int, get: Get) -> bytes:
@@ -159,8 +250,10 @@ def _subproof(m: int, lo: int, hi: int, complete: bool, get: Get) -> list[bytes]
 
 
 def _ready(size: int) -> None:
-    if size > tree_size() and extend() < size:
+    if size > _head():
         raise TreeError(f"the trail holds fewer than {size} events")
+    if size > tree_size():
+        extend()
 
 
 def root(size: int) -> bytes:
@@ -198,34 +291,108 @@ def origin() -> str:
     return settings.AUDIT_ORIGIN
 
 
+SCAN = 1000  # checkpoint rows looked at for the newest that verifies: planted rows cannot make it slow
+
+
+def trusted(checkpoint: AuditCheckpoint, keys: list[str] | None = None) -> tuple[int, bytes]:
+    """(tree size, root) of a checkpoint whose note verifies against a configured verifier key and whose
+    columns say what its note says; raises NoteError naming why not (a planted or altered row)."""
+    text = signing.check_signed(checkpoint.note, keys)
+    note_origin, size, signed_root = parse_checkpoint(text)
+    if (note_origin, size, signed_root.hex()) != (checkpoint.origin, checkpoint.tree_size, checkpoint.root_hash):
+        raise NoteError("its columns (origin, tree size, root) are not what its signed note says")
+    return size, signed_root
+
+
+def latest_trusted() -> AuditCheckpoint | None:
+    """The checkpoint of this log with the largest tree that verifies against a configured key (on a tie,
+    the last made: after a key rotation, the new key's). Planted rows, rows signed by other keys and copies
+    of older checkpoints do not win."""
+    rows = (AuditCheckpoint.objects.filter(origin=origin(), tree_size__lte=_head())
+            .order_by("-tree_size", "-id")[:SCAN])  # fmt: skip
+    keys = signing.verifier_keys()
+    for checkpoint in rows:
+        try:
+            checkpoint.signed = trusted(checkpoint, keys)
+        except NoteError:
+            continue
+        return checkpoint
+    return None
+
+
+def trusted_or_error(checkpoint: AuditCheckpoint) -> AuditCheckpoint:
+    try:
+        checkpoint.signed = trusted(checkpoint)
+    except NoteError as error:
+        raise TreeError(f"checkpoint {checkpoint.pk} is not trusted: {error}") from None
+    return checkpoint
+
+
 def make_checkpoint() -> tuple[AuditCheckpoint, bool]:
-    """Sign the tree as it stands; returns (checkpoint, made). Nothing new since the latest checkpoint
-    by the same key: that one is returned. Refuses when the trail no longer extends the latest one."""
+    """Sign the tree as it stands; returns (checkpoint, made). Nothing new since the newest trusted
+    checkpoint by the same key: that one is returned. Refuses when the events no longer give it.
+
+    The root signed is computed from the events, never read from the stored nodes alone; nodes planted
+    where the tree's nodes go are named in the returned checkpoint's `problems` (and by verify_audit)."""
     key = signing.load()
     with transaction.atomic():
-        size = extend()
-        head = root(size)
-        latest = AuditCheckpoint.objects.order_by("-id").first()
-        if latest is not None:
+        _lock()
+        head = _head()
+        latest = latest_trusted()
+        planted: list[int] = []
+        if latest is None:
+            builder = TreeBuilder()
+            _append_events(builder, head, planted)
+        else:
+            size, signed_root = latest.signed
+            by_this_key = any((name, kid) == (key.name, key.key_id) for name, kid, _ in split_note(latest.note)[1])
+            if size == head and by_this_key:
+                latest.problems = []
+                return latest, False
             try:
-                check_consistency(latest.tree_size, size, bytes.fromhex(latest.root_hash), head,
-                                  consistency_proof(latest.tree_size, size))  # fmt: skip
-            except (ProofError, TreeError) as error:
+                builder = _grow(size, signed_root, head, planted)
+            except TreeError as error:
                 message = f"the trail no longer extends checkpoint {latest.pk}; nothing signed: {error}"
                 raise TreeError(message) from None
-            if (latest.tree_size, latest.verifier_key, latest.origin) == (size, key.verifier_key, origin()):
-                return latest, False
-        text = f"{origin()}\n{size}\n{base64.b64encode(head).decode()}\n"
+        text = f"{origin()}\n{builder.size}\n{base64.b64encode(builder.root()).decode()}\n"
         checkpoint = AuditCheckpoint.objects.create(
-            tree_size=size, root_hash=head.hex(), origin=origin(), key_name=key.name,
+            tree_size=builder.size, root_hash=builder.root().hex(), origin=origin(), key_name=key.name,
             verifier_key=key.verifier_key, demo_key=key.demo, note=key.sign_note(text),
         )  # fmt: skip
+        checkpoint.signed = (builder.size, builder.root())
+        checkpoint.problems = [_planted_message(planted)] if planted else []
         return checkpoint, True
 
 
+def _planted_message(keys: list[int]) -> str:
+    first = keys[0]
+    return (f"{len(keys)} stored tree node(s) already held another hash where this tree's go (node "
+            f"{first >> SHIFT}/{first & ((1 << SHIFT) - 1)} first): planted, not used; the signed root is "
+            "computed from the events, and proofs touching them too")
+
+
 def covering(seq: int) -> AuditCheckpoint | None:
-    """The newest checkpoint whose tree holds event `seq`."""
-    return AuditCheckpoint.objects.filter(tree_size__gte=seq).order_by("-id").first()
+    """The newest trusted checkpoint whose tree holds event `seq` (the largest, if it holds it)."""
+    latest = latest_trusted()
+    if latest is None or latest.tree_size < seq:
+        return None
+    return latest
+
+
+def _proven(compute: Callable[[Get], T], check: Callable[[T], None]) -> T:
+    """A proof from the stored nodes if it checks against the signed root, else from the events."""
+    try:
+        result = _with_nodes(compute)
+        check(result)
+        return result
+    except (TreeError, ProofError):
+        pass
+    result = compute(_from_events)
+    try:
+        check(result)
+    except ProofError:
+        raise TreeError("the events no longer give the checkpoint's signed root: run manage.py verify_audit") from None
+    return result
 
 
 def _lines(hashes: list[bytes]) -> str:
@@ -237,7 +404,12 @@ def inclusion_document(seq: int, checkpoint: AuditCheckpoint) -> str:
     event_hash = AuditEvent.objects.filter(seq=seq).values_list("hash", flat=True).first()
     if event_hash is None:
         raise TreeError(f"there is no event {seq}")
-    proof = inclusion_proof(seq, checkpoint.tree_size)
+    size, signed_root = trusted_or_error(checkpoint).signed
+    if not 1 <= seq <= size:
+        raise TreeError(f"event {seq} is not among the first {size} events")
+    leaf = bytes.fromhex(event_hash)
+    proof = _proven(lambda get: _path(seq - 1, 0, size, get),
+                    lambda found: check_inclusion(seq - 1, size, leaf, found, signed_root))  # fmt: skip
     header = (f"riskreg inclusion proof\nevent {seq}\nhash {event_hash}\nindex {seq - 1}\n"
               f"size {checkpoint.tree_size}\n")  # fmt: skip
     return f"{header}{_lines(proof)}\n{checkpoint.note}"
@@ -246,6 +418,12 @@ def inclusion_document(seq: int, checkpoint: AuditCheckpoint) -> str:
 def consistency_document(old: AuditCheckpoint, new: AuditCheckpoint) -> str:
     if old.tree_size > new.tree_size:
         old, new = new, old
-    proof = consistency_proof(old.tree_size, new.tree_size)
+    (old_size, old_root), (new_size, new_root) = trusted_or_error(old).signed, trusted_or_error(new).signed
+    if old_size == new_size and old_root != new_root:
+        raise TreeError(f"checkpoints {old.pk} and {new.pk} sign two trees of {old_size} events with other roots")
+    proof: list[bytes] = []
+    if 0 < old_size < new_size:
+        proof = _proven(lambda get: _subproof(old_size, 0, new_size, True, get),
+                        lambda found: check_consistency(old_size, new_size, old_root, new_root, found))  # fmt: skip
     header = f"riskreg consistency proof\nold {old.tree_size}\nnew {new.tree_size}\n"
     return f"{header}{_lines(proof)}\n{old.note}\n{new.note}"

@@ -91,7 +91,8 @@ class AuditTreeNode(models.Model):
     """One node of the Merkle tree over the trail (RFC 6962): a leaf, or the root of a perfect subtree.
 
     `key` is (height << 56) | position: leaf i is (0, i); the node over leaves [p·2^h, (p+1)·2^h) is
-    (h, p). Written once, in order, by merkle.extend(); append-only like the events (triggers.py).
+    (h, p). Written once, in order, by merkle; append-only like the events (triggers.py). A cache, not an
+    authority: the app's role may insert rows, so every root signed and proof served is checked (merkle.py).
     """
 
     HEIGHT_SHIFT = 56
@@ -106,7 +107,9 @@ class AuditTreeNode(models.Model):
 class AuditCheckpoint(models.Model):
     """A signed checkpoint of the tree: a C2SP tlog-checkpoint signed as a C2SP signed-note (Ed25519).
 
-    Append-only. `note` is exactly what /audit/checkpoint serves and a witness keeps."""
+    Append-only. `note` is exactly what /audit/checkpoint serves and a witness keeps. The app's role may
+    insert rows here too: a row counts only once its note verifies against a configured verifier key
+    (merkle.trusted); `verifier_key` records which key signed it, and is never used to check it."""
 
     tree_size = models.PositiveBigIntegerField()
     root_hash = models.CharField(max_length=64)
@@ -116,6 +119,11 @@ class AuditCheckpoint(models.Model):
     demo_key = models.BooleanField(default=False, help_text="Signed with the demo key seed_demo made.")
     note = models.TextField()
     made_at = models.DateTimeField(auto_now_add=True)
+
+    # Not stored: set on a row merkle.trusted() has verified against a configured key (its signed tree
+    # size and root), and by make_checkpoint() (what it found wrong in the stored tree).
+    signed: tuple[int, bytes]
+    problems: list[str]
 
     class Meta:
         ordering = ["-id"]

@@ -6,6 +6,12 @@ the same name), never in the database or on a page. The file holds one line,
 a demo key says so in its first comment. The verifier key anyone may hold is
 `<name>+<hex key id>+<base64(0x01 ‖ public key)>`, with key id = SHA-256(name ‖ 0x0A ‖ 0x01 ‖ public
 key)[:4] (C2SP signed-note).
+
+Checkpoints are checked against verifier keys from configuration only, never from the database (the
+app's role may insert checkpoint rows, so a key stored beside them vouches for nothing): the key
+file's own, AUDIT_VERIFIER_KEY (the published key, for a server or witness that holds no private key),
+and AUDIT_OLD_VERIFIER_KEYS (keys retired by `audit_keygen --replace`, so their checkpoints still
+verify).
 """
 
 import base64
@@ -16,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 
-from .verify import DASH, ED25519, key_id, valid_key_name
+from .verify import DASH, ED25519, NoteError, check_note, key_id, parse_verifier_key, split_note, valid_key_name
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -121,3 +127,83 @@ def write(key: SigningKey, path: Path, *, replace: bool = False) -> None:
     descriptor = os.open(path, flags, 0o600)
     with os.fdopen(descriptor, "w", encoding="ascii") as stream:
         stream.write(key.file_text())
+
+
+# -- verifier keys: from configuration only ------------------------------------------------------------
+
+
+def _setting_keys() -> list[tuple[str, str]]:
+    """(setting name, value) of every verifier key configured by setting, as written."""
+    found = []
+    current = (getattr(settings, "AUDIT_VERIFIER_KEY", "") or "").strip()
+    if current:
+        found.append(("AUDIT_VERIFIER_KEY", current))
+    old = getattr(settings, "AUDIT_OLD_VERIFIER_KEYS", []) or []
+    found.extend(("AUDIT_OLD_VERIFIER_KEYS", value.strip()) for value in old if value.strip())
+    return found
+
+
+def bad_verifier_key_settings() -> list[str]:
+    """What is wrong with the configured verifier keys (for `check --deploy`); empty when nothing is."""
+    problems = []
+    for name, value in _setting_keys():
+        try:
+            parse_verifier_key(value)
+        except NoteError as error:
+            problems.append(f"{name} holds {value[:40]!r}, which is {error}")
+    try:
+        own = load().verifier_key
+    except KeyUnavailable:
+        return problems
+    current = (getattr(settings, "AUDIT_VERIFIER_KEY", "") or "").strip()
+    if current and current != own:
+        problems.append(f"AUDIT_VERIFIER_KEY is not the verifier key of the signing key file ({own}): "
+                        "/audit/key serves the file's; correct the setting, or move the old key to "
+                        "AUDIT_OLD_VERIFIER_KEYS")  # fmt: skip
+    return problems
+
+
+def published_key() -> str | None:
+    """The verifier key /audit/key serves: the signing key file's, else AUDIT_VERIFIER_KEY; None if neither."""
+    try:
+        return load().verifier_key
+    except KeyUnavailable:
+        pass
+    current = (getattr(settings, "AUDIT_VERIFIER_KEY", "") or "").strip()
+    try:
+        parse_verifier_key(current)
+    except NoteError:
+        return None
+    return current
+
+
+def verifier_keys() -> list[str]:
+    """Every verifier key a checkpoint may be signed with: the published one first, then retired ones."""
+    keys = []
+    for value in [published_key() or ""] + [value for _name, value in _setting_keys()]:
+        try:
+            parse_verifier_key(value)
+        except NoteError:
+            continue
+        if value not in keys:
+            keys.append(value)
+    return keys
+
+
+def check_signed(note: str, keys: list[str] | None = None) -> str:
+    """The text of a note signed by a configured verifier key (`keys`: verifier_keys(), read once by a
+    caller checking many notes); raises NoteError naming why it is not."""
+    keys = verifier_keys() if keys is None else keys
+    if not keys:
+        raise NoteError("no verifier key is configured (AUDIT_SIGNING_KEY or AUDIT_VERIFIER_KEY): "
+                        "a checkpoint's signature cannot be checked")  # fmt: skip
+    _text, signatures = split_note(note)
+    for key in keys:
+        name, wanted_id, _public = parse_verifier_key(key)
+        if any(signer == name and kid == wanted_id for signer, kid, _sig in signatures):
+            text, checked = check_note(note, key)
+            if not checked:
+                raise NoteError("the signature cannot be checked here (the cryptography package is missing)")
+            return text
+    named = ", ".join(f"{signer}+{kid.hex()}" for signer, kid, _sig in signatures)
+    raise NoteError(f"it is signed by {named}, not by a configured verifier key")

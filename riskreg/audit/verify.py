@@ -4,7 +4,7 @@
     python3 verify.py audit.jsonl [--head SEQ:HASH] [--allow-gaps]
     python3 verify.py checkpoint checkpoint.txt --key KEY [--export audit.jsonl]
     python3 verify.py inclusion proof.txt --key KEY [--export audit.jsonl]
-    python3 verify.py consistency proof.txt --key KEY
+    python3 verify.py consistency proof.txt --key KEY --kept checkpoint-you-kept.txt
     python3 verify.py redaction published.json unredacted.json
 
 **The chain.** Each line of an export is one event: its fields, `prev_hash` and `hash`, where
@@ -23,8 +23,11 @@ the verifier key `name+keyid+base64(0x01 ‖ public key)` (as /audit/key serves 
 it. `checkpoint` checks the signature and, with --export, that the export's first SIZE events give
 the checkpoint's root. `inclusion` checks an inclusion proof (`manage.py audit_prove SEQ`) and the
 checkpoint it carries; with --export, also that the proven event is that line of the export.
-`consistency` checks that a later checkpoint extends an earlier one (`audit_prove --consistency`):
-a rewritten or truncated trail cannot produce one.
+`consistency` checks that a later checkpoint extends the one you kept (`audit_prove --consistency`):
+--kept names the checkpoint you fetched and kept earlier, and the proof's earlier tree must be exactly
+that one (its size and root). A proof carries its own copy of the earlier checkpoint, which whoever
+holds the key can re-sign after a rewrite; only the copy you kept says what the tree was. A rewritten
+or truncated trail cannot produce a proof from it.
 
 **A redacted filing** (a transparency report published with items withheld): `redaction` checks that
 the unredacted copy is the one the published copy was made from — its SHA-256 (of the canonical JSON)
@@ -437,17 +440,29 @@ def verify_proof_command(args) -> tuple[list[str], bool]:
                 raise ProofError(f"the export's event {seq} is not the proven one")
             said.append(f"the export's event {seq} is that event, and its content matches its hash")
     else:
+        if not args.kept:
+            raise NoteError("a consistency proof is checked against the checkpoint you kept: give it with --kept FILE "
+                            "(the proof's own copy of the earlier checkpoint proves nothing on its own)")
+        kept_origin, kept_size, kept_root = _signed(_read(args.kept), key, "the kept checkpoint", notes_unchecked)
         fields, hashes, notes = parse_proof(_read(args.file), "consistency")
         if len(notes) != 2:
             raise NoteError("a consistency proof carries the two checkpoints")
         old_origin, old_size, old_root = _signed(notes[0], key, "the earlier checkpoint", notes_unchecked)
+        if (kept_origin, kept_size) != (old_origin, old_size):
+            raise ProofError(f"the proof starts from a tree of {old_size} events of {old_origin}, not from the "
+                             f"checkpoint you kept ({kept_size} events of {kept_origin}): ask for a proof from yours")
+        if kept_root != old_root:
+            raise ProofError(f"the proof's earlier tree of {old_size} events has root {old_root.hex()}, but the "
+                             f"checkpoint you kept has root {kept_root.hex()}: the trail was rewritten since you "
+                             "kept it, and re-signed")
         origin, new_size, new_root = _signed(notes[1], key, "the later checkpoint", notes_unchecked)
         if old_origin != origin:
             raise ProofError("the two checkpoints are of different logs")
         if (_number(fields, "old"), _number(fields, "new")) != (old_size, new_size):
             raise ProofError("the proof's sizes do not match its checkpoints")
         check_consistency(old_size, new_size, old_root, new_root, hashes)
-        said.append(f"the tree of {new_size} events extends the tree of {old_size} events of {origin}")
+        said.append(f"the tree of {new_size} events extends the tree of {old_size} events of {origin}, "
+                    "the checkpoint you kept")
     return said + notes_unchecked, bool(notes_unchecked)
 
 
@@ -507,6 +522,7 @@ def main(argv=None) -> int:
         parser.add_argument("file", help="the signed checkpoint or the proof file, or - for standard input")
         parser.add_argument("--key", required=True, help="the verifier key (name+id+key), or a file holding it")
         parser.add_argument("--export", help="a JSON Lines export of the trail to check against")
+        parser.add_argument("--kept", help="consistency: the earlier checkpoint you fetched and kept (required)")
         args = parser.parse_args(argv)
         try:
             said, unchecked = verify_proof_command(args)

@@ -15,6 +15,7 @@ from . import merkle, signing
 from .export import csv_lines, jsonl_lines
 from .filters import AuditEventFilter
 from .models import AuditCheckpoint, AuditEvent, AuditHead
+from .verify import NoteError
 from .words import describe, events_about
 
 COUNT_UP_TO = 10_000  # a filtered count stops here ("more than 10,000"): counting further would be slow
@@ -86,7 +87,7 @@ class AuditEventListView(AuditAccessMixin, TemplateView):
             is_first_page=older.is_first,
             filter_query=query.urlencode(),
             head=head,
-            checkpoint=AuditCheckpoint.objects.order_by("-id").first(),
+            checkpoint=merkle.latest_trusted(),
         )
         return context
 
@@ -142,13 +143,24 @@ def _plain(text: str, status: int = 200, filename: str = "") -> HttpResponse:
 
 
 class CheckpointView(View):
-    """The latest signed checkpoint (or checkpoint N), as plain text, without login: for witnesses."""
+    """The latest signed checkpoint (or checkpoint N), as plain text, without login: for witnesses.
+
+    The latest is the one with the largest tree whose note verifies against the configured key: a row
+    the app's role planted, or a copy of an older checkpoint, is never served (issue 27)."""
 
     def get(self, request, pk=None):
-        checkpoints = AuditCheckpoint.objects.order_by("-id")
-        checkpoint = checkpoints.filter(pk=pk).first() if pk is not None else checkpoints.first()
+        if pk is None:
+            checkpoint = merkle.latest_trusted()
+            if checkpoint is None:
+                return _plain("No checkpoint has been signed yet.\n", status=404)
+            return _plain(checkpoint.note)
+        checkpoint = AuditCheckpoint.objects.filter(pk=pk).first()
         if checkpoint is None:
-            return _plain("No checkpoint has been signed yet.\n", status=404)
+            return _plain("No such checkpoint.\n", status=404)
+        try:
+            merkle.trusted(checkpoint)
+        except NoteError as error:
+            return _plain(f"Checkpoint {pk} does not verify against this log's verifier key: {error}.\n", status=404)
         return _plain(checkpoint.note)
 
 
@@ -156,10 +168,7 @@ class VerifierKeyView(View):
     """The verifier key for the checkpoints' signatures, as plain text, without login."""
 
     def get(self, request):
-        try:
-            key = signing.load().verifier_key
-        except signing.KeyUnavailable:
-            key = AuditCheckpoint.objects.order_by("-id").values_list("verifier_key", flat=True).first()
+        key = signing.published_key()  # from configuration only: never a key stored in a checkpoint row (issue 27)
         if not key:
             return _plain("No signing key is set up yet.\n", status=404)
         return _plain(key + "\n")
@@ -198,7 +207,7 @@ class ProveView(AuditAccessMixin, TemplateView):
             except merkle.TreeError as error:
                 problem = str(error)
         return {**super().get_context_data(**kwargs), "event": describe([event])[0], "checkpoint": checkpoint,
-                "document": document, "problem": problem, "latest": AuditCheckpoint.objects.order_by("-id").first(),
+                "document": document, "problem": problem, "latest": merkle.latest_trusted(),
                 "checkpoints": AuditCheckpoint.objects.order_by("-id")[:50]}  # fmt: skip
 
 
@@ -234,6 +243,8 @@ class SignCheckpointView(AuditAccessMixin, View):
             return redirect("audit:list")
         messages.success(request, f"Checkpoint {checkpoint.pk} signed: {checkpoint.tree_size} events."
                          if made else f"Nothing new since checkpoint {checkpoint.pk}.")  # fmt: skip
+        for problem in checkpoint.problems:
+            messages.warning(request, f"Found while signing: {problem}. Run manage.py verify_audit.")
         target = request.POST.get("next", "")
         if target.isascii() and target.isdigit():
             return redirect("audit:prove", seq=int(target))

@@ -5,6 +5,7 @@ by verify.py (the file an outsider copies), and by Go's golang.org/x/mod/sumdb/n
 (test_independent_verifier.py). Tampering of each kind the issue names is caught.
 """
 
+import base64
 import hashlib
 import io
 import json
@@ -148,8 +149,10 @@ def test_a_new_checkpoint_extends_the_old_one_and_proves_every_kind_of_event(dem
 
     proof = io.StringIO()
     call_command("audit_prove", "--consistency", str(first.pk), str(second.pk), stdout=proof)
-    code, said = run_verify("consistency", str(write(tmp_path, "c.txt", proof.getvalue())), "--key", verifier_key())
-    assert code == 0, said
+    kept = write(tmp_path, "kept.txt", first.note)  # what a witness fetched from /audit/checkpoint and kept
+    code, said = run_verify("consistency", str(write(tmp_path, "c.txt", proof.getvalue())), "--key", verifier_key(),
+                            "--kept", str(kept))  # fmt: skip
+    assert code == 0 and "the checkpoint you kept" in said, said
     for seq in (1, first.tree_size, second.tree_size):
         text = io.StringIO()
         call_command("audit_prove", str(seq), stdout=text)
@@ -264,15 +267,47 @@ def test_a_rewritten_or_truncated_tree_has_no_consistency_proof(demo, tmp_path):
         check_consistency(old.tree_size, len(truncated), bytes.fromhex(old.root_hash), reference_root(truncated), [])
 
 
+def test_a_proof_that_carries_a_re_signed_old_checkpoint_fails_against_the_one_the_witness_kept(demo, tmp_path):
+    """Issue 27, item 3: a database owner holding the key rewrites event 290, recomputes the chain and
+    re-signs both trees. The proof is consistent with its own (re-signed) old checkpoint, so only the
+    checkpoint the witness kept can show the rewrite: verify.py compares the two and refuses."""
+    kept = AuditCheckpoint.objects.get()
+    kept_file = write(tmp_path, "kept.txt", Client().get(reverse("audit:checkpoint")).content.decode())
+    leaves = [bytes.fromhex(h) for h in AuditEvent.objects.order_by("seq").values_list("hash", flat=True)]
+    at = min(289, len(leaves) - 2)  # event 290 and, its chain recomputed, every later one
+    rewritten = leaves[:at] + [hashlib.sha256(b"rewritten" + leaf).digest() for leaf in leaves[at:]]
+    rewritten += [hashlib.sha256(b"new %d" % i).digest() for i in range(3)]
+    key, old_size, new_size = signing.load(), kept.tree_size, len(rewritten)
+    _, get = _stored(rewritten)
+
+    def note(size):
+        return key.sign_note(f"{kept.origin}\n{size}\n{base64.b64encode(reference_root(rewritten[:size])).decode()}\n")
+
+    proof = "".join(base64.b64encode(h).decode() + "\n" for h in merkle._subproof(old_size, 0, new_size, True, get))
+    document = (f"riskreg consistency proof\nold {old_size}\nnew {new_size}\n{proof}\n"
+                f"{note(old_size)}\n{note(new_size)}")  # fmt: skip
+    forged = write(tmp_path, "c.txt", document)
+    code, said = run_verify("consistency", str(forged), "--key", verifier_key(), "--kept", str(kept_file))
+    assert code == 1 and "the trail was rewritten since you kept it" in said, said
+    assert kept.root_hash in said  # the root the witness kept is named
+    code, said = run_verify("consistency", str(forged), "--key", verifier_key())
+    assert code == 1 and "--kept" in said, said  # no kept checkpoint: nothing is claimed
+    other = write(tmp_path, "other.txt", note(old_size - 1))  # a kept checkpoint of another size
+    code, said = run_verify("consistency", str(forged), "--key", verifier_key(), "--kept", str(other))
+    assert code == 1 and "not from the checkpoint you kept" in said, said
+
+
 def test_the_server_refuses_to_sign_a_tree_that_does_not_extend_its_last_checkpoint(demo):
     latest = AuditCheckpoint.objects.get()
     key = signing.load()
-    text = f"{latest.origin}\n{latest.tree_size}\n{'A' * 43}=\n"
-    AuditCheckpoint.objects.create(
-        tree_size=latest.tree_size, root_hash="00" * 32, origin=latest.origin, key_name=key.name,
-        verifier_key=key.verifier_key, note=key.sign_note(text),
-    )  # a checkpoint of a tree that is not the stored one: as if the trail had been rewritten since
     make.category("later")
+    size = latest.tree_size + 1
+    text = f"{latest.origin}\n{size}\n{'A' * 43}=\n"
+    AuditCheckpoint.objects.create(
+        tree_size=size, root_hash=base64.b64decode("A" * 43 + "=").hex(), origin=latest.origin,
+        key_name=key.name, verifier_key=key.verifier_key, note=key.sign_note(text),
+    )  # a checkpoint signed with the real key of a tree that is not the events': as if they had been rewritten since
+    make.category("later still")
     with pytest.raises(CommandError, match="no longer extends checkpoint"):
         call_command("audit_checkpoint", stdout=io.StringIO())
 
@@ -359,11 +394,16 @@ def test_verify_audit_rebuilds_the_tree_and_checks_every_checkpoint(demo):
     key = signing.load()
     text = f"{checkpoint.origin}\n{checkpoint.tree_size}\n{'B' * 43}=\n"
     AuditCheckpoint.objects.filter(pk=checkpoint.pk).update(note=key.sign_note(text))
-    problems = verify_database().problems
+    problems = verify_database().problems  # the note no longer says what the row's columns say
+    assert any(f"checkpoint row {checkpoint.pk} is not trusted" in p and "columns" in p for p in problems), problems
+    AuditCheckpoint.objects.filter(pk=checkpoint.pk).update(root_hash=base64.b64decode("B" * 43 + "=").hex())
+    problems = verify_database().problems  # re-signed by whoever holds the key, columns and all
     assert any(f"signed checkpoint {checkpoint.pk} does not match the events" in p for p in problems), problems
-    AuditCheckpoint.objects.filter(pk=checkpoint.pk).update(note=checkpoint.note.replace("\n", "\n\n", 1))
-    assert any("signed checkpoint" in p and "not" in p for p in verify_database().problems)
+    AuditCheckpoint.objects.filter(pk=checkpoint.pk).update(note=checkpoint.note.replace("\n", "\n\n", 1),
+                                                            root_hash=checkpoint.root_hash)  # fmt: skip
+    assert any(f"checkpoint row {checkpoint.pk} is not trusted" in p for p in verify_database().problems)
     AuditCheckpoint.objects.filter(pk=checkpoint.pk).update(note=checkpoint.note)
+    assert verify_database().ok
     height, position = merkle._perfect_subtrees(checkpoint.tree_size)[-1]  # a node the root is made from
     AuditTreeNode.objects.filter(key=merkle.node_key(height, position)).update(hash="00" * 32)
     problems = verify_database().problems
@@ -377,4 +417,21 @@ def test_the_deploy_check_warns_about_the_demo_key_or_no_key(settings, tmp_path,
     settings.AUDIT_SIGNING_KEY = str(tmp_path / "none.key")
     assert [w.id for w in signing_key_settings()] == ["riskreg.W003"]
     call_command("audit_keygen", stdout=io.StringIO(), stderr=io.StringIO())
+    assert signing_key_settings() == []
+
+
+def test_the_deploy_check_warns_about_a_signing_key_file_others_may_read(settings, tmp_path, db):
+    """Low finding of issue 27: a group- or world-readable key lets any local user sign a rewritten trail."""
+    from riskreg.audit.apps import signing_key_settings
+
+    settings.AUDIT_SIGNING_KEY = str(tmp_path / "audit.key")
+    call_command("audit_keygen", stdout=io.StringIO(), stderr=io.StringIO())
+    path = Path(settings.AUDIT_SIGNING_KEY)
+    assert signing_key_settings() == []  # audit_keygen writes it 0600
+    for mode in (0o644, 0o640, 0o604, 0o660):
+        path.chmod(mode)
+        warnings = signing_key_settings()
+        assert [w.id for w in warnings] == ["riskreg.W005"], mode
+        assert f"mode {mode:04o}" in warnings[0].msg and "chmod 600" in warnings[0].msg
+    path.chmod(0o400)
     assert signing_key_settings() == []

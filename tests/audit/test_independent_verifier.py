@@ -83,7 +83,8 @@ def test_go_checks_the_checkpoint_against_the_export_and_every_proof(demo, go_ve
         proof = _file(tmp_path, f"in{seq}.txt", _command("audit_prove", str(seq)))
         assert go(go_verifier, "inclusion", key, proof) == (0, "OK\n"), seq
     proof = _file(tmp_path, "cons.txt", _command("audit_prove", "--consistency", str(first.pk), str(second.pk)))
-    assert go(go_verifier, "consistency", key, proof) == (0, "OK\n")
+    kept = _file(tmp_path, "kept.txt", first.note)
+    assert go(go_verifier, "consistency", key, proof, kept) == (0, "OK\n")
 
 
 def test_go_catches_each_kind_of_tampering(demo, go_verifier, tmp_path):
@@ -125,5 +126,15 @@ def test_go_catches_each_kind_of_tampering(demo, go_verifier, tmp_path):
     forged_root = "A" * 43 + "="
     rewritten_note = signing.load().sign_note(f"{later.origin}\n{later.tree_size}\n{forged_root}\n")
     rewritten = honest.replace(later.note, rewritten_note)
-    assert go(go_verifier, "consistency", key, _file(tmp_path, "honest.txt", honest)) == (0, "OK\n")
-    assert go(go_verifier, "consistency", key, _file(tmp_path, "rewritten.txt", rewritten))[0] == 1
+    kept = _file(tmp_path, "kept.txt", note)
+    assert go(go_verifier, "consistency", key, _file(tmp_path, "honest.txt", honest), kept) == (0, "OK\n")
+    assert go(go_verifier, "consistency", key, _file(tmp_path, "rewritten.txt", rewritten), kept)[0] == 1
+    # issue 27: the whole history rewritten and both trees re-signed with the real key; the proof is
+    # consistent with its own re-signed old checkpoint, but not with the one the witness kept
+    fake_old = signing.load().sign_note(f"{checkpoint.origin}\n{checkpoint.tree_size}\n{'B' * 43}=\n")
+    resigned = honest.replace(checkpoint.note, fake_old)
+    assert resigned != honest
+    code, out = go(go_verifier, "consistency", key, _file(tmp_path, "resigned.txt", resigned), kept)
+    assert code == 1 and "not the one the witness kept" in out, out
+    code, out = go(go_verifier, "consistency", key, _file(tmp_path, "honest.txt", honest))
+    assert code == 1 and "KEPT_FILE" in out, out

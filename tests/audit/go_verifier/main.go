@@ -4,7 +4,7 @@
 //
 //	go_verifier checkpoint KEY CHECKPOINT_FILE EXPORT.jsonl  the export's tree has the checkpoint's root
 //	go_verifier inclusion KEY PROOF_FILE                     the proof's event is in its checkpoint
-//	go_verifier consistency KEY PROOF_FILE                   the later checkpoint extends the earlier
+//	go_verifier consistency KEY PROOF_FILE KEPT_FILE         the later checkpoint extends the kept one
 //
 // Prints OK and exits 0, or prints the failure and exits 1.
 package main
@@ -184,9 +184,25 @@ func run(args []string) error {
 		if len(notes) != 2 {
 			return errors.New("a consistency proof carries two checkpoints")
 		}
+		if len(args) < 4 {
+			return errors.New("consistency needs the checkpoint the witness kept (KEPT_FILE)")
+		}
+		keptData, err := os.ReadFile(args[3])
+		if err != nil {
+			return err
+		}
+		kept, err := open(key, string(keptData))
+		if err != nil {
+			return fmt.Errorf("kept checkpoint: %v", err)
+		}
 		old, err := open(key, notes[0])
 		if err != nil {
 			return err
+		}
+		// The proof's own copy of the earlier checkpoint may have been re-signed after a rewrite:
+		// only the copy the witness kept says what the tree was.
+		if old.origin != kept.origin || old.size != kept.size || old.root != kept.root {
+			return errors.New("the proof's earlier checkpoint is not the one the witness kept")
 		}
 		latest, err := open(key, notes[1])
 		if err != nil {

@@ -8,7 +8,8 @@ class Command(BaseCommand):
     help = (
         "Print an inclusion proof that event SEQ is in a signed checkpoint (the newest that holds it, or "
         "--checkpoint N), or with --consistency OLD NEW a proof that checkpoint NEW extends checkpoint OLD. "
-        "Check either offline: python3 verify.py inclusion|consistency FILE --key KEY."
+        "Check either offline: python3 verify.py inclusion FILE --key KEY, or python3 verify.py consistency FILE "
+        "--key KEY --kept OLD.txt (the copy of checkpoint OLD the witness kept)."
     )
 
     def add_arguments(self, parser):

@@ -1,0 +1,213 @@
+"""Issue 27, item 2: checkpoint rows and tree nodes the app's database role can plant.
+
+The app's role may INSERT (not UPDATE or DELETE) on the checkpoint and tree tables (issue 14), so every
+attack here is a raw INSERT through the test's own connection: on PostgreSQL that is the app's role
+(tests/conftest.py), where the rows, once in, can never be removed. What a planted row must not do: give
+/audit/key a key, pass verify_audit, stop later signing, make the server sign a false root, or be served
+as the latest checkpoint. What it must be: named by verify_audit.
+"""
+
+import base64
+import contextlib
+import hashlib
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+import factories as make
+from riskreg.audit import merkle, signing
+from riskreg.audit import verify as verify_py
+from riskreg.audit.apps import signing_key_settings
+from riskreg.audit.chain import verify_database
+from riskreg.audit.models import AuditCheckpoint, AuditEvent, AuditTreeNode
+from riskreg.audit.verify import TreeBuilder, check_inclusion, check_note, parse_checkpoint
+
+pytestmark = pytest.mark.django_db
+
+
+def plant_checkpoint(note: str, *, verifier_key: str, tree_size: int | None = None, root_hash: str | None = None,
+                     key_name: str = "attacker") -> int:  # fmt: skip
+    """INSERT a checkpoint row as the app's role would, with the columns its note says unless told otherwise."""
+    origin, size, root = parse_checkpoint(note.split("\n\n")[0] + "\n")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO audit_auditcheckpoint (tree_size, root_hash, origin, key_name, verifier_key, demo_key, note,"
+            " made_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            [size if tree_size is None else tree_size, root.hex() if root_hash is None else root_hash, origin,
+             key_name, verifier_key, False, note, timezone.now()],
+        )  # fmt: skip
+    return AuditCheckpoint.objects.order_by("-id").values_list("id", flat=True)[0]
+
+
+def plant_node(height: int, position: int, value: bytes) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO audit_audittreenode (key, hash) VALUES (%s, %s)",
+                       [merkle.node_key(height, position), value.hex()])  # fmt: skip
+
+
+def reference_root(leaves: list[bytes]) -> bytes:
+    """RFC 6962 §2.1's MTH, as written in the RFC (as in test_checkpoints.py)."""
+    if len(leaves) <= 1:
+        return hashlib.sha256(b"\x00" + leaves[0] if leaves else b"").digest()
+    k = 1 << ((len(leaves) - 1).bit_length() - 1)
+    return hashlib.sha256(b"\x01" + reference_root(leaves[:k]) + reference_root(leaves[k:])).digest()
+
+
+def events_root(size: int) -> bytes:
+    leaves = [bytes.fromhex(h) for h in AuditEvent.objects.order_by("seq").values_list("hash", flat=True)[:size]]
+    return reference_root(leaves)
+
+
+def attacker_note(size: int, root: bytes) -> tuple[signing.SigningKey, str]:
+    attacker = signing.generate("attacker.example/audit")
+    return attacker, attacker.sign_note(f"{merkle.origin()}\n{size}\n{base64.b64encode(root).decode()}\n")
+
+
+def problems() -> list[str]:
+    return verify_database().problems
+
+
+def test_the_key_page_serves_a_configured_key_only_never_one_from_a_checkpoint_row(demo, settings, tmp_path):
+    """2(a): with the key file unreadable, /audit/key used to serve the newest row's stored key."""
+    real = signing.load().verifier_key
+    attacker, note = attacker_note(AuditEvent.objects.count(), events_root(AuditEvent.objects.count()))
+    plant_checkpoint(note, verifier_key=attacker.verifier_key)
+    settings.AUDIT_SIGNING_KEY = str(tmp_path / "moved-away.key")
+    response = Client().get(reverse("audit:key"))
+    assert response.status_code == 404 and attacker.verifier_key.encode() not in response.content
+    found = problems()  # nor does verify_audit take the row's key: with none configured, it says so
+    assert any("cannot be checked: no verifier key is configured" in p for p in found), found
+    settings.AUDIT_VERIFIER_KEY = real  # a server (or witness) that holds only the published key
+    assert Client().get(reverse("audit:key")).content.decode() == real + "\n"
+    found = problems()
+    assert any("not by a configured verifier key" in p for p in found) and len(found) == 1, found
+
+
+def test_verify_audit_checks_checkpoints_against_the_configured_key_not_the_rows_own(demo):
+    """2(b): a checkpoint signed by any key, with that key in its row, used to verify OK."""
+    size = AuditEvent.objects.count()
+    attacker, note = attacker_note(size, events_root(size))  # the right root, the wrong signer
+    planted = plant_checkpoint(note, verifier_key=attacker.verifier_key, key_name=attacker.name)
+    found = problems()
+    assert any(f"checkpoint row {planted} is not trusted" in p and "not by a configured verifier key" in p
+               for p in found), found  # fmt: skip
+    code = Client().get(reverse("audit:checkpoint-n", args=[planted])).status_code
+    assert code == 404  # not served as a checkpoint of this log either
+    with pytest.raises(CommandError, match=f"Checkpoint row {planted} is not trusted"):
+        call_command("audit_checkpoint", "--show", str(planted), stdout=io.StringIO())
+    listing = io.StringIO()
+    call_command("audit_checkpoint", "--list", stdout=listing)
+    assert [line for line in listing.getvalue().splitlines() if "NOT TRUSTED" in line][0].startswith(f"{planted}\t")
+    with pytest.raises(CommandError, match="not trusted"):
+        call_command("audit_prove", "1", "--checkpoint", str(planted), stdout=io.StringIO())
+
+
+def test_a_planted_checkpoint_with_a_wrong_root_neither_stops_signing_nor_reads_as_a_rewrite(demo):
+    """2(c): one inserted row with a wrong root used to stop every later signing for good, and made
+    verify_audit report a rewrite that never happened."""
+    genuine = AuditCheckpoint.objects.get()
+    make.category("later")
+    size = AuditEvent.objects.count()
+    wrong = hashlib.sha256(b"not the trail").digest()
+    # the real key's name on a signature it never made, and the same note signed by another key
+    key = signing.load()
+    text = f"{genuine.origin}\n{size}\n{base64.b64encode(wrong).decode()}\n"
+    forged = key.sign_note(text).rsplit(" ", 1)[0] + " " + base64.b64encode(key.key_id + bytes(64)).decode() + "\n"
+    first = plant_checkpoint(forged, verifier_key=key.verifier_key, key_name=key.name)
+    attacker, note = attacker_note(size, wrong)
+    second = plant_checkpoint(note, verifier_key=attacker.verifier_key)
+    # a copy of the genuine note whose columns claim a larger tree
+    third = plant_checkpoint(genuine.note, verifier_key=key.verifier_key, tree_size=size)
+
+    checkpoint, made = merkle.make_checkpoint()
+    assert made and checkpoint.tree_size == size and bytes.fromhex(checkpoint.root_hash) == events_root(size)
+    found = problems()
+    for planted in (first, second, third):
+        assert any(f"checkpoint row {planted} is not trusted" in p for p in found), (planted, found)
+    assert not any("does not match the events" in p or "rewritten" in p for p in found), found
+    assert len(found) == 3, found
+
+
+def test_tree_nodes_planted_ahead_are_never_signed_and_proofs_still_verify(demo, tmp_path):
+    """2(d): nodes inserted where the next events' leaves go made the server sign a false root with the
+    real key (and, once the events came, stop storing the tree)."""
+    genuine = AuditCheckpoint.objects.get()
+    n = genuine.tree_size
+    later = n + 4
+    # a false tree that extends the genuine one: its nodes for the next four leaves, planted before they come
+    stack = [(h, bytes.fromhex(AuditTreeNode.objects.get(key=merkle.node_key(h, p)).hash))
+             for h, p in merkle._perfect_subtrees(n)]  # fmt: skip
+    false_tree = TreeBuilder(n, stack, on_node=lambda h, p, value: plant_node(h, p, value))
+    for i in range(later - n):
+        false_tree.append(hashlib.sha256(b"planted %d" % i).digest())
+    bogus = b"\x00" * 32
+    while AuditEvent.objects.count() < later:
+        make.category(f"later {AuditEvent.objects.count()}")
+    size = AuditEvent.objects.count()
+    assert size == later
+
+    checkpoint, made = merkle.make_checkpoint()
+    assert made and checkpoint.tree_size == size
+    assert false_tree.root() != events_root(size)
+    assert bytes.fromhex(checkpoint.root_hash) == events_root(size)  # the events' root, not the planted one
+    text, _checked = check_note(checkpoint.note, signing.load().verifier_key)
+    assert parse_checkpoint(text)[2] == events_root(size)
+    assert checkpoint.problems and "planted" in checkpoint.problems[0]
+    # an inclusion proof through the planted leaves is computed from the events, and verifies
+    for seq in (n + 1, size):
+        document = merkle.inclusion_document(seq, checkpoint)
+        proof = [base64.b64decode(line) for line in document.split("\n\n")[0].split("\n")[5:]]
+        leaf = bytes.fromhex(AuditEvent.objects.get(seq=seq).hash)
+        check_inclusion(seq - 1, size, leaf, proof, events_root(size))
+    proof = io.StringIO()
+    call_command("audit_prove", "--consistency", str(genuine.pk), str(checkpoint.pk), stdout=proof)
+    (tmp_path / "c.txt").write_text(proof.getvalue())
+    (tmp_path / "k.txt").write_text(genuine.note)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        code = verify_py.main(["consistency", str(tmp_path / "c.txt"), "--key", signing.load().verifier_key,
+                               "--kept", str(tmp_path / "k.txt")])  # fmt: skip
+    assert code == 0, out.getvalue()
+    plant_node(0, 10**9, bogus)  # and a leaf far beyond the trail
+    found = problems()
+    assert any("stored tree node(s) are not what the events give" in p for p in found), found
+    assert any("tree node(s) lie beyond the trail" in p for p in found), found
+    make.category("and later")
+    assert merkle.make_checkpoint()[1]  # signing goes on
+
+
+def test_a_copy_of_an_old_checkpoint_is_not_served_as_the_latest(demo):
+    """2(e): a copy of an old checkpoint row, being the newest row, was served at /audit/checkpoint."""
+    old = AuditCheckpoint.objects.get()
+    make.category("later")
+    newer, _ = merkle.make_checkpoint()
+    copy = plant_checkpoint(old.note, verifier_key=old.verifier_key, key_name=old.key_name)
+    response = Client().get(reverse("audit:checkpoint"))
+    assert response.content.decode() == newer.note
+    found = problems()
+    assert any(f"checkpoint row {copy} repeats checkpoint {old.pk}" in p for p in found), found
+
+
+def test_old_keys_after_a_rotation_are_configured_not_read_from_the_rows(demo, settings, tmp_path):
+    """After `audit_keygen --replace`, the old checkpoints verify only against an old key named in the
+    configuration (AUDIT_OLD_VERIFIER_KEYS); a malformed or mismatched key setting is a deploy warning."""
+    old_key = signing.load().verifier_key
+    call_command("audit_keygen", "--replace", stdout=io.StringIO(), stderr=io.StringIO())
+    first = AuditCheckpoint.objects.get()
+    assert any(f"checkpoint row {first.pk} is not trusted" in p for p in problems())
+    settings.AUDIT_OLD_VERIFIER_KEYS = [old_key]
+    assert verify_database().ok
+    assert Client().get(reverse("audit:checkpoint")).content.decode() == first.note
+    make.category("later")
+    second, made = merkle.make_checkpoint()  # the new key signs on from the old key's checkpoint
+    assert made and Client().get(reverse("audit:checkpoint")).content.decode() == second.note
+    assert verify_database().ok
+    settings.AUDIT_VERIFIER_KEY = old_key
+    assert "riskreg.W006" in [w.id for w in signing_key_settings()]
+    settings.AUDIT_VERIFIER_KEY = "not a key"
+    assert "riskreg.W006" in [w.id for w in signing_key_settings()]
