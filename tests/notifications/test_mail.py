@@ -7,7 +7,7 @@ import io
 import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -286,3 +286,71 @@ def test_the_deploy_check_warns_when_mail_would_go_to_the_console(settings):
     assert {w.id for w in mail_settings()} == {"riskreg.W001", "riskreg.W002"}
     settings.EMAIL_BACKEND, settings.SITE_URL = "django.core.mail.backends.smtp.EmailBackend", "https://r.example"
     assert mail_settings() == []
+
+
+# -- issue 27: two senders at once -----------------------------------------------------------------
+
+
+def test_two_senders_at_once_send_each_mail_exactly_once(committed_db, tmp_path):
+    """Two `manage.py send_notifications` processes run at once against the same database and a real SMTP
+    server that answers slowly (so both are sending at the same time): every notification reaches the
+    server once. On SQLite `select_for_update(skip_locked=True)` is a no-op, and both used to send most of
+    them (28 mails for 16); each sender now sends only what its own conditional UPDATE claimed."""
+    import asyncio
+    import os
+    import sqlite3
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from aiosmtpd.controller import Controller
+
+    from conftest import _Inbox
+
+    with transaction.atomic():
+        people = [make.user(f"reader{n}", email=f"reader{n}@example.org") for n in range(16)]
+        for user in people:
+            user.groups.add(Group.objects.get(name="viewer"))
+            Notification(recipient=user, address=user.email, kind="review_due", key=f"two-senders:{user.pk}",
+                         subject="Two senders", body="One mail each.", link="/").save()  # fmt: skip
+
+    class Slow(_Inbox):
+        async def handle_DATA(self, server, session, envelope):
+            await asyncio.sleep(0.15)  # both senders are mid-way through the queue at the same time
+            return await super().handle_DATA(server, session, envelope)
+
+    inbox = Slow()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "DEBUG": "1", "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(controller.port),
+           "EMAIL_TIMEOUT": "10", "SITE_URL": "https://riskreg.example"}  # fmt: skip
+    env.pop("MIGRATE_DATABASE_URL", None)  # the senders run as the app's role, on the test database
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":  # the in-memory test database, copied to a file both processes open
+        path = tmp_path / "outbox.sqlite3"
+        connection.ensure_connection()
+        target = sqlite3.connect(path)
+        connection.connection.backup(target)
+        target.close()
+        env["DATABASE_URL"] = f"sqlite:///{path}"
+    else:
+        env["DATABASE_URL"] = (f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or 'localhost'}:"
+                               f"{db['PORT'] or 5432}/{db['NAME']}")  # fmt: skip
+    try:
+        command = [sys.executable, "manage.py", "send_notifications"]
+        senders = [subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True) for _ in range(2)]  # fmt: skip
+        outputs = [sender.communicate(timeout=120) for sender in senders]
+        inbox.wait_for(16, timeout=2)
+    finally:
+        controller.stop()
+    assert sorted(m["To"] for m in inbox.messages) == sorted(user.email for user in people), outputs
+    assert [sender.returncode for sender in senders] == [0, 0], outputs
+    if connection.vendor == "sqlite":
+        with sqlite3.connect(path) as copy:
+            unsent = copy.execute("SELECT count(*) FROM notifications_notification WHERE sent_at IS NULL").fetchone()
+    else:
+        unsent = (Notification.objects.filter(sent_at__isnull=True).count(),)
+    assert unsent == (0,)
+
