@@ -16,7 +16,8 @@ from .models import MailPreference, Notification
 
 log = logging.getLogger("riskreg.notifications")
 MAX_ATTEMPTS = 10  # after that a notification waits for the operator (shown by send_notifications)
-WITHDRAWN = "not sent: the recipient opted out, was deactivated or has no address"
+WITHDRAWN_MARK = "not sent:"  # withdrawn, not failed (the wording of older rows differs)
+WITHDRAWN = "not sent: the recipient opted out, was deactivated, has no address or may no longer read it"
 
 
 def absolute(path: str) -> str:
@@ -29,15 +30,31 @@ def wants_mail_at_all(user) -> bool:
     return preference is None or preference.send_mail
 
 
-def wants_mail(user) -> bool:
-    return user.is_active and bool(user.email) and wants_mail_at_all(user)
+# What a mail is about → the permission to read it. A mail carries what the record's page shows (a rejection's
+# reasons, a decision's scope): it goes only to someone who may open that page now.
+READS = {"decision": "decisions.view_releasedecision", "risk": "risks.view_risk"}
+
+
+def may_read(user, **about) -> bool:
+    """Whether `user` may read every record the mail is about (`decision=`, `risk=`: the record or its id).
+
+    A user left with no role (every group removed, `set_user --only-roles` with none) reads nothing, so is
+    told nothing; a superuser reads everything."""
+    return all(user.has_perm(READS[name]) for name, record in about.items() if name in READS and record is not None)
+
+
+def wants_mail(user, **about) -> bool:
+    """The one rule for every mail, applied when it is queued and again when it is sent: an active user with
+    an address, who did not opt out, and who may still read what it is about."""
+    return user.is_active and bool(user.email) and may_read(user, **about) and wants_mail_at_all(user)
 
 
 def queue(recipient, *, kind: str, key: str, subject: str, lines: list[str], why: str, link: str, **about):
     """Add one notification to the outbox, in the caller's transaction; sent after it commits.
 
-    Nothing is queued for someone who opted out, has no address or is inactive, or twice for one key."""
-    if not wants_mail(recipient):
+    Nothing is queued for someone who opted out, has no address, is inactive or may not read what it is
+    about (`about`: decision=, risk=), or twice for one key."""
+    if not wants_mail(recipient, **about):
         return None
     name = recipient.get_full_name() or recipient.get_username()
     body = "\n".join([
@@ -151,7 +168,8 @@ def send_pending(ids=None, retry_failed: bool = False, after_commit: bool = Fals
             notification = _claim(pending, pk)
             if notification is None:
                 continue  # sent meanwhile, or being sent by another sender
-            if not wants_mail(notification.recipient):  # opted out, deactivated or no address since queued
+            about = {"decision": notification.decision_id, "risk": notification.risk_id}
+            if not wants_mail(notification.recipient, **about):  # opted out, left, lost the role since queued
                 notification.attempts = MAX_ATTEMPTS
                 notification.last_error = WITHDRAWN
                 notification._change_reason = "not sent: the recipient no longer takes mail"

@@ -354,3 +354,27 @@ def test_two_senders_at_once_send_each_mail_exactly_once(committed_db, tmp_path)
         unsent = (Notification.objects.filter(sent_at__isnull=True).count(),)
     assert unsent == (0,)
 
+
+def test_someone_left_with_no_role_gets_no_decision_mail(world, smtp_server, django_capture_on_commit_callbacks):
+    """The author is left with no role (`set_user --only-roles` naming none): the rejection and its reasons
+    are not mailed to them, as the decision's page is no longer theirs to read; a signer still is told."""
+    decision, writer = world["decision"], world["writer"]
+    lifecycle.submit(decision, by=writer)
+    lifecycle.sign(decision, by=world["rosa"], title=world["rso"], verdict="approve")
+    call_command("set_user", "writer", "--only-roles", stdout=io.StringIO())
+    assert not writer.groups.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        lifecycle.sign(decision, by=world["carl"], title=world["ceo"], verdict="reject", comment="Secret reasons.")
+    mail = smtp_server.wait_for(1)
+    assert [(m["To"], m["Subject"]) for m in mail] == [("rosa@example.org", f"Rejected: {decision}")]
+    assert not Notification.objects.filter(recipient=writer, kind="rejected").exists()
+
+
+def test_decision_mail_queued_before_the_roles_were_removed_is_not_sent(world, smtp_server):
+    lifecycle.submit(world["decision"], by=world["writer"])  # queued for carl and rosa (sent below)
+    with transaction.atomic():
+        world["carl"].groups.clear()  # all groups removed, in the admin
+    call_command("send_notifications", stdout=io.StringIO())
+    assert [m["To"] for m in smtp_server.wait_for(1)] == ["rosa@example.org"]
+    withheld = Notification.objects.get(recipient=world["carl"])
+    assert withheld.sent_at is None and withheld.last_error.startswith("not sent:")
