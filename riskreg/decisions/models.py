@@ -27,6 +27,7 @@ from simple_history.models import HistoricalRecords
 from riskreg.evaluations.models import Confidence, Evaluation, Outcome, Snapshot
 from riskreg.frameworks.models import FrameworkVersion, GovernanceTitle, ThreatCategory, Threshold
 from riskreg.lib.dates import day, plausible
+from riskreg.lib.text import no_control_characters
 from riskreg.sources import Sourced, choices_check
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ def at_most_prose_lines(value) -> None:
 # Outcomes a condition may watch for, least grave first: "signal met" is met by crossed or saturated too.
 WATCHED_OUTCOMES = [Outcome.SIGNAL_MET, Outcome.CROSSED, Outcome.SATURATED]
 
-PROSE: list[Callable[[object], None]] = [MaxLengthValidator(PROSE_LIMIT), at_most_prose_lines]
+PROSE: list[Callable[[object], None]] = [MaxLengthValidator(PROSE_LIMIT), at_most_prose_lines, no_control_characters]
 
 
 class Scope(models.TextChoices):
@@ -438,7 +439,7 @@ class SignOff(models.Model):
     title = models.ForeignKey(GovernanceTitle, on_delete=models.PROTECT, related_name="sign_offs")
     kind = models.CharField(max_length=8, choices=SignOffKind.choices, default=SignOffKind.SIGN)
     verdict = models.CharField(max_length=8, choices=SignOffVerdict.choices)
-    comment = models.TextField(blank=True)
+    comment = models.TextField(blank=True, validators=[no_control_characters])
     digest = models.CharField(max_length=64)
     content_version = models.PositiveSmallIntegerField(
         default=2, help_text="The format of the signed document (digest.py); sign-offs before format 2 are 1."
