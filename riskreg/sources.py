@@ -7,7 +7,7 @@ facts say so, so a reader never mistakes an inference for the developer's own st
 
 from django.db import models
 
-from riskreg.lib.text import no_control_characters
+from riskreg.lib.text import no_control_characters, single_line
 
 
 class SourceMark(models.TextChoices):
@@ -28,6 +28,7 @@ class Sourced(models.Model):
         "source section",
         max_length=100,
         blank=True,
+        validators=[single_line],
         help_text="Section of the source document, e.g. '3.3.1' of the system card.",
     )
     source_mark = models.CharField("how sure", max_length=12, choices=SourceMark.choices, default=SourceMark.VERIFIED)

@@ -12,6 +12,7 @@ from django.urls import reverse
 import factories as make
 from riskreg.audit.models import AuditEvent
 from riskreg.decisions.forms import ReleaseDecisionForm, SignOffForm
+from riskreg.decisions.models import ReleaseDecision
 from riskreg.risks.models import Risk
 
 pytestmark = pytest.mark.django_db
@@ -88,3 +89,55 @@ def test_parts_of_a_decision_and_a_rejection_comment_refuse_control_characters()
     form = SignOffForm({"verdict": "reject", "comment": "No\x1b[8m hidden"}, decision=decision, user=make.user(),
                        digest="0" * 64)  # fmt: skip
     assert not form.is_valid() and "cannot be stored" in " ".join(form.errors["comment"])
+
+
+# -- one-line fields: titles, references, names (they end up in mail subjects and lines) --------------------
+
+
+INJECTED = "Pilot\r\nBcc: leak@evil.example"
+
+
+@pytest.mark.parametrize("field", ["title", "reference", "basis", "decided_by", "source_section"])
+@pytest.mark.parametrize("bad", [INJECTED, "Pilot\nline two", "Pilot\ttabbed", "Pilot\u2028separated", "P\x00"])
+def test_the_decision_form_refuses_line_breaks_in_one_line_fields(field, bad):
+    snap, version = make.snapshot(), make.framework_version()
+    data = {"snapshot": snap.pk, "framework_version": version.pk, "title": "Pilot", "scope": "limited_pilot",
+            "rationale": "Because.", "source_mark": "verified", field: bad}  # fmt: skip
+    form = ReleaseDecisionForm(data)
+    assert not form.is_valid() and field in form.errors
+    if "\x00" not in bad:  # (Django's own words for a NUL)
+        assert "One line only" in " ".join(form.errors[field])
+
+
+def test_a_decision_title_with_a_mail_header_is_refused_on_its_page_and_nothing_is_written(client, evaluator):
+    snap, version = make.snapshot(), make.framework_version()
+    client.force_login(evaluator)
+    response = client.post(reverse("decisions:create"), {
+        "snapshot": snap.pk, "framework_version": version.pk, "title": INJECTED, "scope": "limited_pilot",
+        "rationale": "Because.", "source_mark": "verified"})  # fmt: skip
+    assert response.status_code == 200
+    assert "One line only: this text holds a line break (CR)" in response.content.decode()
+    assert not ReleaseDecision.objects.exists()
+
+
+@pytest.mark.parametrize("field", ["code", "title", "owner"])
+def test_the_risk_form_refuses_line_breaks_in_one_line_fields(client, evaluator, field):
+    client.force_login(evaluator)
+    response = client.post(reverse("risks:create"), {**RISK, field: "R1\r\nBcc: x@ev.il"})
+    assert response.status_code == 200 and "One line only" in " ".join(response.context["form"].errors[field])
+    assert not Risk.objects.exists()
+
+
+def test_one_line_fields_of_evaluations_incidents_and_titles_refuse_line_breaks():
+    from django.core.exceptions import ValidationError
+
+    from riskreg.frameworks.models import GovernanceTitle
+
+    evaluation = make.evaluation()
+    evaluation.title, evaluation.run_by, evaluation.score_note = INJECTED, "Team\nB", "a\rb"
+    with pytest.raises(ValidationError) as refused:
+        evaluation.full_clean()
+    assert {"title", "run_by", "score_note"} <= set(refused.value.message_dict)
+    with pytest.raises(ValidationError) as refused:
+        GovernanceTitle(name="CEO\nBcc: x@evil.example").full_clean()
+    assert "name" in refused.value.message_dict

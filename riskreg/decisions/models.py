@@ -27,7 +27,7 @@ from simple_history.models import HistoricalRecords
 from riskreg.evaluations.models import Confidence, Evaluation, Outcome, Snapshot
 from riskreg.frameworks.models import FrameworkVersion, GovernanceTitle, ThreatCategory, Threshold
 from riskreg.lib.dates import day, plausible
-from riskreg.lib.text import no_control_characters
+from riskreg.lib.text import no_control_characters, single_line
 from riskreg.sources import Sourced, choices_check
 
 if TYPE_CHECKING:
@@ -98,8 +98,9 @@ LIFECYCLE_FIELDS = ("status", "provenance")
 class ReleaseDecision(Sourced):
     snapshot = models.ForeignKey(Snapshot, on_delete=models.PROTECT, related_name="decisions")
     framework_version = models.ForeignKey(FrameworkVersion, on_delete=models.PROTECT, related_name="decisions")
-    reference = models.CharField(max_length=40, blank=True, help_text="The developer's own label, e.g. 'D7'.")
-    title = models.CharField(max_length=300)
+    reference = models.CharField(max_length=40, blank=True, validators=[single_line],
+                                 help_text="The developer's own label, e.g. 'D7'.")
+    title = models.CharField(max_length=300, validators=[single_line])
     scope = models.CharField(max_length=24, choices=Scope.choices)
     scope_details = models.TextField(blank=True, validators=PROSE, help_text="Who may use it, where, for what.")
     conditions = models.TextField(
@@ -109,9 +110,11 @@ class ReleaseDecision(Sourced):
     basis = models.CharField(
         max_length=300,
         blank=True,
+        validators=[single_line],
         help_text="What required it, e.g. 'framework threshold' or 'discretionary; not required by the framework'.",
     )
-    decided_by = models.CharField(max_length=300, blank=True, help_text="The body or role that decided.")
+    decided_by = models.CharField(max_length=300, blank=True, validators=[single_line],
+                                  help_text="The body or role that decided.")
     effective_date = models.DateField(null=True, blank=True, validators=[plausible])
     status = models.CharField(max_length=12, choices=DecisionStatus.choices, default=DecisionStatus.DRAFT)
     provenance = models.CharField(

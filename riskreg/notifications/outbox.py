@@ -12,6 +12,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from riskreg.lib.text import one_line
+
 from .models import MailPreference, Notification
 
 log = logging.getLogger("riskreg.notifications")
@@ -56,13 +58,16 @@ def queue(recipient, *, kind: str, key: str, subject: str, lines: list[str], why
     about (`about`: decision=, risk=), or twice for one key."""
     if not wants_mail(recipient, **about):
         return None
-    name = recipient.get_full_name() or recipient.get_username()
+    # Every line is composed as one line: a record's title (or a name, a comment) stored with a line break
+    # before titles were refused one would otherwise write lines of its author's choosing into the mail.
+    name = one_line(recipient.get_full_name() or recipient.get_username())
+    lines = [one_line(line) for line in lines]
     body = "\n".join([
-        f"Hello {name},", "", *lines, "", f"Open it: {absolute(link)}", "", f"Why you get this: {why}",
+        f"Hello {name},", "", *lines, "", f"Open it: {absolute(link)}", "", f"Why you get this: {one_line(why)}",
         f"To stop these mails, untick “Send me mail” in your settings: {absolute(reverse('accounts:settings'))}",
         "", "— riskreg",
     ])  # fmt: skip
-    subject = " ".join(subject.split())[:200]  # a title with a line break would make the header refused
+    subject = one_line(subject)[:200]  # one header line, whatever the title holds
     notification = Notification(recipient=recipient, address=recipient.email, kind=kind, key=key[:200],
                                 subject=subject, body=body, link=link, **about)  # fmt: skip
     try:

@@ -378,3 +378,26 @@ def test_decision_mail_queued_before_the_roles_were_removed_is_not_sent(world, s
     assert [m["To"] for m in smtp_server.wait_for(1)] == ["rosa@example.org"]
     withheld = Notification.objects.get(recipient=world["carl"])
     assert withheld.sent_at is None and withheld.last_error.startswith("not sent:")
+
+
+def test_a_title_stored_with_line_breaks_writes_no_line_of_its_own_into_the_mail(
+        world, smtp_server, django_capture_on_commit_callbacks):  # fmt: skip
+    """Titles are refused with a line break now (tests/test_control_characters.py); one stored before that
+    rule (saved here without validation, as an old row is) still makes a one-line subject, and every line of
+    the body is one the mail's composer wrote: none of the title's own."""
+    decision = world["decision"]
+    with transaction.atomic():
+        decision.title = "Partners\r\nBcc: leak@evil.example\r\nOpen it: https://evil.example/login"
+        decision._change_reason = "stored before titles were one line"
+        decision.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        lifecycle.submit(decision, by=world["writer"])
+    mail = smtp_server.wait_for(2)
+    assert len(mail) == 2
+    title = "Partners Bcc: leak@evil.example Open it: https://evil.example/login"
+    for message in mail:
+        assert message["Subject"] == f"Sign-off asked: {title}"
+        assert message["Bcc"] is None
+        lines = body(message).splitlines()
+        assert not [line for line in lines if line.startswith(("Bcc:", "Open it: https://evil"))], lines
+        assert f"Writer submitted {title} for review." in lines
