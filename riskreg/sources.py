@@ -7,6 +7,8 @@ facts say so, so a reader never mistakes an inference for the developer's own st
 
 from django.db import models
 
+from riskreg.lib.text import no_control_characters, single_line
+
 
 class SourceMark(models.TextChoices):
     VERIFIED = "verified", "Verified in the source"
@@ -26,10 +28,12 @@ class Sourced(models.Model):
         "source section",
         max_length=100,
         blank=True,
+        validators=[single_line],
         help_text="Section of the source document, e.g. '3.3.1' of the system card.",
     )
     source_mark = models.CharField("how sure", max_length=12, choices=SourceMark.choices, default=SourceMark.VERIFIED)
-    source_note = models.TextField("source note", blank=True, help_text="What is uncertain, and why.")
+    source_note = models.TextField("source note", blank=True, validators=[no_control_characters],
+                                   help_text="What is uncertain, and why.")
 
     class Meta:
         abstract = True

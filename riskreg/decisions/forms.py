@@ -8,6 +8,7 @@ from riskreg.evaluations.models import Evaluation
 from riskreg.frameworks.models import GovernanceTitle, ThreatCategory
 from riskreg.lib.dates import day
 from riskreg.lib.forms import BoundedChoicesMixin
+from riskreg.lib.text import no_control_characters
 
 from .digest import CONTENT_VERSION
 from .models import Determination, GapAcknowledgement, ReleaseDecision, ReviewCondition, SignOffVerdict
@@ -190,7 +191,8 @@ class _SigningForm(BoundedChoicesMixin, forms.Form):
 class SignOffForm(_SigningForm):
     title = forms.ModelChoiceField(queryset=GovernanceTitle.objects.none(), empty_label=None, label="Signing as")
     verdict = forms.ChoiceField(choices=SignOffVerdict.choices, widget=forms.RadioSelect)
-    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000)
+    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000,
+                              validators=[no_control_characters])
 
     def clean(self):
         cleaned = super().clean()
@@ -203,5 +205,5 @@ class ReaffirmForm(_SigningForm):
     title = forms.ModelChoiceField(queryset=GovernanceTitle.objects.none(), empty_label=None, label="Re-affirming as")
     comment = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000,
-        help_text="Why the decision still holds."
+        validators=[no_control_characters], help_text="Why the decision still holds."
     )

@@ -27,6 +27,7 @@ from simple_history.models import HistoricalRecords
 from riskreg.evaluations.models import Confidence, Evaluation, Outcome, Snapshot
 from riskreg.frameworks.models import FrameworkVersion, GovernanceTitle, ThreatCategory, Threshold
 from riskreg.lib.dates import day, plausible
+from riskreg.lib.text import no_control_characters, single_line
 from riskreg.sources import Sourced, choices_check
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ def at_most_prose_lines(value) -> None:
 # Outcomes a condition may watch for, least grave first: "signal met" is met by crossed or saturated too.
 WATCHED_OUTCOMES = [Outcome.SIGNAL_MET, Outcome.CROSSED, Outcome.SATURATED]
 
-PROSE: list[Callable[[object], None]] = [MaxLengthValidator(PROSE_LIMIT), at_most_prose_lines]
+PROSE: list[Callable[[object], None]] = [MaxLengthValidator(PROSE_LIMIT), at_most_prose_lines, no_control_characters]
 
 
 class Scope(models.TextChoices):
@@ -97,8 +98,9 @@ LIFECYCLE_FIELDS = ("status", "provenance")
 class ReleaseDecision(Sourced):
     snapshot = models.ForeignKey(Snapshot, on_delete=models.PROTECT, related_name="decisions")
     framework_version = models.ForeignKey(FrameworkVersion, on_delete=models.PROTECT, related_name="decisions")
-    reference = models.CharField(max_length=40, blank=True, help_text="The developer's own label, e.g. 'D7'.")
-    title = models.CharField(max_length=300)
+    reference = models.CharField(max_length=40, blank=True, validators=[single_line],
+                                 help_text="The developer's own label, e.g. 'D7'.")
+    title = models.CharField(max_length=300, validators=[single_line])
     scope = models.CharField(max_length=24, choices=Scope.choices)
     scope_details = models.TextField(blank=True, validators=PROSE, help_text="Who may use it, where, for what.")
     conditions = models.TextField(
@@ -108,9 +110,11 @@ class ReleaseDecision(Sourced):
     basis = models.CharField(
         max_length=300,
         blank=True,
+        validators=[single_line],
         help_text="What required it, e.g. 'framework threshold' or 'discretionary; not required by the framework'.",
     )
-    decided_by = models.CharField(max_length=300, blank=True, help_text="The body or role that decided.")
+    decided_by = models.CharField(max_length=300, blank=True, validators=[single_line],
+                                  help_text="The body or role that decided.")
     effective_date = models.DateField(null=True, blank=True, validators=[plausible])
     status = models.CharField(max_length=12, choices=DecisionStatus.choices, default=DecisionStatus.DRAFT)
     provenance = models.CharField(
@@ -438,7 +442,7 @@ class SignOff(models.Model):
     title = models.ForeignKey(GovernanceTitle, on_delete=models.PROTECT, related_name="sign_offs")
     kind = models.CharField(max_length=8, choices=SignOffKind.choices, default=SignOffKind.SIGN)
     verdict = models.CharField(max_length=8, choices=SignOffVerdict.choices)
-    comment = models.TextField(blank=True)
+    comment = models.TextField(blank=True, validators=[no_control_characters])
     digest = models.CharField(max_length=64)
     content_version = models.PositiveSmallIntegerField(
         default=2, help_text="The format of the signed document (digest.py); sign-offs before format 2 are 1."

@@ -19,6 +19,7 @@ from simple_history.models import HistoricalRecords
 
 from riskreg.frameworks.models import ThreatCategory, Threshold
 from riskreg.lib.dates import plausible
+from riskreg.lib.text import single_line
 from riskreg.sources import Sourced, choices_check
 
 from .validators import validate_comparisons, validate_finite
@@ -132,16 +133,17 @@ class Evaluation(Sourced):
         related_name="evaluations",
         help_text="The threshold this evaluation informs; it must belong to the same category.",
     )
-    title = models.CharField(max_length=300)
+    title = models.CharField(max_length=300, validators=[single_line])
     kind = models.CharField(max_length=30, choices=EvaluationKind.choices)
-    run_by = models.CharField(max_length=300, help_text="Team or organisation that ran it.")
+    run_by = models.CharField(max_length=300, validators=[single_line], help_text="Team or organisation that ran it.")
     is_external = models.BooleanField("external", default=False)
     started_on = models.DateField(null=True, blank=True, validators=[plausible])
     finished_on = models.DateField(null=True, blank=True, validators=[plausible])
     finding = models.TextField()
     score = models.FloatField(null=True, blank=True, validators=[validate_finite])
-    score_unit = models.CharField(max_length=60, blank=True, help_text="e.g. 'pass@1', '%', 'speed-up ×'.")
-    score_note = models.CharField(max_length=300, blank=True)
+    score_unit = models.CharField(max_length=60, blank=True, validators=[single_line],
+                                  help_text="e.g. 'pass@1', '%', 'speed-up ×'.")
+    score_note = models.CharField(max_length=300, blank=True, validators=[single_line])
     comparisons = models.JSONField(
         default=list,
         blank=True,

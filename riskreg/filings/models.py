@@ -18,6 +18,7 @@ from riskreg.decisions.models import PROSE, ReleaseDecision
 from riskreg.evaluations.models import AIModel, Evaluation, Snapshot
 from riskreg.frameworks.models import FrameworkVersion, ThreatCategory
 from riskreg.lib.dates import plausible_moment
+from riskreg.lib.text import single_line
 from riskreg.risks.models import Risk
 from riskreg.sources import Sourced
 
@@ -54,7 +55,7 @@ def validate_regimes(values) -> None:
 class Incident(Sourced):
     """A serious or critical safety incident, or a near miss, with what each regime asks to be told."""
 
-    title = models.CharField(max_length=300)
+    title = models.CharField(max_length=300, validators=[single_line])
     statement = models.TextField(
         "short plain statement", validators=PROSE, help_text="What happened, in a few plain sentences."
     )

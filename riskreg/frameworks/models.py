@@ -16,6 +16,7 @@ from django.dispatch import receiver
 from simple_history.models import HistoricalRecords
 
 from riskreg.lib.dates import plausible
+from riskreg.lib.text import single_line
 from riskreg.sources import Sourced, choices_check
 
 
@@ -41,7 +42,7 @@ class GovernanceTitle(models.Model):
     Titles are data, not code: approvers hold zero or more of them.
     """
 
-    name = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=100, unique=True, validators=[single_line])
     description = models.TextField(blank=True)
     holders = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="governance_titles")
 

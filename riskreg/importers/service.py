@@ -37,6 +37,7 @@ from riskreg.evaluations.models import (
 )
 from riskreg.lib.dates import day
 from riskreg.lib.forms import size_in_words
+from riskreg.lib.text import one_line
 from riskreg.sources import SourceMark
 
 from .inspect import InspectLog, InspectLogError, Metric, read_log
@@ -292,7 +293,7 @@ def _plan_again(
 
 def _title(log: InspectLog) -> str:
     when = log.created or log.started_at
-    return " · ".join(part for part in (log.task, log.model, day(when) if when else "") if part)
+    return one_line(" · ".join(part for part in (log.task, log.model, day(when) if when else "") if part))
 
 
 def _score_note(log: InspectLog) -> str:

@@ -9,7 +9,10 @@
 - a risk's review due within 14 days or overdue → its owner (a user; a free-text owner gets no mail).
 
 Each is queued in the transaction of the change (outbox.queue), never twice for the same thing, and
-never to the person who made the change.
+never to the person who made the change. Whoever is chosen here, one rule decides at the end, in queue()
+and again when the mail is sent (outbox.wants_mail): only an active user with an address, who did not opt
+out, and who may still read what the mail is about — a decision's mail (its rejection reasons among it)
+never goes to someone left with no role that reads decisions.
 """
 
 import datetime

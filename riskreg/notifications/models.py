@@ -41,6 +41,10 @@ class Notification(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_until = models.DateTimeField(
+        null=True, blank=True,
+        help_text="A sender claimed it and is sending it; no other sender takes it before this time.",
+    )
     last_error = models.CharField(max_length=500, blank=True)
 
     history = HistoricalRecords()

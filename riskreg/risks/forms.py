@@ -1,7 +1,9 @@
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.validators import ProhibitNullCharactersValidator
 
 from riskreg.lib.forms import BoundedChoicesMixin
+from riskreg.lib.text import single_line
 
 from .models import Risk, Score
 
@@ -39,3 +41,15 @@ class RiskForm(BoundedChoicesMixin, forms.ModelForm):
         if self.instance.owner_user_id:  # a deactivated owner stays choosable on their own risks
             users = users | get_user_model().objects.filter(pk=self.instance.owner_user_id)
         self.fields["owner_user"].queryset = users
+
+
+class RiskReviewForm(forms.Form):
+    """The optional note of a review: one line, kept as the reason of the review's history row."""
+
+    note = forms.CharField(label="Review note", max_length=90, required=False, validators=[single_line])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # single_line names a NUL itself: Django's own "Null characters are not allowed." would say it twice.
+        note = self.fields["note"]
+        note.validators = [v for v in note.validators if not isinstance(v, ProhibitNullCharactersValidator)]

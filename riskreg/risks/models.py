@@ -14,6 +14,7 @@ from simple_history.models import HistoricalRecords
 from riskreg.evaluations.models import Confidence, Evaluation
 from riskreg.frameworks.models import ThreatCategory
 from riskreg.lib.dates import plausible
+from riskreg.lib.text import no_control_characters, single_line
 from riskreg.sources import Sourced, choices_check
 
 if TYPE_CHECKING:
@@ -64,8 +65,9 @@ def _scale_check(field: str) -> models.CheckConstraint:
 
 
 class Risk(Sourced):
-    code = models.CharField(max_length=20, unique=True, help_text="Register reference, e.g. 'R17'.")
-    title = models.CharField(max_length=300)
+    code = models.CharField(max_length=20, unique=True, validators=[single_line],
+                            help_text="Register reference, e.g. 'R17'.")
+    title = models.CharField(max_length=300, validators=[single_line])
     category = models.ForeignKey(
         ThreatCategory,
         on_delete=models.PROTECT,
@@ -74,15 +76,15 @@ class Risk(Sourced):
         related_name="risks",
         help_text="Leave empty for a cross-cutting (governance) risk.",
     )
-    description = models.TextField()
+    description = models.TextField(validators=[no_control_characters])
     inherent_likelihood = models.PositiveSmallIntegerField(help_text=SCORE_HELP)  # a Score
     inherent_impact = models.PositiveSmallIntegerField(help_text=SCORE_HELP)  # a Score
     residual_likelihood = models.PositiveSmallIntegerField(help_text=SCORE_HELP)  # a Score
     residual_impact = models.PositiveSmallIntegerField(help_text=SCORE_HELP)  # a Score
     treatment = models.CharField(max_length=10, choices=Treatment.choices, default=Treatment.MITIGATE)
-    mitigations = models.TextField(blank=True)
+    mitigations = models.TextField(blank=True, validators=[no_control_characters])
     owner = models.CharField(
-        max_length=200, blank=True,
+        max_length=200, blank=True, validators=[single_line],
         help_text="Accountable person or team, as free text (a team, or someone without an account).",
     )  # fmt: skip
     owner_user = models.ForeignKey(

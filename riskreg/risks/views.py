@@ -16,7 +16,7 @@ from riskreg.lib.lists import ListPageMixin
 
 from .exports import RiskCsv
 from .filters import RiskFilter
-from .forms import RiskForm
+from .forms import RiskForm, RiskReviewForm
 from .heatmap import heatmap_counts, heatmap_svg
 from .models import Risk, RiskStatus, Treatment, is_overdue, may_review, owner_label, review
 from .tables import RiskTable
@@ -75,6 +75,7 @@ class RiskDetailView(RoleRequiredMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        context.setdefault("review_form", RiskReviewForm())
         context["events"] = AuditEvent.objects.for_record(self.object)
         context["overdue"] = self.object.is_overdue
         context["offer_review"] = self.object.status != RiskStatus.CLOSED and may_review(self.object, self.request.user)
@@ -107,9 +108,16 @@ class RiskReviewView(RoleRequiredMixin, View):
 
     def post(self, request, pk):
         risk = get_object_or_404(Risk, pk=pk)
-        note = request.POST.get("note", "").strip()[:90]
+        form = RiskReviewForm(request.POST)
+        if not form.is_valid():  # e.g. a NUL byte (PostgreSQL text cannot hold it): said beside the field
+            page = RiskDetailView()
+            page.setup(request, pk=pk)
+            page.object = page.get_object()
+            response = page.render_to_response(page.get_context_data(object=page.object, review_form=form))
+            response.status_code = 400
+            return response
         try:
-            review(risk, by=request.user, note=note)
+            review(risk, by=request.user, note=form.cleaned_data["note"])
         except ValidationError as refused:
             messages.error(request, " ".join(refused.messages))
             return redirect(risk)

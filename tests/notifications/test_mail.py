@@ -7,7 +7,7 @@ import io
 import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -286,3 +286,118 @@ def test_the_deploy_check_warns_when_mail_would_go_to_the_console(settings):
     assert {w.id for w in mail_settings()} == {"riskreg.W001", "riskreg.W002"}
     settings.EMAIL_BACKEND, settings.SITE_URL = "django.core.mail.backends.smtp.EmailBackend", "https://r.example"
     assert mail_settings() == []
+
+
+# -- issue 27: two senders at once -----------------------------------------------------------------
+
+
+def test_two_senders_at_once_send_each_mail_exactly_once(committed_db, tmp_path):
+    """Two `manage.py send_notifications` processes run at once against the same database and a real SMTP
+    server that answers slowly (so both are sending at the same time): every notification reaches the
+    server once. On SQLite `select_for_update(skip_locked=True)` is a no-op, and both used to send most of
+    them (28 mails for 16); each sender now sends only what its own conditional UPDATE claimed."""
+    import asyncio
+    import os
+    import sqlite3
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from aiosmtpd.controller import Controller
+
+    from conftest import _Inbox
+
+    with transaction.atomic():
+        people = [make.user(f"reader{n}", email=f"reader{n}@example.org") for n in range(16)]
+        for user in people:
+            user.groups.add(Group.objects.get(name="viewer"))
+            Notification(recipient=user, address=user.email, kind="review_due", key=f"two-senders:{user.pk}",
+                         subject="Two senders", body="One mail each.", link="/").save()  # fmt: skip
+
+    class Slow(_Inbox):
+        async def handle_DATA(self, server, session, envelope):
+            await asyncio.sleep(0.15)  # both senders are mid-way through the queue at the same time
+            return await super().handle_DATA(server, session, envelope)
+
+    inbox = Slow()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "DEBUG": "1", "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(controller.port),
+           "EMAIL_TIMEOUT": "10", "SITE_URL": "https://riskreg.example"}  # fmt: skip
+    env.pop("MIGRATE_DATABASE_URL", None)  # the senders run as the app's role, on the test database
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":  # the in-memory test database, copied to a file both processes open
+        path = tmp_path / "outbox.sqlite3"
+        connection.ensure_connection()
+        target = sqlite3.connect(path)
+        connection.connection.backup(target)
+        target.close()
+        env["DATABASE_URL"] = f"sqlite:///{path}"
+    else:
+        env["DATABASE_URL"] = (f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or 'localhost'}:"
+                               f"{db['PORT'] or 5432}/{db['NAME']}")  # fmt: skip
+    try:
+        command = [sys.executable, "manage.py", "send_notifications"]
+        senders = [subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True) for _ in range(2)]  # fmt: skip
+        outputs = [sender.communicate(timeout=120) for sender in senders]
+        inbox.wait_for(16, timeout=2)
+    finally:
+        controller.stop()
+    assert sorted(m["To"] for m in inbox.messages) == sorted(user.email for user in people), outputs
+    assert [sender.returncode for sender in senders] == [0, 0], outputs
+    if connection.vendor == "sqlite":
+        with sqlite3.connect(path) as copy:
+            unsent = copy.execute("SELECT count(*) FROM notifications_notification WHERE sent_at IS NULL").fetchone()
+    else:
+        unsent = (Notification.objects.filter(sent_at__isnull=True).count(),)
+    assert unsent == (0,)
+
+
+def test_someone_left_with_no_role_gets_no_decision_mail(world, smtp_server, django_capture_on_commit_callbacks):
+    """The author is left with no role (`set_user --only-roles` naming none): the rejection and its reasons
+    are not mailed to them, as the decision's page is no longer theirs to read; a signer still is told."""
+    decision, writer = world["decision"], world["writer"]
+    lifecycle.submit(decision, by=writer)
+    lifecycle.sign(decision, by=world["rosa"], title=world["rso"], verdict="approve")
+    call_command("set_user", "writer", "--only-roles", stdout=io.StringIO())
+    assert not writer.groups.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        lifecycle.sign(decision, by=world["carl"], title=world["ceo"], verdict="reject", comment="Secret reasons.")
+    mail = smtp_server.wait_for(1)
+    assert [(m["To"], m["Subject"]) for m in mail] == [("rosa@example.org", f"Rejected: {decision}")]
+    assert not Notification.objects.filter(recipient=writer, kind="rejected").exists()
+
+
+def test_decision_mail_queued_before_the_roles_were_removed_is_not_sent(world, smtp_server):
+    lifecycle.submit(world["decision"], by=world["writer"])  # queued for carl and rosa (sent below)
+    with transaction.atomic():
+        world["carl"].groups.clear()  # all groups removed, in the admin
+    call_command("send_notifications", stdout=io.StringIO())
+    assert [m["To"] for m in smtp_server.wait_for(1)] == ["rosa@example.org"]
+    withheld = Notification.objects.get(recipient=world["carl"])
+    assert withheld.sent_at is None and withheld.last_error.startswith("not sent:")
+
+
+def test_a_title_stored_with_line_breaks_writes_no_line_of_its_own_into_the_mail(
+        world, smtp_server, django_capture_on_commit_callbacks):  # fmt: skip
+    """Titles are refused with a line break now (tests/test_control_characters.py); one stored before that
+    rule (saved here without validation, as an old row is) still makes a one-line subject, and every line of
+    the body is one the mail's composer wrote: none of the title's own."""
+    decision = world["decision"]
+    with transaction.atomic():
+        decision.title = "Partners\r\nBcc: leak@evil.example\r\nOpen it: https://evil.example/login"
+        decision._change_reason = "stored before titles were one line"
+        decision.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        lifecycle.submit(decision, by=world["writer"])
+    mail = smtp_server.wait_for(2)
+    assert len(mail) == 2
+    title = "Partners Bcc: leak@evil.example Open it: https://evil.example/login"
+    for message in mail:
+        assert message["Subject"] == f"Sign-off asked: {title}"
+        assert message["Bcc"] is None
+        lines = body(message).splitlines()
+        assert not [line for line in lines if line.startswith(("Bcc:", "Open it: https://evil"))], lines
+        assert f"Writer submitted {title} for review." in lines

@@ -8,7 +8,7 @@ from django.db import transaction
 
 from riskreg.notifications import events
 from riskreg.notifications.models import Notification
-from riskreg.notifications.outbox import MAX_ATTEMPTS, WITHDRAWN, send_pending
+from riskreg.notifications.outbox import MAX_ATTEMPTS, WITHDRAWN_MARK, send_pending
 
 
 class Command(BaseCommand):
@@ -26,7 +26,7 @@ class Command(BaseCommand):
             deadlines = events.incident_deadlines()
         sent, failed = send_pending(retry_failed=options["retry_failed"])
         given_up = (Notification.objects.filter(sent_at__isnull=True, attempts__gte=MAX_ATTEMPTS)
-                    .exclude(last_error=WITHDRAWN).count())  # fmt: skip
+                    .exclude(last_error__startswith=WITHDRAWN_MARK).count())  # fmt: skip
         self.stdout.write(f"{queued} risk review reminder(s) and {deadlines} incident deadline reminder(s) queued; "
                           f"{sent} mail(s) sent, {failed} failed.")
         if given_up:
