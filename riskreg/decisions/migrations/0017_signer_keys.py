@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0011_signer_keys'),
-        ('decisions', '0014_supersede_lines'),
+        ('decisions', '0016_one_line_fields'),
     ]
 
     operations = [
