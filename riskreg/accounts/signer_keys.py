@@ -104,7 +104,11 @@ def enrol(user, password: str, by=None, reason: str = "signing key from a new pa
     iterations = settings.SIGNER_KEY_ITERATIONS
     key = SignerKey(user=user, public_key=_public_b64(_derive(password, salt, iterations)), salt=salt,
                     iterations=iterations)  # fmt: skip
-    key._history_user = by if by is not None else getattr(user, "_history_user", None) or user
+    # Who enrolled it: `by`, or whoever the save that set the password names; else simple_history's request
+    # user (an admin resetting a password is the admin, not the key's holder), or nobody from a shell.
+    actor = by if by is not None else getattr(user, "_history_user", None)
+    if actor is not None:
+        key._history_user = actor
     key._change_reason = reason
     with transaction.atomic():
         key.save()

@@ -141,3 +141,16 @@ def test_sign_offs_made_before_keys_were_required_still_count(settings, in_revie
     out = io.StringIO()
     call_command("verify_audit", stdout=out)
     assert "made before keys were required" in out.getvalue()
+
+
+def test_a_password_an_admin_sets_enrols_a_key_the_trail_says_the_admin_made(admin_client):
+    """Who enrolled a key is who set the password: an admin's reset is the admin's act, for the auditor."""
+    user = make.user("bea")
+    url = reverse("admin:auth_user_password_change", args=[user.pk])
+    response = admin_client.post(url, {"password1": "a long new passphrase", "password2": "a long new passphrase",
+                                       "usable_password": "true"})  # fmt: skip
+    assert response.status_code == 302, response.content.decode()[:2000]
+    user.refresh_from_db()
+    key = signer_keys.current(user)
+    assert key is not None and signer_keys.unlock(user, "a long new passphrase").key == key
+    assert key.history.get().history_user.username == "admin"
