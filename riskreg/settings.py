@@ -191,20 +191,13 @@ if SIGNER_KEY_ITERATIONS < 1:
     raise ImproperlyConfigured("SIGNER_KEY_ITERATIONS must be a positive number of iterations.")
 
 # A sign-off counts toward approval only with a valid signature by its signer's own key (issue 27).
-# Sign-offs made before signer keys existed carry none: SIGNATURES_REQUIRED_SINCE (an ISO date and time,
-# e.g. the upgrade's) lets those made earlier count still; or have their titles re-affirm.
+# Sign-offs made before signer keys existed carry none: SIGNATURES_REQUIRED_AFTER_EVENT, the audit trail's
+# head (`manage.py audit_head`, its number) just before the upgrade, lets those written up to that event
+# count still. An event's number is given under the chain's lock and cannot be set back, as a time can.
 SIGN_OFFS_NEED_SIGNATURE = env_bool("SIGN_OFFS_NEED_SIGNATURE", True)
-SIGNATURES_REQUIRED_SINCE = os.environ.get("SIGNATURES_REQUIRED_SINCE", "") or None
-if SIGNATURES_REQUIRED_SINCE is not None:
-    from django.utils.dateparse import parse_datetime
-
-    try:
-        _since = parse_datetime(SIGNATURES_REQUIRED_SINCE)
-    except ValueError:
-        _since = None
-    if _since is None or _since.tzinfo is None:
-        raise ImproperlyConfigured("SIGNATURES_REQUIRED_SINCE must be an ISO date and time with its UTC offset, "
-                                   f"e.g. 2026-12-08T00:00:00+00:00; got {SIGNATURES_REQUIRED_SINCE!r}")
+SIGNATURES_REQUIRED_AFTER_EVENT = env_int("SIGNATURES_REQUIRED_AFTER_EVENT", 0)
+if SIGNATURES_REQUIRED_AFTER_EVENT < 0:
+    raise ImproperlyConfigured("SIGNATURES_REQUIRED_AFTER_EVENT must be an audit event's number, or 0 for none.")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -2,9 +2,9 @@ from django.contrib import admin
 from django.contrib.auth import admin as auth_admin
 from django.contrib.auth.models import Group, User
 
-from riskreg.lib.admin import RegistryAdmin
+from riskreg.lib.admin import ReadOnlyAdmin, RegistryAdmin
 
-from .models import ApiToken
+from .models import ApiToken, SignerKey
 
 
 @admin.register(ApiToken)
@@ -17,6 +17,15 @@ class ApiTokenAdmin(RegistryAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(SignerKey)
+class SignerKeyAdmin(ReadOnlyAdmin):
+    """Signing keys are enrolled by setting a password or signing, never here; a key never changes. The
+    admin shows who holds each and when it was enrolled; its history says who enrolled it."""
+
+    list_display = ["id", "user", "enrolled_at"]
+    fields = readonly_fields = ["user", "public_key", "enrolled_at"]
 
 
 # django.contrib.auth registers User when its admin module is imported; this app comes before auth

@@ -15,8 +15,8 @@ from typing import cast
 
 from django.conf import settings
 from django.db.models import Max
-from django.utils.dateparse import parse_datetime
 
+from riskreg.audit.models import AuditEvent
 from riskreg.evaluations.models import Evaluation, Evidence
 from riskreg.frameworks.models import (
     Coverage,
@@ -337,6 +337,7 @@ def gate(decision: ReleaseDecision) -> GateReport:
         SignOff.objects.filter(decision=decision).select_related("signer", "title", "signer_key")
         .order_by("signed_at", "id")
     )
+    mark_made_before_keys(sign_offs)
     authors = authors_of(decision, gaps)
 
     versions = {CONTENT_VERSION} | {s.content_version for s in sign_offs}
@@ -524,12 +525,24 @@ def _valid_sign_offs(
 
 def counts_without_doubt(sign_off: SignOff) -> bool:
     """A sign-off counts when its signer's own key signed it; one without a valid signature (written by code
-    holding only the app's role, or made before signer keys) counts only where settings allow."""
+    holding only the app's role, or made before signer keys) counts only where settings allow: with the rule
+    off, or written before it came (mark_made_before_keys)."""
     if sign_off.is_signed_by_signer or not settings.SIGN_OFFS_NEED_SIGNATURE:
         return True
-    since = settings.SIGNATURES_REQUIRED_SINCE
-    cutoff = parse_datetime(since) if since else None  # settings.py refused any other value at start-up
-    return cutoff is not None and sign_off.signed_at < cutoff
+    return getattr(sign_off, "made_before_keys", False)
+
+
+def mark_made_before_keys(sign_offs: list[SignOff]) -> None:
+    """Set `made_before_keys` on each unsigned sign-off whose creation event is numbered at most
+    SIGNATURES_REQUIRED_AFTER_EVENT (one query, and none without unsigned sign-offs or the setting)."""
+    after = settings.SIGNATURES_REQUIRED_AFTER_EVENT
+    unsigned = {str(s.pk): s for s in sign_offs if not s.is_signed_by_signer}
+    before: set[str] = set()
+    if after and unsigned:
+        before = set(AuditEvent.objects.filter(model=SignOff._meta.label, action="+", object_id__in=list(unsigned),
+                                               seq__lte=after).values_list("object_id", flat=True))  # fmt: skip
+    for pk, sign_off in unsigned.items():
+        sign_off.made_before_keys = pk in before
 
 
 def _check_signatures(sign_offs: list[SignOff], digests: dict[int, str]) -> Check:
@@ -542,7 +555,7 @@ def _check_signatures(sign_offs: list[SignOff], digests: dict[int, str]) -> Chec
     counted = [s for s in unsigned if counts_without_doubt(s)]
     names = ", ".join(f"{s.title} ({s.signer})" for s in unsigned)
     reason = (f"No valid signature by the signer's own key on: {names}. "
-              + ("Made before signer keys were required, they still count."
+              + ("Written before signer keys were required (SIGNATURES_REQUIRED_AFTER_EVENT), they still count."
                  if len(counted) == len(unsigned) and settings.SIGN_OFFS_NEED_SIGNATURE else
                  "Counted only because SIGN_OFFS_NEED_SIGNATURE is off." if not settings.SIGN_OFFS_NEED_SIGNATURE
                  else "They do not count toward approval: the signer signs again on the page."))  # fmt: skip

@@ -456,6 +456,7 @@ class SignOff(models.Model):
     signer_key = models.ForeignKey("accounts.SignerKey", on_delete=models.PROTECT, null=True, blank=True,
                                    related_name="+")  # fmt: skip
     signature = models.CharField(max_length=88, blank=True, help_text="Ed25519 signature, base64.")
+    made_before_keys: bool  # set by gate.mark_made_before_keys on the sign-offs it reads
 
     history = HistoricalRecords()
     # Who made the next save and why: simple_history reads them for its row (set by the steps that save)

@@ -261,10 +261,18 @@ class DemoSeeder:
 
     def _signers(self):
         self.signers = {}
+        self.signer_keys = {}
         for username, title_name in ILLUSTRATION_SIGNERS:
             user = self._service_user(username, f"Illustration signer ({title_name}), not a real person")
             self._hold_title(user, self.titles[title_name])
             self.signers[title_name] = user
+            # A placeholder signer has no password: it signs with a key made for it here, before any decision
+            # is written (a key enrolled after its decision is named by verify_audit), and in the trail; once.
+            if signer_keys.current(user) is None:
+                self.signer_keys[title_name] = self._placeholder_key(user)
+
+    def _placeholder_key(self, user):
+        return signer_keys.one_time_key(user, by=self.user, reason=f"{CHANGE_REASON}; placeholder signer")
 
     def _hold_title(self, user, title):
         if not title.holders.filter(pk=user.pk).exists():
@@ -432,10 +440,6 @@ class DemoSeeder:
                 raise RuntimeError(f"Only an illustration is signed in the demo; {decision} is not marked one.")
             # Through the same doors as in the app: submitted, then signed by the holders of the titles
             # RSP v3.0 requires, none of them its author; the last sign-off approves it once the gate passes.
-            # Placeholder signers have no password: each signs with a key made for it here (in the trail).
-            keys = {name: signer_keys.one_time_key(self.signers[name], by=self.user,
-                                                   reason=f"{CHANGE_REASON}; placeholder signer")
-                    for name in (RSO, CEO)}  # fmt: skip
             lifecycle.submit(decision, by=self.user)
             for title_name in (RSO, CEO):
                 signer = self.signers[title_name]
@@ -445,7 +449,7 @@ class DemoSeeder:
                     title=self.titles[title_name],
                     verdict=SignOffVerdict.APPROVE,
                     comment="Illustration: a placeholder signer; the system card names no approver.",
-                    key=keys[title_name],
+                    key=self.signer_keys.get(title_name) or self._placeholder_key(signer),
                 )
                 self.report.created["SignOff"] += 1
             decision.refresh_from_db()

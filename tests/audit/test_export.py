@@ -173,6 +173,12 @@ def test_verify_audit_passes_on_the_demo_and_fails_on_a_broken_head(demo):
         call_command("verify_audit", stdout=io.StringIO(), stderr=io.StringIO())
 
 
+def _after_the_trail() -> tuple[int, str]:
+    """The next sequence number and the hash to chain from: the trail may hold events already."""
+    last = AuditEvent.objects.order_by("-seq").first()
+    return (last.seq + 1, last.hash) if last else (1, GENESIS_HASH)
+
+
 def _synthetic_events(count: int, start: int = 1, prev: str = GENESIS_HASH):
     """A valid chain of `count` events, written straight to the table (the trail itself)."""
     now = timezone.now()
@@ -208,9 +214,10 @@ FEW, MANY = 10_000, 50_000
 
 def test_exporting_many_events_keeps_memory_flat(db):
     """Peak memory while exporting 50k events stays about what 10k need: it streams."""
-    prev = _synthetic_events(FEW)
+    start, prev = _after_the_trail()  # the migrations have written events (the roles) already
+    prev = _synthetic_events(FEW, start=start, prev=prev)
     peak_few = _peak_while_exporting(jsonl_lines(AuditEvent.objects.all()))
-    _synthetic_events(MANY - FEW, start=FEW + 1, prev=prev)
+    _synthetic_events(MANY - FEW, start=start + FEW, prev=prev)
     peak_many = _peak_while_exporting(jsonl_lines(AuditEvent.objects.all()))
     # Five times the rows; a non-streaming export would need about five times the memory. (CSV reads
     # through the same iterator; the benchmark measures both at 1M.)
@@ -275,8 +282,9 @@ def test_export_audit_says_how_many_events_it_wrote(demo, tmp_path, capsys):
 
 
 def test_exporting_many_events_as_csv_keeps_memory_flat(db):
-    prev = _synthetic_events(FEW)
+    start, prev = _after_the_trail()  # the migrations have written events (the roles) already
+    prev = _synthetic_events(FEW, start=start, prev=prev)
     peak_few = _peak_while_exporting(csv_lines(AuditEvent.objects.all()))
-    _synthetic_events(MANY - FEW, start=FEW + 1, prev=prev)
+    _synthetic_events(MANY - FEW, start=start + FEW, prev=prev)
     peak_many = _peak_while_exporting(csv_lines(AuditEvent.objects.all()))
     assert peak_many < 2 * peak_few, (peak_few, peak_many)

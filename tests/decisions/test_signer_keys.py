@@ -7,19 +7,25 @@ on PostgreSQL these tests run as the app's role.
 """
 
 import io
+import json
+from datetime import timedelta
+from unittest import mock
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
 import factories as make
 from riskreg.accounts import signer_keys
-from riskreg.accounts.models import LoginFailure
+from riskreg.accounts.models import LoginFailure, SignerKey
+from riskreg.audit.models import AuditEvent
 from riskreg.decisions import lifecycle
 from riskreg.decisions.gate import gate
-from riskreg.decisions.models import DecisionError, DecisionStatus
+from riskreg.decisions.models import DecisionError, DecisionStatus, SignOff
 from riskreg.frameworks.models import GovernanceTitle
 
 pytestmark = pytest.mark.django_db
@@ -118,29 +124,77 @@ def test_a_key_of_someone_else_or_a_tampered_signature_does_not_count(in_review)
     assert not sign_off.is_signed_by_signer
 
 
-def test_a_key_enrolled_after_review_began_is_named_for_the_auditor(in_review):
-    """The one way left to sign in someone's name: enrol a new key for them. It is an event, and named."""
+def test_a_key_planted_for_a_signer_is_named_for_the_auditor_whatever_its_stored_date(in_review):
+    """The one way left to sign in someone's name: enrol a key for them, here before the decision goes to
+    review and with its stored date set back a year. The trail's own order names it all the same."""
     decision, signers = in_review
+    keys = {}
+    for title, signer in signers.items():  # the rows as an attacker writes them, dated a year back
+        private = Ed25519PrivateKey.generate()
+        planted = SignerKey(user=signer, public_key=signer_keys._public_b64(private), wrapped="", salt="00" * 16,
+                            iterations=1, enrolled_at=timezone.now() - timedelta(days=365))  # fmt: skip
+        planted._history_user = signer
+        with transaction.atomic():
+            planted.save()
+        keys[title] = signer_keys.Unlocked(planted, private)
     for title, signer in signers.items():
-        key = signer_keys.one_time_key(signer, by=signer, reason="planted")
-        lifecycle.sign(decision, by=signer, title=title, verdict="approve", key=key)
+        lifecycle.sign(decision, by=signer, title=title, verdict="approve", key=keys[title])
     decision.refresh_from_db()
-    assert decision.status == DecisionStatus.APPROVED
+    assert decision.status == DecisionStatus.APPROVED  # prevented only by a key off the server (passkeys)
     out = io.StringIO()
     call_command("verify_audit", stdout=out)
-    assert out.getvalue().count("after the decision went to review") == 2
+    assert out.getvalue().count("enrolled after the decision was written") == 2, out.getvalue()
+    assert "2 note(s) above need a person's look" in out.getvalue()
 
 
-def test_sign_offs_made_before_keys_were_required_still_count(settings, in_review):
+def test_the_trail_holds_nothing_that_tests_a_guessed_password():
+    """The wrapped key, its salt and iterations would let any reader of the trail test guessed passwords, as
+    a password hash would: they are in no history row, event or export."""
+    user = make.user("dan")
+    key = signer_keys.unlock(user, "pw").key
+    history = key.history.get()
+    assert not {"wrapped", "salt", "iterations"} & {f.name for f in type(history)._meta.fields}
+    event = AuditEvent.objects.get(model="accounts.SignerKey", object_id=str(key.pk))
+    assert set(event.changes) == {"id", "user_id", "public_key", "enrolled_at"}, event.changes
+    assert key.salt not in json.dumps(event.as_document()) and key.wrapped not in json.dumps(event.as_document())
+
+
+def test_a_signature_made_in_another_deployment_does_not_verify(settings, in_review):
+    """A staging copy where the real approvers sign: its signatures name its own origin."""
     decision, signers = in_review
-    settings.SIGNATURES_REQUIRED_SINCE = "2999-01-01T00:00:00+00:00"  # everything so far came before
+    (ceo, carl), _ = signers.items()
+    settings.AUDIT_ORIGIN = "staging.example.org/audit"
+    sign_off = lifecycle.sign(decision, by=carl, title=ceo, verdict="approve", key=signer_keys.unlock(carl, "pw"))
+    assert sign_off.is_signed_by_signer
+    settings.AUDIT_ORIGIN = "riskreg.example.org/audit"
+    assert not SignOff.objects.select_related("signer_key").get(pk=sign_off.pk).is_signed_by_signer
+
+
+def test_sign_offs_written_up_to_the_upgrades_event_still_count(settings, in_review):
+    decision, signers = in_review
+    settings.SIGNATURES_REQUIRED_AFTER_EVENT = 10**9  # every event so far, and these, come before it
     for title, signer in signers.items():
         lifecycle.sign(decision, by=signer, title=title, verdict="approve")
     decision.refresh_from_db()
     assert decision.status == DecisionStatus.APPROVED
     out = io.StringIO()
     call_command("verify_audit", stdout=out)
-    assert "made before keys were required" in out.getvalue()
+    assert "written before keys were required" in out.getvalue()
+
+
+def test_a_sign_off_written_after_the_upgrade_does_not_count_whatever_its_clock(settings, in_review):
+    """The cut is an event number, given under the chain's lock: a sign-off written with the clock set back
+    is still after it."""
+    decision, signers = in_review
+    settings.SIGNATURES_REQUIRED_AFTER_EVENT = AuditEvent.objects.order_by("-seq").first().seq
+    earlier = timezone.now() - timedelta(days=365)
+    with mock.patch("django.utils.timezone.now", return_value=earlier):
+        for title, signer in signers.items():
+            lifecycle.sign(decision, by=signer, title=title, verdict="approve")
+    assert decision.sign_offs.filter(signed_at__lt=timezone.now() - timedelta(days=300)).count() == 2
+    decision.refresh_from_db()
+    assert decision.status == DecisionStatus.IN_REVIEW
+    assert not gate(decision).release_allowed
 
 
 def test_a_password_an_admin_sets_enrols_a_key_the_trail_says_the_admin_made(admin_client):

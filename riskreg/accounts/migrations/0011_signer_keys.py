@@ -50,8 +50,6 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
                 ('public_key', models.CharField(help_text='Ed25519 public key, base64 (32 bytes).', max_length=44)),
-                ('salt', models.CharField(help_text="Salt of the key's derivation from the password (hex).", max_length=32)),
-                ('iterations', models.PositiveIntegerField(help_text='PBKDF2-HMAC-SHA256 iterations of the derivation.')),
                 ('enrolled_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('history_id', models.AutoField(primary_key=True, serialize=False)),
                 ('history_date', models.DateTimeField(db_index=True)),
@@ -73,8 +71,9 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('public_key', models.CharField(help_text='Ed25519 public key, base64 (32 bytes).', max_length=44)),
-                ('salt', models.CharField(help_text="Salt of the key's derivation from the password (hex).", max_length=32)),
-                ('iterations', models.PositiveIntegerField(help_text='PBKDF2-HMAC-SHA256 iterations of the derivation.')),
+                ('wrapped', models.CharField(help_text="The private key, AES-256-GCM under the password's key.", max_length=80)),
+                ('salt', models.CharField(help_text="Salt of the wrapping key's derivation (hex).", max_length=32)),
+                ('iterations', models.PositiveIntegerField(help_text='PBKDF2-HMAC-SHA256 iterations of that derivation.')),
                 ('enrolled_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='signer_keys', to=settings.AUTH_USER_MODEL)),
             ],

@@ -26,6 +26,7 @@ class Command(BaseCommand):
             for problem in problems:
                 self.stderr.write(f"- {problem}")
             raise CommandError(f"The audit trail does not verify ({len(problems)} problem(s) shown).")
+        looks = f" {len(notes)} note(s) above need a person's look." if notes else ""
         self.stdout.write(
-            self.style.SUCCESS(f"OK: {report.count} events verified, with every history row and live row.")
+            self.style.SUCCESS(f"OK: {report.count} events verified, with every history row and live row.{looks}")
         )
