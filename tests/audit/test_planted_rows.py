@@ -280,3 +280,73 @@ def test_acknowledged_planted_rows_pass_until_something_new_is_planted(demo, set
     assert f"names checkpoint {newer + 5}, which is not a planted row now" in printed
     assert "'node:x' is not checkpoint:ID" in printed
     assert "5 planted checkpoint row(s)" in printed
+
+
+def plant_junk_checkpoints(count: int, *, copies: bool = False) -> None:
+    """`count` junk checkpoint rows at the head's tree size with the log's origin, in one bulk INSERT (as the
+    app's role): a note that names the real key and the right root, under a signature it never made (all
+    different, or one note repeated with `copies`)."""
+    import os
+
+    size = AuditEvent.objects.count()
+    key, root = signing.load(), events_root(size)
+    text = f"{merkle.origin()}\n{size}\n{base64.b64encode(root).decode()}\n"
+    prefix = key.sign_note(text).rsplit(" ", 1)[0] + " "
+    same = os.urandom(64)
+    rows = [(size, root.hex(), merkle.origin(), key.name, key.verifier_key, False,
+             prefix + base64.b64encode(key.key_id + (same if copies else os.urandom(64))).decode() + "\n",
+             timezone.now()) for _ in range(count)]  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO audit_auditcheckpoint (tree_size, root_hash, origin, key_name, verifier_key, demo_key, note,"
+            " made_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", rows
+        )  # fmt: skip
+
+
+def latest_path():
+    path = signing.key_path()
+    return path.with_name(path.name + getattr(merkle, "LATEST_SUFFIX", ".latest"))
+
+
+def test_more_junk_checkpoint_rows_than_one_scan_hide_no_trusted_checkpoint(demo, settings, tmp_path):
+    """Follow-up of issue 27 item 2: 1000 junk rows with the head's tree size made latest_trusted() (which
+    looked at 1000 rows) return None: /audit/checkpoint said no checkpoint was signed, proofs were gone."""
+    genuine = AuditCheckpoint.objects.get()
+    assert genuine.tree_size == AuditEvent.objects.count()
+    plant_junk_checkpoints(1500)
+    latest_path().unlink(missing_ok=True)  # no record beside the key (yet): every row is looked at
+    response = Client().get(reverse("audit:checkpoint"))
+    assert response.status_code == 200 and response.content.decode() == genuine.note
+    assert latest_path().read_text().split()[0] == str(genuine.pk)  # found once, recorded beside the key
+    assert merkle.covering(1).pk == genuine.pk  # inclusion proofs are served again
+    # a server or witness without the key file (the published key only): the same, by looking at every row
+    settings.AUDIT_VERIFIER_KEY = signing.load().verifier_key
+    settings.AUDIT_SIGNING_KEY = str(tmp_path / "elsewhere.key")
+    assert merkle.latest_trusted().pk == genuine.pk
+
+
+def test_junk_rows_cost_one_signature_check_each_at_most_and_none_where_the_key_is(
+    demo, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The cost: with the newest checkpoint recorded beside the key (audit_checkpoint does it), junk rows ahead
+    of it cost nothing; without it, each distinct note is checked once, and copies of one note cost no check."""
+    make.category("later")
+    with django_capture_on_commit_callbacks(execute=True):  # recorded once committed
+        newest, made = merkle.make_checkpoint()
+    assert made and latest_path().read_text().split()[0] == str(newest.pk)
+    plant_junk_checkpoints(1200)
+    checked = []
+    original = signing.check_signed
+    monkeypatch.setattr(signing, "check_signed", lambda note, keys=None: checked.append(1) or original(note, keys))
+    assert merkle.latest_trusted().pk == newest.pk and len(checked) == 1
+    checked.clear()
+    latest_path().write_text(f"{newest.pk} {'0' * 64}\n")  # a record that does not fit the row: not taken
+    assert merkle.latest_trusted().pk == newest.pk and len(checked) == 1201
+    checked.clear()
+    plant_junk_checkpoints(1200, copies=True)
+    latest_path().unlink()
+    assert merkle.latest_trusted().pk == newest.pk and len(checked) == 1202  # the 1200 copies: one check
+    # a scan never puts an older checkpoint over a newer one recorded (signed, and committed since it began)
+    latest_path().write_text(f"{newest.pk + 10**6} {'0' * 64}\n")
+    assert merkle.latest_trusted().pk == newest.pk
+    assert latest_path().read_text().split()[0] == str(newest.pk + 10**6)
