@@ -21,7 +21,8 @@ No number of planted checkpoint rows hides the newest trusted one (latest_truste
 records it in a file beside the key (`<key file>.latest`, its id and its note's SHA-256), where the app's
 database role cannot write, and a row that file names counts once it verifies; without that file (a
 server holding only the published key) every row is looked at, largest tree first, a chunk at a time,
-each distinct note's signature checked once.
+each distinct note's signature checked once. Signing always looks at every row, so it extends every
+trusted checkpoint, whether the file names it or not.
 """
 
 import base64
@@ -189,7 +190,7 @@ def extend() -> int:
     """Store the nodes of the events appended since the newest trusted checkpoint; returns the tree's size."""
     with transaction.atomic():
         _lock()
-        latest = latest_trusted()
+        latest = latest_trusted(thorough=True)
         size, signed_root = latest.signed if latest is not None else (0, b"")
         return _grow(size, signed_root, _head(), []).size
 
@@ -329,7 +330,7 @@ def remember_latest(checkpoint: AuditCheckpoint, *, over_newer: bool = True) -> 
     """Record the newest trusted checkpoint in a file beside the signing key, where the app's database role
     cannot write: latest_trusted() then finds it at once, however many rows were planted ahead of it. A
     hint, never an authority: the row it names must still be there, say the same note and verify. Not
-    `over_newer`: a file naming a later row is kept (one just signed, whose commit a scan did not see)."""
+    `over_newer`: a file naming a later row that exists is kept (one signed and committed while a scan ran)."""
     path = _latest_path()
     if path is None or not path.parent.is_dir():
         return
@@ -339,8 +340,9 @@ def remember_latest(checkpoint: AuditCheckpoint, *, over_newer: bool = True) -> 
             recorded = path.read_text(encoding="ascii")
             if recorded == text:
                 return
-            if not over_newer and recorded.split()[:1] and recorded.split()[0].isdigit():
-                if int(recorded.split()[0]) > checkpoint.pk:
+            named = recorded.split()[0] if recorded.split() else ""
+            if not over_newer and named.isdigit() and int(named) > checkpoint.pk:
+                if AuditCheckpoint.objects.filter(pk=int(named)).exists():
                     return
         temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -397,14 +399,15 @@ def _scan(head: int, keys: list[str]) -> AuditCheckpoint | None:
         after = (batch[-1].tree_size, batch[-1].pk)
 
 
-def latest_trusted() -> AuditCheckpoint | None:
+def latest_trusted(*, thorough: bool = False) -> AuditCheckpoint | None:
     """The checkpoint of this log with the largest tree that verifies against a configured key (on a tie,
     the last made: after a key rotation, the new key's). Planted rows, rows signed by other keys and copies
     of older checkpoints do not win, nor hide it however many: where the signing key is, the newest
-    checkpoint signed is recorded beside it (remember_latest) and found at once; else every row is looked
-    at, largest tree first, until one verifies."""
+    checkpoint signed is recorded beside it (remember_latest) and found at once; else, and always when
+    `thorough` (signing, which must extend every trusted checkpoint), every row is looked at, largest tree
+    first, until one verifies."""
     head, keys = _head(), signing.verifier_keys()
-    checkpoint = _remembered(head, keys)
+    checkpoint = None if thorough else _remembered(head, keys)
     if checkpoint is None:
         checkpoint = _scan(head, keys)
         if checkpoint is not None:
@@ -430,7 +433,7 @@ def make_checkpoint() -> tuple[AuditCheckpoint, bool]:
     with transaction.atomic():
         _lock()
         head = _head()
-        latest = latest_trusted()
+        latest = latest_trusted(thorough=True)
         planted: list[int] = []
         if latest is None:
             builder = TreeBuilder()
@@ -453,7 +456,8 @@ def make_checkpoint() -> tuple[AuditCheckpoint, bool]:
         )  # fmt: skip
         checkpoint.signed = (builder.size, builder.root())
         checkpoint.problems = [_planted_message(planted)] if planted else []
-        transaction.on_commit(lambda: remember_latest(checkpoint))
+        remember_latest(checkpoint)  # now, so a request reading the file meanwhile scans rather than serve an
+        transaction.on_commit(lambda: remember_latest(checkpoint))  # older one; and again once committed
         return checkpoint, True
 
 

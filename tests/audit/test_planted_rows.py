@@ -331,7 +331,7 @@ def test_junk_rows_cost_one_signature_check_each_at_most_and_none_where_the_key_
     """The cost: with the newest checkpoint recorded beside the key (audit_checkpoint does it), junk rows ahead
     of it cost nothing; without it, each distinct note is checked once, and copies of one note cost no check."""
     make.category("later")
-    with django_capture_on_commit_callbacks(execute=True):  # recorded once committed
+    with django_capture_on_commit_callbacks(execute=True):  # recorded when made, and once committed
         newest, made = merkle.make_checkpoint()
     assert made and latest_path().read_text().split()[0] == str(newest.pk)
     plant_junk_checkpoints(1200)
@@ -347,6 +347,10 @@ def test_junk_rows_cost_one_signature_check_each_at_most_and_none_where_the_key_
     latest_path().unlink()
     assert merkle.latest_trusted().pk == newest.pk and len(checked) == 1202  # the 1200 copies: one check
     # a scan never puts an older checkpoint over a newer one recorded (signed, and committed since it began)
-    latest_path().write_text(f"{newest.pk + 10**6} {'0' * 64}\n")
+    latest_path().write_text(f"{newest.pk} {'0' * 64}\n")
+    older = AuditCheckpoint.objects.filter(pk__lt=newest.pk).order_by("-pk").first()
+    merkle.remember_latest(older, over_newer=False)
+    assert latest_path().read_text().split()[0] == str(newest.pk)
+    latest_path().write_text(f"{newest.pk + 10**6} {'0' * 64}\n")  # but over one never committed (rolled back)
     assert merkle.latest_trusted().pk == newest.pk
-    assert latest_path().read_text().split()[0] == str(newest.pk + 10**6)
+    assert latest_path().read_text().split()[0] == str(newest.pk)
