@@ -310,6 +310,10 @@ AUDIT_ORIGIN = os.environ.get("AUDIT_ORIGIN", "riskreg.localhost/audit")
 # AUDIT_OLD_VERIFIER_KEYS (comma-separated), keys retired by `audit_keygen --replace`.
 AUDIT_VERIFIER_KEY = os.environ.get("AUDIT_VERIFIER_KEY", "")
 AUDIT_OLD_VERIFIER_KEYS = env_list("AUDIT_OLD_VERIFIER_KEYS", [])
+# Checkpoint rows and tree nodes the app's role planted (it can insert them, never remove them), once an
+# operator has looked at them: verify_audit names them until they are listed here, and prints the value to
+# set (comma-separated: checkpoint:ID, checkpoint:ID-ID, node:HEIGHT/POSITION, node:HEIGHT/POSITION-POSITION).
+AUDIT_ACKNOWLEDGED_PLANTED = env_list("AUDIT_ACKNOWLEDGED_PLANTED", [])
 
 # The reporting rules (regimes, deadlines, report outlines) as data, with their sources (issue 19): empty
 # means riskreg/filings/obligations.json; a reviewed local copy may be named instead.

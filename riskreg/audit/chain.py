@@ -12,7 +12,7 @@ import datetime
 import decimal
 import hashlib
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
@@ -274,17 +274,18 @@ def _with_m2m(history_rows: Iterable[HistoryRow], size: int = 2000) -> Iterator[
     yield from batch
 
 
-def _roots_to_check() -> dict[int, list[tuple[str, bytes]]]:
+def _roots_to_check(planted: dict[int, str]) -> dict[int, list[tuple[str, bytes]]]:
     """{tree size: [(what, root)]}: every checkpoint row that verifies against a configured verifier key
     (never a key stored in the row: the app's role may insert rows), and the stored tree's own root at its
-    size. A row that does not verify, or repeats an earlier checkpoint, is under a negative size: only
-    named, never taken as evidence of a rewrite."""
+    size. A row that does not verify, or repeats an earlier checkpoint, goes to `planted` (row id → why):
+    only named, never taken as evidence of a rewrite."""
     from . import signing
     from .merkle import TreeError, root, tree_size, trusted
     from .models import AuditCheckpoint
 
     roots: dict[int, list[tuple[str, bytes]]] = {}
     seen: dict[str, int] = {}
+    rejected: dict[str, str] = {}  # note → why it is not trusted: a planted copy costs no second signature check
     rows = AuditCheckpoint.objects.order_by("id")
     keys = signing.verifier_keys()
     if not keys and rows.exists():
@@ -295,16 +296,18 @@ def _roots_to_check() -> dict[int, list[tuple[str, bytes]]]:
     for checkpoint in rows.iterator():
         name = f"signed checkpoint {checkpoint.pk}"
         try:
+            if checkpoint.note in rejected:
+                raise NoteError(rejected[checkpoint.note])
             size, signed_root = trusted(checkpoint, keys)
         except NoteError as error:
-            message = (f"checkpoint row {checkpoint.pk} is not trusted (planted or altered; not served, not "
-                       f"signed on): {error}")  # fmt: skip
-            roots.setdefault(-checkpoint.pk, []).append((message, b""))
+            if "columns" not in str(error):  # the same note is refused for the same reason whatever its row
+                rejected[checkpoint.note] = str(error)
+            planted[checkpoint.pk] = (f"checkpoint row {checkpoint.pk} is not trusted (planted or altered; not "
+                                      f"served, not signed on): {error}")  # fmt: skip
             continue
         if checkpoint.note in seen:
-            message = (f"checkpoint row {checkpoint.pk} repeats checkpoint {seen[checkpoint.note]} "
-                       "(a copy inserted later; not served as the latest)")  # fmt: skip
-            roots.setdefault(-checkpoint.pk, []).append((message, b""))
+            planted[checkpoint.pk] = (f"checkpoint row {checkpoint.pk} repeats checkpoint {seen[checkpoint.note]} "
+                                      "(a copy inserted later; not served as the latest)")  # fmt: skip
             continue
         seen[checkpoint.note] = checkpoint.pk
         roots.setdefault(size, []).append((name, signed_root))
@@ -315,12 +318,6 @@ def _roots_to_check() -> dict[int, list[tuple[str, bytes]]]:
         except TreeError as error:
             roots.setdefault(-1, []).append((f"the stored Merkle tree: {error}", b""))
     return roots
-
-
-def _where(key: int) -> str:
-    from .merkle import SHIFT
-
-    return f"{key >> SHIFT}/{key & ((1 << SHIFT) - 1)}"
 
 
 def _compare_nodes(computed: dict[int, str], wrong: list[int]) -> None:
@@ -334,8 +331,8 @@ def _compare_nodes(computed: dict[int, str], wrong: list[int]) -> None:
         wrong.extend(key for key, value in rows if value != computed[key])
 
 
-def _nodes_beyond(size: int, problem: Callable[[str], None]) -> None:
-    """Tree nodes that no tree of the trail's `size` events holds: planted ahead of time."""
+def _nodes_beyond(size: int) -> list[int]:
+    """The keys of tree nodes that no tree of the trail's `size` events holds: planted ahead of time."""
     from django.db.models import Q
 
     from .merkle import node_key
@@ -344,18 +341,15 @@ def _nodes_beyond(size: int, problem: Callable[[str], None]) -> None:
     outside = Q(key__lt=0) | Q(key__gte=node_key(64, 0))
     for height in range(64):
         outside |= Q(key__gte=node_key(height, size >> height), key__lt=node_key(height + 1, 0))
-    planted = AuditTreeNode.objects.filter(outside)
-    count = planted.count()
-    if count:
-        first = planted.order_by("key").values_list("key", flat=True).first() or 0
-        problem(f"{count} tree node(s) lie beyond the trail's {size} events (node {_where(first)} first): "
-                "planted, not used")
+    return list(AuditTreeNode.objects.filter(outside).order_by("key").values_list("key", flat=True).iterator())
 
 
 class ChainReport:
     def __init__(self) -> None:
         self.count = 0
-        self.problems: list[str] = []
+        self.problems: list[str] = []  # the chain's, the tree's and the live rows' problems, then planted rows'
+        self.notes: list[str] = []  # what was found and acknowledged (AUDIT_ACKNOWLEDGED_PLANTED)
+        self.acknowledge_with = ""  # an AUDIT_ACKNOWLEDGED_PLANTED value naming what is planted now
 
     @property
     def ok(self) -> bool:
@@ -368,9 +362,14 @@ def verify_database(limit_problems: int = 20) -> ChainReport:
     Finds: an edited event (hash), a removed, inserted or reordered one (sequence and links),
     a head that does not match the last event, an edited or removed history row (record hash),
     history rows with no event (written around the audit trail), and live rows written around
-    history altogether (live.py).
+    history altogether (live.py): the first `limit_problems` of the chain and tree, and as many of
+    the live rows, each listed. Then checkpoint rows and tree nodes the app's role planted, in a
+    bounded summary of their own (planted.py) that never crowds out the others, less those the
+    operator acknowledged (AUDIT_ACKNOWLEDGED_PLANTED).
     """
     from django.apps import apps
+
+    from .planted import Planted
 
     report = ChainReport()
 
@@ -382,7 +381,8 @@ def verify_database(limit_problems: int = 20) -> ChainReport:
 
     # The Merkle tree (issue 18): each trusted checkpoint's root, the stored tree's and each stored node, rebuilt
     # from the events; checkpoint rows that do not verify against the configured key and planted nodes named.
-    roots = _roots_to_check()
+    planted_rows: dict[int, str] = {}
+    roots = _roots_to_check(planted_rows)
     wrong_nodes: list[int] = []
     computed: dict[int, str] = {}  # tree nodes as the events give them, compared with the stored ones in batches
     builder = TreeBuilder(on_node=lambda h, p, value: computed.__setitem__(node_key(h, p), value.hex()))
@@ -405,11 +405,11 @@ def verify_database(limit_problems: int = 20) -> ChainReport:
         previous_seq, previous_hash = event.seq, event.hash
 
     _compare_nodes(computed, wrong_nodes)
-    if wrong_nodes:
-        problem(f"{len(wrong_nodes)} stored tree node(s) are not what the events give (node {_where(min(wrong_nodes))} "
-                "first; planted before they were written?): they are not signed, and proofs through them are "
-                "computed from the events")  # fmt: skip
-    _nodes_beyond(builder.size, problem)
+    planted_nodes = dict.fromkeys(wrong_nodes, "stored tree node(s) are not what the events give (planted before "
+                                  "they were written?): they are not signed, and proofs through them are computed "
+                                  "from the events")  # fmt: skip
+    planted_nodes.update(dict.fromkeys(_nodes_beyond(builder.size), f"tree node(s) lie beyond the trail's "
+                                       f"{builder.size} events: planted, not used"))  # fmt: skip
     for size, found in sorted(roots.items()):  # left over: unreadable, or larger than the trail
         for name, _expected in found:
             problem(name if size < 0 else f"{name} covers {size} events, the trail holds {builder.size}")
@@ -447,6 +447,9 @@ def verify_database(limit_problems: int = 20) -> ChainReport:
                     problem(f"history row {label} #{row.history_id} (event {event[1]}) was altered")
                 event, row = next(events, None), next(rows, None)
 
-    for mismatch in check_live_rows(limit_problems):
-        problem(str(mismatch))
+    report.problems += [str(mismatch) for mismatch in check_live_rows(limit_problems)]  # a budget of their own
+    planted = Planted(planted_rows, planted_nodes)
+    report.problems += planted.problems
+    report.notes += planted.notes
+    report.acknowledge_with = planted.suggestion
     return report

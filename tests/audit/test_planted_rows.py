@@ -85,7 +85,7 @@ def test_the_key_page_serves_a_configured_key_only_never_one_from_a_checkpoint_r
     settings.AUDIT_VERIFIER_KEY = real  # a server (or witness) that holds only the published key
     assert Client().get(reverse("audit:key")).content.decode() == real + "\n"
     found = problems()
-    assert any("not by a configured verifier key" in p for p in found) and len(found) == 1, found
+    assert any("not by a configured verifier key" in p for p in found) and len(found) == 2, found  # summary, reason
 
 
 def test_verify_audit_checks_checkpoints_against_the_configured_key_not_the_rows_own(demo):
@@ -130,7 +130,7 @@ def test_a_planted_checkpoint_with_a_wrong_root_neither_stops_signing_nor_reads_
     for planted in (first, second, third):
         assert any(f"checkpoint row {planted} is not trusted" in p for p in found), (planted, found)
     assert not any("does not match the events" in p or "rewritten" in p for p in found), found
-    assert len(found) == 3, found
+    assert len(found) == 4 and found[0].startswith("3 planted checkpoint row(s)"), found  # the summary, 3 reasons
 
 
 def test_tree_nodes_planted_ahead_are_never_signed_and_proofs_still_verify(demo, tmp_path):
@@ -211,3 +211,146 @@ def test_old_keys_after_a_rotation_are_configured_not_read_from_the_rows(demo, s
     assert "riskreg.W006" in [w.id for w in signing_key_settings()]
     settings.AUDIT_VERIFIER_KEY = "not a key"
     assert "riskreg.W006" in [w.id for w in signing_key_settings()]
+
+
+def verify_audit() -> tuple[int, str]:
+    """verify_audit's exit status and everything it printed."""
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command("verify_audit", stdout=out, stderr=err)
+    except CommandError as error:
+        return 1, out.getvalue() + err.getvalue() + str(error)
+    return 0, out.getvalue() + err.getvalue()
+
+
+def test_planted_checkpoint_rows_never_hide_a_live_row_written_around_history(demo, settings):
+    """Follow-up of issue 27 item 2: 20 copies of the real checkpoint used up verify_audit's 20 lines, so a
+    raw UPDATE of an evaluation (around history) was not named; the rows cannot be deleted, so every later
+    run was red and hid what came next."""
+    from riskreg.evaluations.models import Evaluation
+
+    genuine = AuditCheckpoint.objects.get()
+    copies = [plant_checkpoint(genuine.note, verifier_key=genuine.verifier_key, key_name=genuine.key_name)
+              for _ in range(20)]  # fmt: skip
+    evaluation = Evaluation.objects.order_by("pk").first()
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE evaluations_evaluation SET finding = %s WHERE id = %s", ["rewritten", evaluation.pk])
+    code, printed = verify_audit()
+    assert code == 1
+    assert f"evaluations.Evaluation #{evaluation.pk}: finding differs from its history row" in printed, printed
+    assert f"20 planted checkpoint row(s) (ids {', '.join(map(str, copies[:10]))}, first 10 of 20)" in printed
+    assert printed.count("repeats checkpoint") == 10, printed  # the first ten reasons, not twenty lines
+    # acknowledged, the planted rows are a note; the evaluation is still named, and still fails the check
+    assert f"AUDIT_ACKNOWLEDGED_PLANTED=checkpoint:{copies[0]}-{copies[-1]}" in printed, printed
+    settings.AUDIT_ACKNOWLEDGED_PLANTED = [f"checkpoint:{copies[0]}-{copies[-1]}"]
+    code, printed = verify_audit()
+    assert code == 1 and "finding differs from its history row" in printed and "repeats" not in printed, printed
+    assert "20 planted checkpoint row(s) acknowledged" in printed
+
+
+def test_acknowledged_planted_rows_pass_until_something_new_is_planted(demo, settings):
+    genuine = AuditCheckpoint.objects.get()
+    copies = [plant_checkpoint(genuine.note, verifier_key=genuine.verifier_key, key_name=genuine.key_name)
+              for _ in range(3)]  # fmt: skip
+    size = AuditEvent.objects.count()
+    attacker, note = attacker_note(size, events_root(size))
+    other = plant_checkpoint(note, verifier_key=attacker.verifier_key)
+    plant_node(0, 10**9, bytes(32))
+    code, printed = verify_audit()
+    assert code == 1 and "1 planted tree node(s) (nodes 0/1000000000)" in printed, printed
+    value = f"checkpoint:{copies[0]}-{other},node:0/1000000000"
+    assert f"AUDIT_ACKNOWLEDGED_PLANTED={value}" in printed, printed
+    settings.AUDIT_ACKNOWLEDGED_PLANTED = value.split(",")
+    code, printed = verify_audit()
+    assert code == 0, printed
+    assert "Note: 4 planted checkpoint row(s) acknowledged" in printed
+    assert "Note: 1 planted tree node(s) acknowledged" in printed
+    # something new: named alone, and the check fails again
+    newer = plant_checkpoint(genuine.note, verifier_key=genuine.verifier_key)
+    plant_node(1, 10**9, bytes(32))
+    code, printed = verify_audit()
+    assert code == 1, printed
+    assert f"1 planted checkpoint row(s) (ids {newer})" in printed and f"checkpoint row {newer} repeats" in printed
+    assert "1 planted tree node(s) (nodes 1/1000000000)" in printed
+    assert f"checkpoint row {copies[0]} " not in printed, printed
+    # an entry naming a row that is not planted (a trusted one, or none yet) acknowledges nothing, and says so
+    settings.AUDIT_ACKNOWLEDGED_PLANTED = [f"checkpoint:{genuine.pk}-{other}", f"checkpoint:{newer + 5}", "node:x"]
+    code, printed = verify_audit()
+    assert code == 1 and f"names checkpoint {genuine.pk}, which is not a planted row now" in printed, printed
+    assert f"names checkpoint {newer + 5}, which is not a planted row now" in printed
+    assert "'node:x' is not checkpoint:ID" in printed
+    assert "5 planted checkpoint row(s)" in printed
+
+
+def plant_junk_checkpoints(count: int, *, copies: bool = False) -> None:
+    """`count` junk checkpoint rows at the head's tree size with the log's origin, in one bulk INSERT (as the
+    app's role): a note that names the real key and the right root, under a signature it never made (all
+    different, or one note repeated with `copies`)."""
+    import os
+
+    size = AuditEvent.objects.count()
+    key, root = signing.load(), events_root(size)
+    text = f"{merkle.origin()}\n{size}\n{base64.b64encode(root).decode()}\n"
+    prefix = key.sign_note(text).rsplit(" ", 1)[0] + " "
+    same = os.urandom(64)
+    rows = [(size, root.hex(), merkle.origin(), key.name, key.verifier_key, False,
+             prefix + base64.b64encode(key.key_id + (same if copies else os.urandom(64))).decode() + "\n",
+             timezone.now()) for _ in range(count)]  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO audit_auditcheckpoint (tree_size, root_hash, origin, key_name, verifier_key, demo_key, note,"
+            " made_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", rows
+        )  # fmt: skip
+
+
+def latest_path():
+    path = signing.key_path()
+    return path.with_name(path.name + getattr(merkle, "LATEST_SUFFIX", ".latest"))
+
+
+def test_more_junk_checkpoint_rows_than_one_scan_hide_no_trusted_checkpoint(demo, settings, tmp_path):
+    """Follow-up of issue 27 item 2: 1000 junk rows with the head's tree size made latest_trusted() (which
+    looked at 1000 rows) return None: /audit/checkpoint said no checkpoint was signed, proofs were gone."""
+    genuine = AuditCheckpoint.objects.get()
+    assert genuine.tree_size == AuditEvent.objects.count()
+    plant_junk_checkpoints(1500)
+    latest_path().unlink(missing_ok=True)  # no record beside the key (yet): every row is looked at
+    response = Client().get(reverse("audit:checkpoint"))
+    assert response.status_code == 200 and response.content.decode() == genuine.note
+    assert latest_path().read_text().split()[0] == str(genuine.pk)  # found once, recorded beside the key
+    assert merkle.covering(1).pk == genuine.pk  # inclusion proofs are served again
+    # a server or witness without the key file (the published key only): the same, by looking at every row
+    settings.AUDIT_VERIFIER_KEY = signing.load().verifier_key
+    settings.AUDIT_SIGNING_KEY = str(tmp_path / "elsewhere.key")
+    assert merkle.latest_trusted().pk == genuine.pk
+
+
+def test_junk_rows_cost_one_signature_check_each_at_most_and_none_where_the_key_is(
+    demo, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The cost: with the newest checkpoint recorded beside the key (audit_checkpoint does it), junk rows ahead
+    of it cost nothing; without it, each distinct note is checked once, and copies of one note cost no check."""
+    make.category("later")
+    with django_capture_on_commit_callbacks(execute=True):  # recorded when made, and once committed
+        newest, made = merkle.make_checkpoint()
+    assert made and latest_path().read_text().split()[0] == str(newest.pk)
+    plant_junk_checkpoints(1200)
+    checked = []
+    original = signing.check_signed
+    monkeypatch.setattr(signing, "check_signed", lambda note, keys=None: checked.append(1) or original(note, keys))
+    assert merkle.latest_trusted().pk == newest.pk and len(checked) == 1
+    checked.clear()
+    latest_path().write_text(f"{newest.pk} {'0' * 64}\n")  # a record that does not fit the row: not taken
+    assert merkle.latest_trusted().pk == newest.pk and len(checked) == 1201
+    checked.clear()
+    plant_junk_checkpoints(1200, copies=True)
+    latest_path().unlink()
+    assert merkle.latest_trusted().pk == newest.pk and len(checked) == 1202  # the 1200 copies: one check
+    # a scan never puts an older checkpoint over a newer one recorded (signed, and committed since it began)
+    latest_path().write_text(f"{newest.pk} {'0' * 64}\n")
+    older = AuditCheckpoint.objects.filter(pk__lt=newest.pk).order_by("-pk").first()
+    merkle.remember_latest(older, over_newer=False)
+    assert latest_path().read_text().split()[0] == str(newest.pk)
+    latest_path().write_text(f"{newest.pk + 10**6} {'0' * 64}\n")  # but over one never committed (rolled back)
+    assert merkle.latest_trusted().pk == newest.pk
+    assert latest_path().read_text().split()[0] == str(newest.pk)
