@@ -40,7 +40,7 @@ from riskreg.lib.forms import size_in_words
 from riskreg.lib.text import one_line
 from riskreg.sources import SourceMark
 
-from .inspect import InspectLog, InspectLogError, Metric, read_log
+from .inspect import InspectLog, InspectLogError, Metric, RequestBudget, read_log
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -341,11 +341,17 @@ def _rule_resolved(rule: OutcomeRule | None, log: InspectLog) -> OutcomeRule | N
 
 
 def import_log(file: IO[bytes], name: str, *, snapshot: "Snapshot", category: "ThreatCategory | None", user: "User",
-               rule: OutcomeRule | None = None, allow_other_model: bool = False) -> ImportResult:  # fmt: skip
-    """Read and record one log. Never raises for a bad file: the result says it was refused, and why."""
+               rule: OutcomeRule | None = None, allow_other_model: bool = False,
+               budget: RequestBudget | None = None) -> ImportResult:  # fmt: skip
+    """Read and record one log. Never raises for a bad file: the result says it was refused, and why.
+
+    `budget`: the JSON values the request (every file of it) may still parse; once it has run out, the
+    file is refused unread."""
     try:
+        if budget is not None:
+            budget.before_reading()
         check_size(getattr(file, "size", None), name)
-        log = read_log(file, name)
+        log = read_log(file, name, budget=budget)
         digest = sha256_of(file)
         with written_atomically():
             # Serialise imports of one run: the second waits, then sees the first's record.
