@@ -357,6 +357,50 @@ def test_the_listing_of_an_eval_set_draws_on_the_request_budget(client, evaluato
     assert Evaluation.objects.count() == 0
 
 
+# -- a log of another model is refused from its header, before its samples are read ------------------------
+
+
+def test_a_log_of_another_model_is_refused_from_its_eval_header(target, media, parsed):
+    target["snapshot"].model_identifiers = "anthropic/claude-mythos-preview"
+    target["snapshot"].save()
+    content = run_eval("OtherModelRunXXXXXXXXX", parts=4)  # 4 journal parts of 12,000 characters
+    before = written(media)
+    result = _import(content, "other.eval", target)
+    assert result.refused and "The log's model is mockllm/model, but" in result.message, result.message
+    assert written(media) == before
+    assert parsed[0] < 4096  # _journal/start.json alone: no journal part was parsed
+    # the same from header.json (a finished run): its summaries are not read
+    with zstd_zipfile.ZipFile(GOOD) as source:
+        members = {name: source.read(name) for name in source.namelist()}
+    members["summaries.json"] = b"[" + b",".join([b'{"id":1,"epoch":1,"metadata":[' + b"{}," * 3_000 + b"{}]}"] * 4)
+    members["summaries.json"] += b"]"
+    buffer = io.BytesIO()
+    with zstd_zipfile.ZipFile(buffer, "w", compression=zstd_zipfile.ZIP_ZSTANDARD) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    parsed[0] = 0
+    result = _import(buffer.getvalue(), "finished.eval", target)
+    assert result.refused and "The log's model is mockllm/model" in result.message, result.message
+    assert parsed[0] < len(members["header.json"]) + 4096, parsed[0]
+    # confirmed, it is read whole and recorded
+    allowed = _import(content, "other.eval", {**target, "allow_other_model": True})
+    assert allowed.status == "imported", allowed.message
+
+
+def test_a_json_log_of_another_model_is_refused_before_its_samples(target, media, parsed):
+    target["snapshot"].model_identifiers = "anthropic/claude-mythos-preview"
+    target["snapshot"].save()
+    with (SAMPLES / "2026-11-22T06-15-57-00-00_tiny-qa_BLAPArHexWNvtFDQvc4tiS.json").open("rb") as handle:
+        log = json.load(handle)
+    assert list(log)[:3] == ["version", "status", "eval"]  # Inspect's writer order: the samples come after
+    log["samples"] = [{"id": n, "epoch": 1, "metadata": [{}] * 10_000} for n in range(1, 4)]
+    content = json.dumps(log, separators=(",", ":")).encode()
+    before = written(media)
+    result = _import(content, "other.json", target)
+    assert result.refused and "The log's model is mockllm/model, but" in result.message, result.message
+    assert written(media) == before and parsed[0] < len(content) // 4, (parsed[0], len(content))
+
+
 REAL = [path for folder in (SAMPLES, SAMPLES / "issue15", SAMPLES / "issue15" / "eval-set")
         for path in sorted(folder.iterdir()) if path.suffix in (".eval", ".json")
         and path.name not in ("expected-by-inspect.json", "logs.json", "eval-set.json")]  # fmt: skip
