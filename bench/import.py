@@ -3,6 +3,7 @@
 
     .venv/bin/python bench/import.py [--samples 10000] [--format json|eval]
     .venv/bin/python bench/import.py --hostile [--only TEXT]
+    .venv/bin/python bench/import.py --request 6 [--request 50]
 
 --hostile builds the files an attacker would send (issue 15): an .eval of a few hundred KB whose
 summaries unpack to 32 MB of `[{},{},…]` each, one of many such members, a 50 MB .json of `[{},…]`,
@@ -11,6 +12,12 @@ huge string; and (issue 27) a 22 KB .eval of a started run whose four journal pa
 each of samples of 620,000 `{}` (within every byte limit, but 82 million JSON values to parse). It
 reports, for each, the command's answer, its time, its CPU time and its peak memory. --only keeps
 the files whose label contains TEXT (e.g. --only "issue 27").
+
+--request N (issue 27, the multi-file request): N runs of the most work the value limits accept for
+one log (each its own eval_id), sent in one API request (POST /api/imports/ with an evaluator's token,
+through Django's test client in a process of its own) and given to one run of the command; it reports
+each file's answer, the time, the CPU time and the peak memory. Add --other-model to import them into
+a snapshot known by another model's name (the mismatch refused from the header).
 
 Generates a log of N samples (each with a short conversation and scores, as inspect-ai writes
 them) into a temporary folder, then imports it into a throwaway SQLite database (or the database
@@ -169,6 +176,88 @@ ISSUE_27 = [  # (label, parts, samples, empties)
 ]  # fmt: skip
 
 
+def most_work(path: Path, eval_id: str) -> Path:
+    """The most work the value limits accept for one log (ISSUE_27's second file), under its own eval_id."""
+    from backports.zstd import zipfile
+
+    _, parts, samples, empties = ISSUE_27[1]
+    cpu_amplifier(path, parts, samples, empties)
+    with zipfile.ZipFile(path) as source:
+        members = {name: source.read(name) for name in source.namelist()}
+    members["_journal/start.json"] = members["_journal/start.json"].replace(b'"cpu-amplifier"',
+                                                                            json.dumps(eval_id).encode())  # fmt: skip
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_ZSTANDARD, compresslevel=19) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+API_REQUEST = """
+import json, os
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.test import Client
+from django.test.utils import setup_test_environment
+from riskreg.accounts.models import ApiToken
+from riskreg.accounts.roles import EVALUATOR
+setup_test_environment()  # the test client's host name; nothing else of a test
+snapshot, paths = os.environ["BENCH_SNAPSHOT"], os.environ["BENCH_FILES"].split(",")
+with transaction.atomic():
+    user = get_user_model().objects.create_user(username=f"bench-{len(paths)}-{snapshot}", password="bench-pw-xyz")
+    user.groups.add(Group.objects.get(name=EVALUATOR))
+    raw = ApiToken.issue(user, "bench")[1]
+files = [SimpleUploadedFile(path.rsplit("/", 1)[-1], open(path, "rb").read()) for path in paths]
+response = Client().post("/api/imports/", {"log": files, "snapshot": snapshot, "category": "cyber"},
+                         headers={"authorization": f"Bearer {raw}"})
+answer = response.json()
+print(response.status_code, json.dumps([[r["status"], r["message"][:110]] for r in answer.get("results", [])]))
+"""
+
+
+def request(count: int, other_model: bool) -> int:
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        env = dict(os.environ, MEDIA_ROOT=str(folder / "media"), DEBUG="1")  # a throwaway database
+        env.setdefault("DATABASE_URL", f"sqlite:///{folder / 'bench.sqlite3'}")
+        manage = [sys.executable, str(ROOT / "manage.py")]
+        subprocess.run(manage + ["migrate", "-v0"], check=True, env=env)
+        setup = SETUP_SCRIPT.replace('"mockllm/model"', '"anthropic/other"') if other_model else SETUP_SCRIPT
+        snapshot = subprocess.run(
+            manage + ["shell", "--no-imports", "-c", setup], check=True, env=env, capture_output=True, text=True
+        ).stdout.strip()
+        startup, startup_cpu, startup_peak = measured(["check"], env)
+        print(f"machine: {os.cpu_count()} cores; database: {env['DATABASE_URL'].split(':')[0]}")
+        print(f"a bare start-up (manage.py check): {startup:.2f} s, CPU {startup_cpu:.2f} s, peak RSS "
+              f"{startup_peak:.0f} MB")  # fmt: skip
+        for way in ("api", "command"):
+            paths = [most_work(folder / f"{way}{n}.eval", f"{way}-run-{n}") for n in range(1, count + 1)]
+            size = sum(path.stat().st_size for path in paths)
+            if way == "api":
+                files = {"BENCH_SNAPSHOT": snapshot, "BENCH_FILES": ",".join(map(str, paths))}
+                result = subprocess.run([sys.executable, "-c", MEASURE, "shell", "--no-imports", "-c", API_REQUEST],
+                                        env={**env, **files}, cwd=ROOT, capture_output=True, text=True)  # fmt: skip
+                said = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else result.stderr[-500:]
+                status, _, listed = said.partition(" ")
+                answers = [f"{a}: {m}" for a, m in json.loads(listed)] if listed.startswith("[") else [said]
+            else:
+                result = subprocess.run([sys.executable, "-c", MEASURE, "import_inspect", *map(str, paths),
+                                         "--snapshot", snapshot, "--category", "cyber"], env=env, cwd=ROOT,
+                                        capture_output=True, text=True)  # fmt: skip
+                status = f"exit {result.returncode}"
+                answers = [line.split(": ", 1)[-1][:130] for line in result.stdout.splitlines() if line.startswith("[")]
+            seconds, cpu, peak = (float(x) for x in result.stderr.strip().splitlines()[-1].split()[-3:])
+            print(f"\n{way}: {count} files, {size / 1e3:.0f} KB in all: {status}; {seconds:.2f} s, CPU {cpu:.2f} s, "
+                  f"peak RSS {peak:.0f} MB")  # fmt: skip
+            for number, answer in enumerate(answers, start=1):
+                if number <= 3 or number == len(answers):
+                    print(f"  file {number}: {answer}")
+                elif number == 4:
+                    print("  …")
+    return 0
+
+
 def hostile_files(folder: Path, only: str = "") -> list[tuple[str, Path]]:
     amplifiers = [(label, cpu_amplifier(folder / f"cpu{number}.eval", parts, samples, empties))
                   for number, (label, parts, samples, empties) in enumerate(ISSUE_27) if only in label]  # fmt: skip
@@ -240,7 +329,12 @@ def main() -> int:
     parser.add_argument("--format", choices=["json", "eval"], default="json")
     parser.add_argument("--hostile", action="store_true", help="Measure the hostile files instead.")
     parser.add_argument("--only", default="", help="With --hostile: only the files whose label contains this.")
+    parser.add_argument("--request", type=int, default=0, metavar="N",
+                        help="Measure one API request and one command run of N of the most work one log may be.")
+    parser.add_argument("--other-model", action="store_true", help="With --request: a snapshot of another model.")
     args = parser.parse_args()
+    if args.request:
+        return request(args.request, args.other_model)
     if args.hostile:
         return hostile(args.only)
     with tempfile.TemporaryDirectory() as folder:

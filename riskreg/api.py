@@ -97,7 +97,10 @@ def openapi_document(server: str) -> dict:
                     "description": "Each file is imported on its own, as the command line does: a refused file "
                     "changes nothing, an identical file is skipped, a later state of a run recorded unfinished "
                     "updates it. Needs a user allowed to import logs (an evaluator). An eval set's logs.json / "
-                    "eval-set.json may be sent with its logs: they are read to check that every member came.",
+                    "eval-set.json may be sent with its logs: they are read to check that every member came. "
+                    "All the files of one request share a budget of JSON values (IMPORT_MAX_REQUEST_JSON_VALUES): "
+                    "past it, the file being read is refused naming the limit and the files after it are refused "
+                    "unread ('Not read: …'); send those in another request.",
                     "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
                         "type": "object", "required": ["log", "snapshot", "category"],
                         "properties": {

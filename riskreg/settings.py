@@ -253,6 +253,9 @@ IMPORT_MAX_METRICS = env_int("IMPORT_MAX_METRICS", 1_000)
 # real logs run 14 to 50 bytes a value (a tiny part 9), `[{},{},…]` 1.5.
 IMPORT_MAX_JSON_VALUES = env_int("IMPORT_MAX_JSON_VALUES", 32_000_000)
 IMPORT_MAX_PART_JSON_VALUES = env_int("IMPORT_MAX_PART_JSON_VALUES", 8_000_000)
+# ... and of all the files of one request (an API call, a browser preview or its confirmation, a run of
+# import_inspect): by default what one log may cost, so that 50 files cost no more than one largest log.
+IMPORT_MAX_REQUEST_JSON_VALUES = env_int("IMPORT_MAX_REQUEST_JSON_VALUES", IMPORT_MAX_JSON_VALUES)
 # Imports running at once, across every worker process (riskreg/importers/slots.py): per user, and in
 # all, so that most server threads stay free for everything else. Beyond either, a refusal (429); 0: no limit.
 IMPORT_MAX_CONCURRENT_PER_USER = env_int("IMPORT_MAX_CONCURRENT_PER_USER", 1)

@@ -15,7 +15,7 @@ from riskreg.api import error, token_user
 
 from .evalsets import check_members, is_listing, listing_of
 from .forms import MAX_FILES
-from .inspect import InspectLogError
+from .inspect import InspectLogError, RequestBudget
 from .service import OutcomeRule, find_category, find_snapshot, import_log, written_atomically
 from .slots import RETRY_AFTER, ImportBusy, import_slot
 from .views import upload_name
@@ -69,8 +69,9 @@ class ImportApiView(View):
 
         names = [upload_name(upload) for upload in uploads]
         listing_files = {n: u for n, u in zip(names, uploads, strict=True) if is_listing(n)}
+        budget = RequestBudget()  # the JSON values all the files of this request may parse (issue 27)
         try:
-            listing = listing_of(listing_files)
+            listing = listing_of(listing_files, budget)
         except InspectLogError as problem:
             return error(400, str(problem))
         results = []
@@ -78,7 +79,7 @@ class ImportApiView(View):
             if is_listing(name):
                 continue
             result = import_log(upload, name, snapshot=snapshot, category=category, user=user, rule=rule,
-                                allow_other_model=flag in TRUE)  # fmt: skip
+                                allow_other_model=flag in TRUE, budget=budget)  # fmt: skip
             evaluation = result.evaluation
             results.append({
                 "file": name, "status": result.status, "message": result.message,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from .inspect import LISTING_NAMES, EvalSetListing, InspectLogError, read_listing
+from .inspect import LISTING_NAMES, EvalSetListing, InspectLogError, RequestBudget, read_listing
 
 LOG_SUFFIXES = {".eval", ".json"}
 
@@ -29,14 +29,15 @@ def is_listing(name: str) -> bool:
     return Path(name).name in LISTING_NAMES
 
 
-def listing_of(files: Mapping[str, IO[bytes]]) -> EvalSetListing | None:
-    """The eval-set listing read from uploaded `logs.json` / `eval-set.json` files (name → file)."""
+def listing_of(files: Mapping[str, IO[bytes]], budget: RequestBudget | None = None) -> EvalSetListing | None:
+    """The eval-set listing read from uploaded `logs.json` / `eval-set.json` files (name → file), drawing on
+    the request's `budget` of JSON values."""
     listing = None
     for name, handle in files.items():
         if is_listing(name):
             listing = listing or EvalSetListing()
             handle.seek(0)
-            read_listing(handle, Path(name).name, listing)
+            read_listing(handle, Path(name).name, listing, budget)
     return listing
 
 

@@ -23,7 +23,7 @@ import random
 import re
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import PurePath
@@ -159,12 +159,47 @@ class InspectLog:
 _DECODER = json.JSONDecoder()
 
 
-class _Budget:
-    """What reading one log may still cost, shared by every part of it: bytes unpacked, JSON values parsed."""
+class RequestBudget:
+    """The JSON values one request may still parse across all its files (issue 27).
+
+    The limits of one log bound the work of that log; a request (an API call, a browser preview or
+    its confirmation, a run of the command) takes up to 50 files, and 50 logs each just within the
+    limits cost 50 times the work. Every file of one request draws on one of these, as its values
+    stream; once it runs out, the file being read is refused and the files after it are not read.
+    """
 
     def __init__(self) -> None:
+        self.limit = limit("IMPORT_MAX_REQUEST_JSON_VALUES")
+        self.values = self.limit
+        self.exhausted = False
+
+    def spend(self, values: int) -> None:
+        self.values -= values
+        if self.values < 0:
+            self.exhausted = True
+            raise InspectLogError(
+                f"The files of this request hold more than {self.limit:,} JSON values in the parts riskreg reads "
+                "(IMPORT_MAX_REQUEST_JSON_VALUES); refused while reading this file, and nothing of it was written. "
+                "Import it, and the files after it, separately."
+            )
+
+    def before_reading(self) -> None:
+        """Refuse a file unread once the budget has run out."""
+        if self.exhausted:
+            raise InspectLogError(
+                f"Not read: the files before it used up this request's {self.limit:,} JSON values "
+                "(IMPORT_MAX_REQUEST_JSON_VALUES); nothing of it was written. Import it separately."
+            )
+
+
+class _Budget:
+    """What reading one log may still cost, shared by every part of it: bytes unpacked, JSON values parsed
+    (and, if given, what its request may still parse)."""
+
+    def __init__(self, request: RequestBudget | None = None) -> None:
         self.bytes = limit("IMPORT_MAX_UNPACKED_BYTES")
         self.values = limit("IMPORT_MAX_JSON_VALUES")
+        self.request = request
 
 _NOT_WHITESPACE = re.compile(r"[^ \t\n\r]")
 
@@ -221,6 +256,8 @@ class _JsonStream:
             raise InspectLogError(f"The log holds more than {limit('IMPORT_MAX_JSON_VALUES'):,} JSON values in "
                                   "the parts riskreg reads (IMPORT_MAX_JSON_VALUES); refused: no Inspect log "
                                   "needs that much work to read.")  # fmt: skip
+        if self.budget.request is not None:
+            self.budget.request.spend(values)
 
     def _peek(self) -> str:
         while True:
@@ -402,10 +439,19 @@ class _Samples:
                 self.kept[slot] = excerpt
 
 
-def _read_json_log(file: IO[bytes]) -> tuple[dict, _Samples]:
-    """A .json log's header sections, and its samples counted as they stream past."""
+# Called with a log's `eval` section as soon as it is read, before its samples: it may refuse the
+# log there (the service refuses a log of another model than the snapshot's from its header).
+HeaderCheck = Callable[[object], None]
+
+
+def _read_json_log(file: IO[bytes], budget: _Budget, check: HeaderCheck | None) -> tuple[dict, _Samples]:
+    """A .json log's header sections, and its samples counted as they stream past.
+
+    Inspect writes `eval` before `samples` (version, status, eval, plan, results, stats, …), so
+    `check` sees it before the samples are read; a log written in another order is checked when its
+    `eval` comes."""
     file.seek(0)
-    stream = _JsonStream(file, "The file", _Budget())
+    stream = _JsonStream(file, "The file", budget)
     if stream._peek() != "{":
         raise InspectLogError("The file is JSON but not an Inspect log (expected an object).")
     header: dict[str, Any] = {}
@@ -424,6 +470,8 @@ def _read_json_log(file: IO[bytes]) -> tuple[dict, _Samples]:
             left -= stream.pos - start
             if key in HEADER_KEYS:
                 header[key] = value
+            if key == "eval" and check is not None:
+                check(value)
     stream.end()
     return header, samples
 
@@ -529,7 +577,7 @@ def _outputs(archive: zipfile.ZipFile, names: set[str], budget: _Budget, kept: l
         excerpt["output"] = _output_of(row) if isinstance(row, dict) else ""
 
 
-def _read_eval(file: IO[bytes]) -> tuple[dict, _Samples]:
+def _read_eval(file: IO[bytes], budget: _Budget, check: HeaderCheck | None) -> tuple[dict, _Samples]:
     """The parts of a .eval zip the importer needs, as a log-shaped dict, and its samples counted."""
     try:
         count = _member_count(file)
@@ -544,7 +592,6 @@ def _read_eval(file: IO[bytes]) -> tuple[dict, _Samples]:
         archive = zipfile.ZipFile(file)
     except (zipfile.BadZipFile, stdlib_zipfile.BadZipFile, EOFError, OSError, ValueError):
         raise InspectLogError("The .eval file is not a readable zip archive (truncated or corrupt?).") from None
-    budget = _Budget()
     header_cap = limit("IMPORT_MAX_HEADER_BYTES")
     samples = _Samples()
     with archive:
@@ -556,6 +603,8 @@ def _read_eval(file: IO[bytes]) -> tuple[dict, _Samples]:
                 log = _member_json(archive, "header.json", budget, header_cap, "The header")
                 if not isinstance(log, dict):
                     raise InspectLogError("header.json is not a JSON object.")
+                if check is not None:
+                    check(log.get("eval"))
                 if "summaries.json" in names:
                     _member_samples(archive, "summaries.json", budget, samples)
                     log["_has_samples"] = True
@@ -566,6 +615,8 @@ def _read_eval(file: IO[bytes]) -> tuple[dict, _Samples]:
                 start = _member_json(archive, "_journal/start.json", budget, header_cap, "The start record")
                 if not isinstance(start, dict):
                     raise InspectLogError("_journal/start.json is not a JSON object.")
+                if check is not None:
+                    check(start.get("eval"))
                 for name in sorted(n for n in names if n.startswith("_journal/summaries/")):
                     _member_samples(archive, name, budget, samples)
                 return {**start, "status": "started", "stats": {}, "_has_samples": True}, samples
@@ -810,13 +861,19 @@ def _interpret(log: Any, samples: _Samples) -> InspectLog:
     )
 
 
-def read_log(file: IO[bytes], name: str) -> InspectLog:
-    """Read an Inspect log from a seekable binary file; `name` tells the format by its extension."""
+def read_log(file: IO[bytes], name: str, *, budget: RequestBudget | None = None,
+             check: HeaderCheck | None = None) -> InspectLog:  # fmt: skip
+    """Read an Inspect log from a seekable binary file; `name` tells the format by its extension.
+
+    `budget`: the JSON values the request this file belongs to may still parse (it is refused unread if
+    none are left). `check`: called with the log's `eval` section before its samples are read."""
+    if budget is not None:
+        budget.before_reading()
     suffix = PurePath(name).suffix.lower()
     if suffix == ".eval":
-        return interpret(*_read_eval(file))
+        return interpret(*_read_eval(file, _Budget(budget), check))
     if suffix == ".json":
-        return interpret(*_read_json_log(file))
+        return interpret(*_read_json_log(file, _Budget(budget), check))
     raise InspectLogError(f"'{name}' is neither a .json nor an .eval Inspect log.")
 
 
@@ -834,9 +891,9 @@ class EvalSetListing:
     tasks: list[dict] = field(default_factory=list)  # from eval-set.json: task_id, name, model
 
 
-def read_listing(file: IO[bytes], name: str, listing: EvalSetListing) -> None:
+def read_listing(file: IO[bytes], name: str, listing: EvalSetListing, budget: RequestBudget | None = None) -> None:
     """Add what `logs.json` (its keys) or `eval-set.json` (its id and tasks) says to `listing`."""
-    stream = _JsonStream(file, name, _Budget())
+    stream = _JsonStream(file, name, _Budget(budget))
     if stream._peek() != "{":
         raise InspectLogError(f"{name} is not a JSON object: not an Inspect eval-set listing.")
     if PurePath(name).name == "logs.json":

@@ -40,7 +40,7 @@ from riskreg.lib.forms import size_in_words
 from riskreg.lib.text import one_line
 from riskreg.sources import SourceMark
 
-from .inspect import InspectLog, InspectLogError, Metric, read_log
+from .inspect import HeaderCheck, InspectLog, InspectLogError, Metric, RequestBudget, read_log
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -236,13 +236,37 @@ def plan(log: InspectLog, digest: str, *, snapshot: "Snapshot", category: "Threa
     mismatch = log.model not in snapshot.identifiers
     result = Plan(log, outcome_for(log, rule), rule, None, model_mismatch=mismatch)
     if mismatch and not allow_other_model:
-        known = ", ".join(snapshot.identifiers) or "no identifiers recorded"
-        raise InspectLogError(
-            f"The log's model is {log.model or '(none)'}, but {snapshot} is known as: {known}. Confirm the mismatch "
-            "to record it anyway (the checkbox on the preview, --allow-other-model on the command line, "
-            "allow_other_model=true in the API); the confirmation is recorded with the evaluation."
-        )
+        raise InspectLogError(_other_model(log.model, snapshot))
     return result
+
+
+def _other_model(model: str, snapshot: "Snapshot") -> str:
+    known = ", ".join(snapshot.identifiers) or "no identifiers recorded"
+    return (f"The log's model is {model or '(none)'}, but {snapshot} is known as: {known}. Confirm the mismatch to "
+            "record it anyway (the checkbox on the preview, --allow-other-model on the command line, "
+            "allow_other_model=true in the API); the confirmation is recorded with the evaluation.")  # fmt: skip
+
+
+def model_check(snapshot: "Snapshot", allow_other_model: bool) -> HeaderCheck | None:
+    """Refuse a log of another model from its header, before its samples are read (issue 27: the
+    mismatch was refused only after the whole log had been read), as `plan` would refuse it after.
+
+    A log whose eval_id is recorded is left to `plan` (a later state of a run is checked against the
+    run as recorded), and so is a header of the wrong shape (`interpret` refuses it, naming what)."""
+    if allow_other_model:
+        return None
+
+    def check(evaluation: object) -> None:
+        if not isinstance(evaluation, dict):
+            return
+        model, eval_id = evaluation.get("model"), evaluation.get("eval_id")
+        if not isinstance(model, (str, type(None))) or not isinstance(eval_id, str) or not eval_id:
+            return
+        if (model or "") in snapshot.identifiers or ImportedRun.objects.filter(eval_id=eval_id).exists():
+            return
+        raise InspectLogError(_other_model(model or "", snapshot))
+
+    return check
 
 
 def _plan_again(
@@ -341,11 +365,17 @@ def _rule_resolved(rule: OutcomeRule | None, log: InspectLog) -> OutcomeRule | N
 
 
 def import_log(file: IO[bytes], name: str, *, snapshot: "Snapshot", category: "ThreatCategory | None", user: "User",
-               rule: OutcomeRule | None = None, allow_other_model: bool = False) -> ImportResult:  # fmt: skip
-    """Read and record one log. Never raises for a bad file: the result says it was refused, and why."""
+               rule: OutcomeRule | None = None, allow_other_model: bool = False,
+               budget: RequestBudget | None = None) -> ImportResult:  # fmt: skip
+    """Read and record one log. Never raises for a bad file: the result says it was refused, and why.
+
+    `budget`: the JSON values the request (every file of it) may still parse; once it has run out, the
+    file is refused unread."""
     try:
+        if budget is not None:
+            budget.before_reading()
         check_size(getattr(file, "size", None), name)
-        log = read_log(file, name)
+        log = read_log(file, name, budget=budget, check=model_check(snapshot, allow_other_model))
         digest = sha256_of(file)
         with written_atomically():
             # Serialise imports of one run: the second waits, then sees the first's record.

@@ -22,7 +22,7 @@ from riskreg.frameworks.models import ThreatCategory
 
 from .evalsets import check_members, is_listing, listing_of
 from .forms import ConfirmForm, ImportForm
-from .inspect import InspectLogError, read_log
+from .inspect import InspectLogError, RequestBudget, read_log
 from .service import check_size, import_log, plan, sha256_of, written_atomically
 from .slots import RETRY_AFTER, ImportBusy, import_slot
 
@@ -100,13 +100,15 @@ class ImportView(RoleRequiredMixin, View):
         snapshot, category, rule = (form.cleaned_data[k] for k in ("snapshot", "category", "rule"))
         uploads = [(upload, upload_name(upload)) for upload in form.cleaned_data["log"]]
         rows, listing_files = [], {}
+        budget = RequestBudget()  # the JSON values all the files of this preview may parse (issue 27)
         for upload, name in uploads:
             if is_listing(name):
                 listing_files[name] = upload
                 continue
             try:
+                budget.before_reading()
                 check_size(upload.size, name)
-                log = read_log(upload, name)
+                log = read_log(upload, name, budget=budget)
                 decided = plan(log, sha256_of(upload), snapshot=snapshot, category=category, rule=rule,
                                allow_other_model=True)  # fmt: skip
                 rows.append({"name": name, "upload": upload, "log": log, "plan": decided,
@@ -115,7 +117,7 @@ class ImportView(RoleRequiredMixin, View):
                 rows.append({"name": name, "error": str(error)})
         notes = []
         try:
-            listing = listing_of(listing_files)
+            listing = listing_of(listing_files, budget)
         except InspectLogError as error:
             form.add_error("log", str(error))
             return self._form_page(request, form, status=400)
@@ -181,6 +183,7 @@ class ImportConfirmView(RoleRequiredMixin, View):
         token = form.cleaned_data["token"]
         folder = staging_root() / token
         results = []
+        budget = RequestBudget()  # the staged files were read within one at the preview; read again within one
         try:
             for entry in staged[token]:
                 stored, name = entry if isinstance(entry, list) else (entry, entry)
@@ -192,7 +195,7 @@ class ImportConfirmView(RoleRequiredMixin, View):
                     results.append(import_log(
                         handle, name, snapshot=form.cleaned_data["snapshot"], category=form.cleaned_data["category"],
                         user=request.user, rule=form.cleaned_data["rule"],
-                        allow_other_model=form.cleaned_data["allow_other_model"],
+                        allow_other_model=form.cleaned_data["allow_other_model"], budget=budget,
                     ))  # fmt: skip
         finally:
             staged.pop(token, None)

@@ -117,10 +117,10 @@ def _failing_on(monkeypatch, name: str) -> None:
 
     real = service.read_log
 
-    def read_log(file, called):
+    def read_log(file, called, **options):
         if called == name:
             raise RuntimeError("injected: a bug while reading the second file")
-        return real(file, called)
+        return real(file, called, **options)
 
     monkeypatch.setattr(service, "read_log", read_log)
 
@@ -256,6 +256,149 @@ def test_a_json_log_is_bounded_in_json_values(target, media, settings, parsed):
     result = _import(content, "log.json", target)
     assert result.refused and "more than 50,000 JSON values" in result.message, result.message
     assert written(media) == before and parsed[0] < len(content) * 2 // 3
+
+
+# -- the work of one request is bounded, not only the work of each of its logs ----------------------------
+
+
+def run_eval(eval_id: str, parts: int = 2, samples: int = 2, empties: int = 2_000) -> bytes:
+    """`empties_eval` under its own eval_id (each file of a request a run of its own): by default about
+    16,000 JSON values, within each log's limits below."""
+    content = empties_eval(parts, samples, empties)
+    with zstd_zipfile.ZipFile(io.BytesIO(content)) as source:
+        members = {name: source.read(name) for name in source.namelist()}
+    start = json.loads(members["_journal/start.json"])
+    start["eval"]["eval_id"] = eval_id
+    members["_journal/start.json"] = json.dumps(start).encode()
+    buffer = io.BytesIO()
+    with zstd_zipfile.ZipFile(buffer, "w", compression=zstd_zipfile.ZIP_ZSTANDARD) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def small_limits(settings):
+    """Each log may hold 30,000 values, and so may all the files of one request."""
+    settings.IMPORT_MAX_PART_JSON_VALUES = 10_000
+    settings.IMPORT_MAX_JSON_VALUES = settings.IMPORT_MAX_REQUEST_JSON_VALUES = 30_000
+    return settings
+
+
+RUNS = [f"Run{n}OfTheSameTaskXXXXX" for n in range(1, 5)]
+ONE_RUN_PARSED = 2 * 2 * (2_000 * 3 + 31)  # the characters one run's two journal parts put through the parser
+
+
+def test_an_api_request_is_bounded_in_json_values_across_its_files(client, evaluator, target, media, small_limits,
+                                                                   parsed):  # fmt: skip
+    """The reviewer's request: files each within every limit of a log, many of them in one request; the
+    work grew with the number of files (50 allowed). Now the request has one budget: the file during which
+    it runs out is refused (nothing of it written), the files after it are not read."""
+    files = [SimpleUploadedFile(f"{n}.eval", run_eval(run)) for n, run in enumerate(RUNS, start=1)]
+    before = written(media)
+    response = _api(client, token(evaluator), files, target)
+    assert response.status_code == 422, response.content[:500]
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["imported", "refused", "refused", "refused"], results
+    assert "more than 30,000 JSON values" in results[1]["message"]
+    assert "(IMPORT_MAX_REQUEST_JSON_VALUES); refused while reading this file" in results[1]["message"]
+    assert all(r["message"].startswith("Not read: ") and "IMPORT_MAX_REQUEST_JSON_VALUES" in r["message"]
+               and r["evaluation"] is None for r in results[2:])  # fmt: skip
+    assert written(media)[:3] == (before[0] + 1, before[1] + 1, before[2] + 1)  # the first file alone
+    assert ImportedRun.objects.get().eval_id == RUNS[0]
+    assert parsed[0] < 2 * ONE_RUN_PARSED  # the third and fourth files were never parsed (4 x before)
+    # each file on its own is within every limit: the refusal was the request's, not the file's
+    again = _api(client, token(evaluator), [SimpleUploadedFile("2.eval", run_eval(RUNS[1]))], target)
+    assert again.status_code == 200, again.content[:500]
+
+
+def test_a_browser_preview_and_its_confirmation_are_bounded_as_a_request_is(client, evaluator, target, media,
+                                                                            small_limits, parsed):  # fmt: skip
+    client.force_login(evaluator)
+    form = {"snapshot": target["snapshot"].pk, "category": target["category"].pk}
+    files = [SimpleUploadedFile(f"{n}.eval", run_eval(run)) for n, run in enumerate(RUNS, start=1)]
+    preview = client.post(reverse("importers:upload"), {"log": files, **form})
+    page = preview.content.decode()
+    assert preview.status_code == 200 and "IMPORT_MAX_REQUEST_JSON_VALUES" in page and "Not read: " in page
+    assert len(preview.context["staged"]) == 1 and parsed[0] < 2 * ONE_RUN_PARSED  # only the file read whole
+    # a confirmation reads its files again, within a budget of its own
+    small_limits.IMPORT_MAX_REQUEST_JSON_VALUES = 60_000
+    files = [SimpleUploadedFile(f"{n}.eval", run_eval(run)) for n, run in enumerate(RUNS[:2], start=1)]
+    preview = client.post(reverse("importers:upload"), {"log": files, **form})
+    assert len(preview.context["staged"]) == 2, preview.content.decode()[:2000]
+    small_limits.IMPORT_MAX_REQUEST_JSON_VALUES = 20_000
+    before = written(media)
+    done = client.post(reverse("importers:confirm"), {**preview.context["confirm"].initial, "rule": ""})
+    assert done.status_code == 302
+    shown = [str(m) for m in done.wsgi_request._messages]
+    assert any("2.eval was refused" in m and "IMPORT_MAX_REQUEST_JSON_VALUES" in m for m in shown), shown
+    assert written(media)[:3] == (before[0] + 1, before[1] + 1, before[2] + 1)
+
+
+def test_a_run_of_the_command_is_bounded_as_a_request_is(target, media, small_limits, tmp_path, parsed):
+    paths = []
+    for number, run in enumerate(RUNS, start=1):
+        paths.append(tmp_path / f"{number}.eval")
+        paths[-1].write_bytes(run_eval(run))
+    before = written(media)
+    with pytest.raises(CommandError, match="Imported 1, updated 0, skipped 0, refused 3"):
+        _command(*paths, target=target)
+    assert written(media)[:3] == (before[0] + 1, before[1] + 1, before[2] + 1)
+    assert parsed[0] < 2 * ONE_RUN_PARSED
+
+
+def test_the_listing_of_an_eval_set_draws_on_the_request_budget(client, evaluator, target, small_limits):
+    logs = json.dumps({"1.eval": {"metadata": [{}] * 10_000}}).encode()  # 20,000 values
+    response = _api(client, token(evaluator), [SimpleUploadedFile("logs.json", logs),
+                                               SimpleUploadedFile("1.eval", run_eval(RUNS[0]))], target)  # fmt: skip
+    assert response.status_code == 422, response.content[:500]
+    [result] = response.json()["results"]  # the log, within its own limits, is refused for the request's
+    assert result["status"] == "refused" and "(IMPORT_MAX_REQUEST_JSON_VALUES)" in result["message"], result
+    assert Evaluation.objects.count() == 0
+
+
+# -- a log of another model is refused from its header, before its samples are read ------------------------
+
+
+def test_a_log_of_another_model_is_refused_from_its_eval_header(target, media, parsed):
+    target["snapshot"].model_identifiers = "anthropic/claude-mythos-preview"
+    target["snapshot"].save()
+    content = run_eval("OtherModelRunXXXXXXXXX", parts=4)  # 4 journal parts of 12,000 characters
+    before = written(media)
+    result = _import(content, "other.eval", target)
+    assert result.refused and "The log's model is mockllm/model, but" in result.message, result.message
+    assert written(media) == before
+    assert parsed[0] < 4096  # _journal/start.json alone: no journal part was parsed
+    # the same from header.json (a finished run): its summaries are not read
+    with zstd_zipfile.ZipFile(GOOD) as source:
+        members = {name: source.read(name) for name in source.namelist()}
+    members["summaries.json"] = b"[" + b",".join([b'{"id":1,"epoch":1,"metadata":[' + b"{}," * 3_000 + b"{}]}"] * 4)
+    members["summaries.json"] += b"]"
+    buffer = io.BytesIO()
+    with zstd_zipfile.ZipFile(buffer, "w", compression=zstd_zipfile.ZIP_ZSTANDARD) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    parsed[0] = 0
+    result = _import(buffer.getvalue(), "finished.eval", target)
+    assert result.refused and "The log's model is mockllm/model" in result.message, result.message
+    assert parsed[0] < len(members["header.json"]) + 4096, parsed[0]
+    # confirmed, it is read whole and recorded
+    allowed = _import(content, "other.eval", {**target, "allow_other_model": True})
+    assert allowed.status == "imported", allowed.message
+
+
+def test_a_json_log_of_another_model_is_refused_before_its_samples(target, media, parsed):
+    target["snapshot"].model_identifiers = "anthropic/claude-mythos-preview"
+    target["snapshot"].save()
+    with (SAMPLES / "2026-11-22T06-15-57-00-00_tiny-qa_BLAPArHexWNvtFDQvc4tiS.json").open("rb") as handle:
+        log = json.load(handle)
+    assert list(log)[:3] == ["version", "status", "eval"]  # Inspect's writer order: the samples come after
+    log["samples"] = [{"id": n, "epoch": 1, "metadata": [{}] * 10_000} for n in range(1, 4)]
+    content = json.dumps(log, separators=(",", ":")).encode()
+    before = written(media)
+    result = _import(content, "other.json", target)
+    assert result.refused and "The log's model is mockllm/model, but" in result.message, result.message
+    assert written(media) == before and parsed[0] < len(content) // 4, (parsed[0], len(content))
 
 
 REAL = [path for folder in (SAMPLES, SAMPLES / "issue15", SAMPLES / "issue15" / "eval-set")

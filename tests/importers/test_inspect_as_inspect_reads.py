@@ -277,7 +277,8 @@ def test_summaries_of_empty_objects_are_counted_not_held_and_refused(target, set
 def test_the_unpacked_total_per_log_is_bounded(target, settings):
     settings.IMPORT_MAX_UNPACKED_BYTES = 1_000_000
     part = b"[" + b'{"id": 1, "epoch": 1},' * 30_000 + b'{"id": 2, "epoch": 1}]'  # 0.7 MB each
-    content = _eval_zip({"_journal/start.json": json.dumps({"version": 2, "eval": {"eval_id": "x", "task": "t"}}),
+    start = {"version": 2, "eval": {"eval_id": "x", "task": "t", "model": "mockllm/model"}}  # the snapshot's model
+    content = _eval_zip({"_journal/start.json": json.dumps(start),
                          "_journal/summaries/1.json": part, "_journal/summaries/2.json": part})  # fmt: skip
     result = _import_bytes(target, content, "journals.eval")
     assert result.status == "refused" and "IMPORT_MAX_UNPACKED_BYTES" in result.message
@@ -308,7 +309,8 @@ def test_a_json_log_streams_its_samples_within_the_budget(target, settings):
         (b"[" + b"{}," * 100_000 + b"{}]", "not an Inspect log (expected an object)"),
         (b'{"version": 2, "eval": ' + b"[" * 100_000, "nested too deeply"),
         (b'{"version": 2, "samples": [' + b'{"x": 1},' * 10 + b"oops", "not valid JSON"),
-        (b'{"version": 2, "eval": {"eval_id": "a", "task": "t"}} trailing', "text after the end"),
+        (b'{"version": 2, "eval": {"eval_id": "a", "task": "t", "model": "mockllm/model"}} trailing',
+         "text after the end"),  # (of the snapshot's model: one of another is refused at its eval section)
     ],
 )
 def test_a_hostile_json_log_is_refused_without_being_held(target, content, says):

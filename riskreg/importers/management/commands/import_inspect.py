@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from riskreg.importers.evalsets import collect
-from riskreg.importers.inspect import InspectLogError
+from riskreg.importers.inspect import InspectLogError, RequestBudget
 from riskreg.importers.service import OutcomeRule, find_category, find_snapshot, import_log
 
 
@@ -45,6 +45,7 @@ class Command(BaseCommand):
         refused = [f"{name}: {why}" for name, why in collected.missing]
         counts["refused"] += len(refused)
         total = len(collected.files)
+        budget = RequestBudget()  # one run of the command is bounded in work as one request is (issue 27)
         for number, path in enumerate(collected.files, start=1):
             if not path.is_file():
                 status, message = "refused", "no such file"
@@ -53,7 +54,7 @@ class Command(BaseCommand):
                     handle.size = path.stat().st_size
                     result = import_log(handle, path.name, snapshot=found_snapshot, category=found_category,
                                         user=importer, rule=outcome_rule,
-                                        allow_other_model=allow_other_model)  # fmt: skip
+                                        allow_other_model=allow_other_model, budget=budget)  # fmt: skip
                 status, message = result.status, result.message
                 if result.evaluation is not None and status != "refused":
                     message += f" [{result.evaluation.get_absolute_url()}]"
