@@ -152,6 +152,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "riskreg.views.my_work_count",
             ],
+            # Where each fact comes from, one way for every page, report and record (riskreg/provenance.py).
+            "libraries": {"provenance": "riskreg.templatetags.provenance"},
         },
     },
 ]
