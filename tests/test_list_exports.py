@@ -41,19 +41,49 @@ def download(client, name, **params) -> list[list[str]]:
 
 
 def _cells(name, record) -> list:
-    """A row's columns worked out from the instance, as the page's columns mean them (not the export's code)."""
+    """A row's columns worked out from the instance, as the page's columns mean them (not the export's code):
+    the last, where the row comes from, then its note and which of its values are riskreg's reading."""
+    source = _source(record)
     if name == "evaluations":
         hashes = [piece.sha256 for piece in record.evidence.order_by("id") if piece.sha256]
         return [record.title, str(record.snapshot), record.category.name, record.get_kind_display(),
-                record.get_outcome_display(), record.score, record.is_external, record.source_section,
-                " ".join(hashes)]  # fmt: skip
+                record.get_outcome_display(), record.score, record.is_external, " ".join(hashes), *source]  # fmt: skip
     if name == "risks":
         return [record.code, record.title, record.category.name if record.category else None, record.inherent_score,
                 record.residual_score, record.get_treatment_display(), record.get_status_display(),
-                record.owner_label, record.next_review]  # fmt: skip
+                record.owner_label, record.next_review, *source]  # fmt: skip
     version = record.framework_version
     return [record.reference, record.title, str(record.snapshot), record.get_scope_display(),
-            record.get_status_display(), f"{version.framework.name} v{version.version}", record.effective_date]
+            record.get_status_display(), f"{version.framework.name} v{version.version}", record.effective_date,
+            *source]  # fmt: skip
+
+
+def _source(record) -> list:
+    """The provenance cells, from the record's own fields (not riskreg.provenance)."""
+    mark = record.get_source_mark_display()
+    if record.source_mark == "illustration":
+        where = "Illustration (not in the source)"
+    elif record.source_mark == "imported":
+        where = "Imported from an evaluation log"
+    elif getattr(record, "provenance", None) == "decided":
+        where = "Decided in riskreg"
+    elif record.source_section or record.source_mark != "verified" or getattr(record, "is_recorded", False):
+        where = f"§{record.source_section} · {mark}" if record.source_section else mark
+    else:
+        where = "Entered in riskreg"
+    readings = []
+    if where.startswith("§") or where == mark:
+        if name_of(record) == "risks":
+            readings = ["scores", "treatment", "status"] + (["owner"] if record.owner_label else []) + (
+                ["confidence"] if record.confidence != "not_stated" else []) + (
+                ["next review"] if record.next_review else [])
+        elif name_of(record) == "evaluations" and record.confidence != "not_stated":
+            readings = ["confidence"]
+    return [where, record.source_note, ", ".join(readings)]
+
+
+def name_of(record) -> str:
+    return {"Evaluation": "evaluations", "Risk": "risks"}.get(type(record).__name__, "decisions")
 
 
 def table_cells(name, sort) -> list[list[str]]:
@@ -70,7 +100,8 @@ def table_cells(name, sort) -> list[list[str]]:
         queryset = ordered.order_by(*ordered.query.order_by, "-pk" if first.startswith("-") else "pk")
     else:
         queryset = queryset.order_by(keyset)
-    rows = [[str(column.header) for column in TABLES[name](model.objects.none()).columns]]  # the page's headers
+    rows = [[str(column.header) for column in TABLES[name](model.objects.none()).columns]  # the page's headers,
+            + ["Source note", "riskreg's reading (not the source's)"]]  # and the provenance the page gives on a record
     for record in queryset:
         rows.append(["" if value is None else escape_formula(str(value)) for value in _cells(name, record)])
     return rows
@@ -113,7 +144,7 @@ def test_the_evidence_column_lists_each_files_hash_in_the_order_added(client, vi
     client.force_login(viewer)
     rows = download(client, "evaluations")
     row = next(row for row in rows[1:] if row[0] == evaluation.title)
-    assert row[8] == f"{'b' * 64} {'a' * 64}"
+    assert row[7] == f"{'b' * 64} {'a' * 64}"
     assert rows == table_cells("evaluations", "")
 
 

@@ -6,6 +6,7 @@ from riskreg.lib.exports import CsvExport, choice_labels
 
 class ReleaseDecisionCsv(CsvExport):
     name = "decisions"
+    model = ReleaseDecision
     header = ["Ref.", "Title", "Model / snapshot", "Scope", "Status", "Framework", "Effective date"]
     fields = ["reference", "title", "snapshot__model__name", "snapshot__name", "scope", "status",
               "framework_version__framework__name", "framework_version__version", "effective_date"]  # fmt: skip

@@ -6,10 +6,10 @@ from riskreg.lib.exports import CsvExport, choice_labels, ids_in
 
 class EvaluationCsv(CsvExport):
     name = "evaluations"
-    header = ["Title", "Model / snapshot", "Category", "Kind", "Outcome", "Score", "External", "§",
-              "Evidence (SHA-256)"]  # fmt: skip
+    model = Evaluation
+    header = ["Title", "Model / snapshot", "Category", "Kind", "Outcome", "Score", "External", "Evidence (SHA-256)"]
     fields = ["pk", "title", "snapshot__model__name", "snapshot__name", "category__name", "kind", "outcome", "score",
-              "is_external", "source_section"]  # fmt: skip
+              "is_external"]  # fmt: skip
 
     def __init__(self):
         self.kinds = choice_labels(Evaluation, "kind")
@@ -23,7 +23,6 @@ class EvaluationCsv(CsvExport):
         pieces = Evidence.objects.filter(evaluation_id__in=ids_in([row[0] for row in rows]), sha256__gt="").order_by()
         for _, evaluation_id, sha256 in sorted(pieces.values_list("id", "evaluation_id", "sha256")):
             hashes.setdefault(evaluation_id, []).append(sha256)
-        for pk, title, model, snapshot, category, kind, outcome, score, external, section in rows:
+        for pk, title, model, snapshot, category, kind, outcome, score, external in rows:
             yield [title, f"{model} — {snapshot}", category, self.kinds.get(kind, kind),
-                   self.outcomes.get(outcome, outcome), score, external, section,
-                   " ".join(hashes.get(pk, ()))]  # fmt: skip
+                   self.outcomes.get(outcome, outcome), score, external, " ".join(hashes.get(pk, ()))]  # fmt: skip

@@ -7,7 +7,10 @@ answers before any page query runs, reads plain rows (`values_list`) through a s
 in chunks, and writes each chunk as one piece of the response: memory stays the size of a chunk.
 
 Each list names a `CsvExport` (its columns, the fields they are read from and how a chunk of rows
-becomes cells); every cell is escaped against spreadsheet formulas, as the audit export does.
+becomes cells); every cell is escaped against spreadsheet formulas, as the audit export does. A list of
+records that carry a source (riskreg.sources.Sourced) gets its provenance columns from here, in the
+words every other output uses (riskreg.provenance): where each row comes from, its section, how sure,
+the note, and which of its values are riskreg's reading rather than the source's.
 """
 
 import csv
@@ -18,10 +21,19 @@ from django.db.models.expressions import RawSQL
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
+from riskreg import provenance
 from riskreg.audit.export import FORMULA_STARTS, Echo
 from riskreg.lib.lists import sorted_queryset
+from riskreg.sources import Sourced
 
 CHUNK = 2000  # rows per server-side fetch and per piece of the response
+# The list's last column (as the page shows it), then what the page shows only on the record's own page.
+PROVENANCE_HEADER = ["Source (§ · how sure)", "Source note", "riskreg's reading (not the source's)"]
+
+
+def provenance_cells(prov: provenance.Provenance) -> list:
+    """A row's provenance columns (PROVENANCE_HEADER)."""
+    return [prov.short, prov.note, ", ".join(prov.readings)]
 
 
 def chunks(rows, size: int):
@@ -47,6 +59,7 @@ class CsvExport:
     """The columns of one list's CSV: `header`, the `fields` read per row, `cells()` for a chunk of rows."""
 
     name = ""  # riskreg-<name>-<time>.csv
+    model: type | None = None  # a Sourced model: its rows get the provenance columns
     header: list[str] = []
     fields: list[str] = []
 
@@ -54,17 +67,32 @@ class CsvExport:
         """Yield one list of cell values per row (None for an empty cell); rows are tuples of `fields`."""
         raise NotImplementedError
 
+    def _provenance_fields(self) -> list[str]:
+        if self.model is None or not issubclass(self.model, Sourced):
+            return []
+        return [field for field in provenance.fields_for(self.model) if field not in self.fields]
+
+    def _with_provenance(self, chunk: list[tuple], extra: list[str]):
+        """Each row's own cells, then its provenance columns."""
+        count = len(self.fields)
+        names = [*self.fields, *extra]
+        own = [row[:count] for row in chunk]
+        for cells, row in zip(self.cells(own), chunk, strict=True):
+            yield [*cells, *provenance_cells(provenance.of_row(self.model, dict(zip(names, row, strict=True))))]
+
     def lines(self, queryset):
         writer = csv.writer(Echo())
-        yield writer.writerow(self.header)
-        rows = queryset.values_list(*self.fields).iterator(chunk_size=CHUNK)
+        extra = self._provenance_fields()
+        sourced = self.model is not None and issubclass(self.model, Sourced)
+        yield writer.writerow(self.header + (PROVENANCE_HEADER if sourced else []))
+        rows = queryset.values_list(*self.fields, *extra).iterator(chunk_size=CHUNK)
         for chunk in chunks(rows, CHUNK):
             # A cell: None is empty, anything else its str() with formulas escaped (audit.export.escape_formula,
             # inlined: it runs for every cell, and the calls were a fifth of the export's time).
             yield "".join(
                 writer.writerow(["" if value is None else "'" + cell if (cell := str(value)).startswith(FORMULA_STARTS)
                                  else cell for value in cells])
-                for cells in self.cells(chunk)
+                for cells in (self._with_provenance(chunk, extra) if sourced else self.cells(chunk))
             )  # fmt: skip
 
     def response(self, queryset) -> StreamingHttpResponse:

@@ -19,7 +19,9 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 
+from riskreg import provenance
 from riskreg.lib.pagination import PAGE_SIZE, keyset_page
+from riskreg.sources import Sourced
 
 MAX_PAGE = 2**62 // PAGE_SIZE  # beyond it OFFSET overflows a bigint: such a page is empty, not a 500
 
@@ -73,14 +75,24 @@ class ListPageMixin:
         return self._sort
 
     def rows_queryset(self, queryset: QuerySet) -> QuerySet:
-        """How a page reads its rows: the `row_fields` as values, by default."""
-        return queryset.values(*self.row_fields)
+        """How a page reads its rows: the `row_fields` as values, by default (and, for a model whose records
+        carry a source, what riskreg.provenance needs: every row says where it comes from)."""
+        return queryset.values(*self.row_fields, *self._provenance_fields())
+
+    def _provenance_fields(self) -> list[str]:
+        if not issubclass(self.model, Sourced):
+            return []
+        return [field for field in provenance.fields_for(self.model) if field not in self.row_fields]
 
     def decorate_rows(self, rows: list) -> None:
-        """Add to the page's rows what their fields do not give (labels, links, related rows)."""
+        """Add to the page's rows what their fields do not give (labels, links, related rows, provenance)."""
         if self.detail_url:
             for row in rows:
                 row["url"] = reverse(self.detail_url, args=[row["pk"]])
+        if issubclass(self.model, Sourced):
+            for row in rows:
+                if isinstance(row, dict):
+                    row["provenance"] = provenance.of_row(self.model, row)
 
     def page_context(self) -> dict:
         queryset = self.rows_queryset(

@@ -6,6 +6,7 @@ from riskreg.risks.models import Risk, owner_label
 
 class RiskCsv(CsvExport):
     name = "risks"
+    model = Risk
     header = ["Code", "Title", "Category", "Inherent L×I", "Residual L×I", "Treatment", "Status", "Owner",
               "Next review"]  # fmt: skip
     fields = ["code", "title", "category__name", "inherent_likelihood", "inherent_impact", "residual_likelihood",

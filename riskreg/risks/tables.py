@@ -14,8 +14,10 @@ class RiskTable(tables.Table):
     residual = tables.Column(empty_values=(), verbose_name="Residual L×I",
                              order_by=("residual_likelihood", "residual_impact"))  # fmt: skip
     owner = tables.Column(empty_values=(), order_by=("owner_user__username", "owner"))
+    source_section = tables.Column(verbose_name="Source (§ · how sure)")
 
     class Meta:
         model = Risk
-        fields = ["code", "title", "category", "inherent", "residual", "treatment", "status", "owner", "next_review"]
+        fields = ["code", "title", "category", "inherent", "residual", "treatment", "status", "owner", "next_review",
+                  "source_section"]
         attrs = {"class": "list"}
