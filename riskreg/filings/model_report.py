@@ -9,13 +9,13 @@ top-level "gaps" list), the HTML page and, through the decision record's machine
 from django.db.models import F
 from django.utils import timezone
 
+from riskreg import provenance
 from riskreg.decisions.digest import CONTENT_VERSION, conditions_in_words, digest_of, load, signed_content
 from riskreg.decisions.gate import gate
 from riskreg.decisions.models import DecisionStatus, ReleaseDecision
 from riskreg.evaluations.models import Evaluation, ImportedRun, Snapshot
 from riskreg.lib.dates import day_and_time
 from riskreg.risks.models import Risk
-from riskreg.sources import SourceMark
 
 from . import crosswalk
 from .models import Incident
@@ -30,14 +30,24 @@ class Section:
         self.items: list[dict] = []
         self.gaps: list[str] = []
 
-    def add(self, label: str, value, source: str = "") -> None:
-        """An item filled from the record; an empty value becomes a gap instead."""
+    def add(self, label: str, value, record=None) -> None:
+        """An item filled from the record; an empty value becomes a gap instead.
+
+        `record`: the record the item states, whose provenance the item carries (riskreg.provenance's
+        JSON shape, drawn by the `provenance` tag). A list's lines may each be a `line()`, with their own.
+        """
         if value in (None, "", [], {}):
             self.gap(f"{label}: not in the record.")
-        elif isinstance(value, list):
-            self.items.append({"label": label, "lines": value, "source": source})
-        else:
-            self.items.append({"label": label, "value": value, "source": source})
+            return
+        item = {"label": label, "lines" if isinstance(value, list) else "value": value}
+        if record is not None:
+            item["provenance"] = provenance.of(record).as_json()
+        self.items.append(item)
+
+    @staticmethod
+    def line(text: str, record) -> dict:
+        """A line of a list item that states a record: its text and the record's provenance."""
+        return {"text": text, "provenance": provenance.of(record).as_json()}
 
     def gap(self, text: str) -> None:
         self.gaps.append(text)
@@ -66,7 +76,8 @@ def build(decision: ReleaseDecision, now=None) -> dict:
     _changes(sections["7.5"], decision)
 
     report = gate(decision)
-    illustration = decision.source_mark == SourceMark.ILLUSTRATION or decision.is_recorded
+    origin = provenance.of(decision)
+    illustration = origin.origin in (provenance.Origin.ILLUSTRATION, provenance.Origin.RECORDED)
     result = {
         "kind": "model_report",
         "name": rules().model_report["name"],
@@ -79,6 +90,7 @@ def build(decision: ReleaseDecision, now=None) -> dict:
                      "framework_version": str(decision.framework_version), "digest": digest_of(content),
                      "gate": report.headline},  # fmt: skip
         "model": {"name": decision.snapshot.model.name, "developer": decision.snapshot.model.developer},
+        "provenance": origin.as_json(),
         "illustration": illustration,
         "status": "full" if decision.status != DecisionStatus.IN_REVIEW else "interim",
         "sections": [section.as_dict() for section in sections.values()],
@@ -86,10 +98,7 @@ def build(decision: ReleaseDecision, now=None) -> dict:
                        for row in crosswalk.for_decision(loaded)],  # fmt: skip
     }
     if illustration:
-        result["notice"] = (
-            "An illustration generated from a published source (the decision was recorded from it, not decided "
-            "here): it shows what riskreg can fill from the record and what the source does not provide."
-        )
+        result["notice"] = provenance.notice(decision)
     result["gaps"] = [{"section": s.key, "gap": gap} for s in sections.values() for gap in s.gaps]
     return result
 
@@ -109,28 +118,29 @@ def _model(section: Section, decision) -> None:
     section.add("Model", f"{model.name} ({model.developer})")
     section.add("Description", model.description)
     versions = [
-        f"{s.name} — {s.get_kind_display()}" + (f", available from {s.available_from:%-d %b %Y}" if s.available_from
-                                               else "") + (f" (§{s.source_section})" if s.source_section else "")
+        Section.line(f"{s.name} — {s.get_kind_display()}" + (f", available from {s.available_from:%-d %b %Y}"
+                                                             if s.available_from else ""), s)
         for s in Snapshot.objects.filter(model=model).order_by("available_from", "id")
     ]  # fmt: skip
     section.add("Versions (snapshots)", versions)
-    section.add("Version this decision covers", decision.snapshot.name)
-    section.add("Release scope decided", f"{decision.get_scope_display()}. {decision.scope_details}".strip())
-    section.add("Effective date", decision.effective_date and f"{decision.effective_date:%-d %b %Y}")
+    section.add("Version this decision covers", decision.snapshot.name, decision.snapshot)
+    section.add("Release scope decided", f"{decision.get_scope_display()}. {decision.scope_details}".strip(), decision)
+    section.add("Effective date", decision.effective_date and f"{decision.effective_date:%-d %b %Y}", decision)
 
 
 def _reasons(section: Section, decision, loaded) -> None:
-    section.add("Reasons for proceeding (the decision's rationale)", decision.rationale, decision.source_section)
-    section.add("Basis", decision.basis)
-    section.add("Conditions of the release", decision.conditions)
+    section.add("Reasons for proceeding (the decision's rationale)", decision.rationale, decision)
+    section.add("Basis", decision.basis, decision)
+    section.add("Conditions of the release", decision.conditions, decision)
     for determination in loaded.determinations:
-        text = f"{determination.get_verdict_display()}; confidence {determination.get_confidence_display().lower()}"
+        # The verdict in its threshold's own words (RSP v3.0: "Applicable"), as on every other output.
+        text = f"{determination.verdict_label}; confidence {determination.get_confidence_display().lower()}"
         if determination.residual_risk:
             text += f". Residual risk: {determination.residual_risk}"
-        section.add(f"Determination — {determination.category.name}", text, determination.source_section)
+        section.add(f"Determination — {determination.category.name}", text, determination)
     for determination in loaded.determinations:
         if determination.safety_margin:
-            section.add(f"Safety margin — {determination.category.name}", determination.safety_margin)
+            section.add(f"Safety margin — {determination.category.name}", determination.safety_margin, determination)
         else:
             section.gap(f"Safety margin for the {determination.category.name} determination: not in the record.")
     conditions = conditions_in_words(loaded)
@@ -138,7 +148,7 @@ def _reasons(section: Section, decision, loaded) -> None:
         f"{row['text']} ({row['rule_label'].lower()}" + (f"; MET by {', '.join(row['met_words'])})" if row["met_by"]
                                                         else ")") for row in conditions
     ])  # fmt: skip
-    section.add("How the decision was made (who decided)", decision.decided_by)
+    section.add("How the decision was made (who decided)", decision.decided_by, decision)
     signers = [f"{s.signer.get_full_name() or s.signer.username} as {s.title} ({s.get_verdict_display().lower()}, "
                f"{s.signed_at:%-d %b %Y})" for s in decision.sign_offs.select_related("signer", "title")]  # fmt: skip
     if signers:
@@ -182,7 +192,7 @@ def _evaluation_section(section: Section, evaluations) -> None:
                 missing_elicitation.append(e.title)
         else:
             missing_elicitation.append(e.title)
-        section.add(f"{e.category.name} — {e.title}", f"{e.finding} ({'; '.join(parts)})", e.source_section)
+        section.add(f"{e.category.name} — {e.title}", f"{e.finding} ({'; '.join(parts)})", e)
         if run is not None and run.samples:
             section.add(f"Samples — {e.title} (random, from the imported log)", [_sample(s) for s in run.samples])
         else:
@@ -209,18 +219,16 @@ def _sample(sample: dict) -> str:
 
 
 def _mitigations(section: Section, decision, loaded, evaluations) -> None:
-    safeguards = [f"{d.category.name}: {d.safeguards}" for d in loaded.determinations if d.safeguards]
+    safeguards = [Section.line(f"{d.category.name}: {d.safeguards}", d) for d in loaded.determinations if d.safeguards]
     section.add("Safeguards named in the determinations", safeguards)
     categories = {d.category_id for d in loaded.determinations} | {e.category_id for e in evaluations}
     # Risks of this model: those the register ties to its evaluations, in the decision's categories.
     model = decision.snapshot.model
-    risks = [f"{r.code} {r.title}: {r.mitigations}" + (f" (§{r.source_section}; scores and owner are riskreg's "
-                                                         "own assignment)" if r.source_section else "")
+    risks = [Section.line(f"{r.code} {r.title}: {r.mitigations}", r)
              for r in Risk.objects.filter(category_id__in=categories, evaluations__snapshot__model=model)
              .exclude(mitigations="").distinct().order_by("code")]  # fmt: skip
     section.add("Mitigations in the risk register (risks tied to this model's evaluations)", risks)
-    external = [f"{e.title} — {e.run_by}" + (f" (§{e.source_section})" if e.source_section else "")
-                for e in evaluations if e.is_external]  # fmt: skip
+    external = [Section.line(f"{e.title} — {e.run_by}", e) for e in evaluations if e.is_external]
     section.add("External evaluator reports", external)
     if external and not any(p.kind == "file" for e in evaluations if e.is_external for p in e.evidence.all()):
         section.gap("The external evaluators' own reports are not attached as evidence.")
@@ -228,14 +236,12 @@ def _mitigations(section: Section, decision, loaded, evaluations) -> None:
 
 def _changes(section: Section, decision) -> None:
     """Later decisions, incidents and changes since signing; "none recorded" is a finding, not a gap."""
-    later = [f"{d.reference or d.pk} {d.title} ({d.get_status_display()}"
-             + (f", effective {d.effective_date:%-d %b %Y})" if d.effective_date else ")") for d in
+    later = [Section.line(f"{d.reference or d.pk} {d.title} ({d.get_status_display()}"
+                          + (f", effective {d.effective_date:%-d %b %Y})" if d.effective_date else ")"), d) for d in
              ReleaseDecision.objects.filter(snapshot__model=decision.snapshot.model, created_at__gt=decision.created_at)
              .exclude(pk=decision.pk).exclude(status=DecisionStatus.DRAFT)
              .order_by(F("effective_date").asc(nulls_last=True), "id")]  # fmt: skip
-    incidents = [f"{i.reference} {i.title} ({', '.join(i.kind_names())})"
-                 + (f" — §{i.source_section}, {i.get_source_mark_display().lower()}; {i.source_note}"
-                    if i.source_section or i.source_note else "")
+    incidents = [Section.line(f"{i.reference} {i.title} ({', '.join(i.kind_names())})", i)
                  for i in Incident.objects.filter(model=decision.snapshot.model).order_by("id")]  # fmt: skip
     changed = gate(decision).material_change
     since = [c.text for c in changed.changes] if changed else []

@@ -41,7 +41,9 @@ def test_the_model_report_fills_each_section_from_the_record_or_lists_the_gap(de
     assert [s["key"] for s in report["sections"]] == ["7.1", "7.2", "7.3", "7.4", "7.5"]
     for section in report["sections"]:
         assert section["items"] or section["gaps"], section["key"]
-    assert report["illustration"] and "illustration" in report["notice"].lower()
+    # D8 was recorded from the card, not decided here: the notice says so, and does not call it invented.
+    assert report["illustration"] and report["notice"].startswith("Recorded from a published source")
+    assert report["provenance"]["origin"] == "recorded" and "illustration made" not in report["notice"]
     assert report["gaps"] == [{"section": s["key"], "gap": g} for s in report["sections"] for g in s["gaps"]]
     gaps = " ".join(g["gap"] for g in report["gaps"])
     assert "Safety margin" in gaps and "samples" in gaps and "Sign-offs: the decision was recorded" in gaps
@@ -50,9 +52,20 @@ def test_the_model_report_fills_each_section_from_the_record_or_lists_the_gap(de
     assert report["decision"]["digest"] and report["model"]["name"] == "Claude Mythos Preview"
     # Near misses from §4.1.1 appear under material changes, with their references.
     changes = items["Incidents and near misses recorded for this model"]["lines"]
-    assert any("sandbox" in line for line in changes)
+    assert any("sandbox" in line["text"] and line["provenance"]["section"] == "4.1.1" for line in changes)
     html = client.get(reverse("filings:model-report", args=[decision.pk])).content.decode()
-    assert "Gaps to fill" in html and "7.3" in html and "Illustration." in html
+    assert "Gaps to fill" in html and "7.3" in html and "Recorded, not decided here." in html
+
+
+def test_an_illustration_decided_here_is_not_called_recorded_from_the_source(demo, client, viewer):
+    """ILLUS-1 was made up and signed in riskreg: its reports say so, not that it came from the card."""
+    decision = ReleaseDecision.objects.get(reference="ILLUS-1")
+    client.force_login(viewer)
+    report = json.loads(client.get(reverse("filings:model-report", args=[decision.pk]), {"format": "json"}).content)
+    assert report["provenance"]["origin"] == "illustration"
+    assert report["notice"].startswith("An illustration made in riskreg") and "published source" not in report["notice"]
+    html = client.get(reverse("filings:model-report", args=[decision.pk])).content.decode()
+    assert "<strong>Illustration.</strong> An illustration made in riskreg" in html
 
 
 def test_no_model_report_for_a_draft(demo, client, viewer):
