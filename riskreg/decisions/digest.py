@@ -196,7 +196,8 @@ def load_many(decision_ids: Iterable[int]) -> dict[int, Loaded]:
             outcome__in=Outcome.concerning(),
         )
         .order_by("id")
-        .values("snapshot_id", "category__name", *CONCERNING_FIELDS)  # the name for the gate's report
+        # The name and the mark for the gate's report (neither is signed: _fields keeps CONCERNING_FIELDS).
+        .values("snapshot_id", "category__name", "source_mark", *CONCERNING_FIELDS)
     ):
         concerning.setdefault(row.pop("snapshot_id"), []).append(row)
 

@@ -16,6 +16,7 @@ from typing import cast
 from django.conf import settings
 from django.db.models import Max
 
+from riskreg import provenance
 from riskreg.audit.models import AuditEvent
 from riskreg.evaluations.models import Evaluation, Evidence
 from riskreg.frameworks.models import (
@@ -95,6 +96,7 @@ class GateReport:
     material_change: MaterialChange | None = None
     authors: list[str] = field(default_factory=list)
     digests: dict = field(default_factory=dict)  # the current digest in each document format in use
+    provenance: dict = field(default_factory=dict)  # riskreg.provenance's JSON shape for the decision
 
     def is_current(self, sign_off: SignOff) -> bool:
         return _is_current(sign_off, self.digests)
@@ -152,6 +154,7 @@ class GateReport:
             "decision": {
                 "id": self.decision_id, "label": self.decision, "framework_version": self.framework_version,
                 "status": self.decision_status, "recorded_from_published_source": self.recorded,
+                "provenance": self.provenance,
             },
             "status": self.status,
             "passed": self.release_allowed,
@@ -165,7 +168,9 @@ class GateReport:
 
 
 def _evaluation(evaluation: dict) -> Record:
-    return Record("evaluation", evaluation["id"], f"{evaluation['title']} (§{evaluation['source_section']})")
+    """An evaluation the report names, with where it comes from (riskreg.provenance's words)."""
+    where = provenance.make("evaluations.Evaluation", evaluation)
+    return Record("evaluation", evaluation["id"], f"{evaluation['title']} ({where.short})")
 
 
 # -- who wrote the decision --------------------------------------------------------------------------
@@ -376,7 +381,7 @@ def gate(decision: ReleaseDecision) -> GateReport:
     return GateReport(
         decision.pk, str(decision), str(version), checks, digests[CONTENT_VERSION],
         decision_status=decision.status, recorded=recorded, material_change=material,
-        authors=sorted(names.values()), digests=digests,
+        authors=sorted(names.values()), digests=digests, provenance=provenance.of(decision).as_json(),
     )  # fmt: skip
 
 

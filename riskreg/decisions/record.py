@@ -16,6 +16,7 @@ from django.db.models import Prefetch
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from riskreg import provenance
 from riskreg.audit.models import AuditHead
 from riskreg.audit.words import describe, events_about
 from riskreg.evaluations.models import Evaluation, Evidence
@@ -64,7 +65,7 @@ def context(pk) -> dict:
         "object": decision, "report": report, "sign_offs": sign_offs,
         "events": describe(events_about(decision, dict.fromkeys(PARTS, "decision"))),
         "head": f"{head.seq}:{head.hash}" if head else "0:—", "printed_at": timezone.now(),
-        "review_conditions": conditions_in_words(load(pk)),
+        "review_conditions": conditions_in_words(load(pk)), "notice": provenance.notice(decision),
     }  # fmt: skip
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from django.utils.html import escape
 
+from riskreg import provenance
 from riskreg.lib.dates import EARLIEST, LATEST, day
 
 from .models import AIModel, Evaluation, Outcome, Snapshot
@@ -39,9 +40,16 @@ def _when(evaluation: Evaluation) -> datetime.date | None:
     return when if when and PLAUSIBLE[0] <= when <= PLAUSIBLE[1] else None
 
 
+def _marked(record) -> str:
+    """A mark's words after a dot's label, where a reader must not take it as the source's plain fact."""
+    prov = provenance.of(record)
+    return f" ({prov.mark_label})" if prov.flagged else ""
+
+
 def timeline_svg(model: AIModel, snapshots: Sequence[Snapshot], decisions: "Sequence[ReleaseDecision]") -> str:
     evaluations = list(Evaluation.objects.filter(snapshot__model=model)
-                       .only("id", "title", "outcome", "snapshot_id", "finished_on", "started_on"))  # fmt: skip
+                       .only("id", "title", "outcome", "snapshot_id", "finished_on", "started_on",
+                             *provenance.fields_for(Evaluation)))  # fmt: skip
     dates = [s.available_from for s in snapshots if s.available_from]
     dates += [drawn for e in evaluations if (drawn := _when(e))]
     dates += [d.effective_date for d in decisions if d.effective_date]
@@ -94,7 +102,7 @@ def timeline_svg(model: AIModel, snapshots: Sequence[Snapshot], decisions: "Sequ
             if not when:
                 continue
             css = OUTCOME_CLASS.get(evaluation.outcome, "neutral")
-            label = f"{evaluation.title}: {evaluation.get_outcome_display()}, {day(when)}"
+            label = f"{evaluation.title}: {evaluation.get_outcome_display()}, {day(when)}" + _marked(evaluation)
             parts.append(f'<a href="{evaluation.get_absolute_url()}" aria-label="{escape(label)}">'
                          f'<circle cx="{x(when)}" cy="{y - 8}" r="5" class="outcome-{css}" '
                          f'fill="{FILL[css]}"><title>{escape(label)}</title></circle></a>')  # fmt: skip
@@ -108,7 +116,7 @@ def timeline_svg(model: AIModel, snapshots: Sequence[Snapshot], decisions: "Sequ
             stacked = sum(1 for at in labels if abs(at - dx) < 40)
             labels.append(dx)
             label = (f"{decision}: {decision.get_scope_display()}, {decision.review_state.label}, "
-                     f"{day(decision.effective_date)}")  # fmt: skip
+                     f"{day(decision.effective_date)}") + _marked(decision)  # fmt: skip
             status = decision.review_state.css.split()[0]
             fill = FILL.get(decision.scope, "#555")
             parts.append(f'<a href="{decision.get_absolute_url()}" aria-label="{escape(label)}">'
