@@ -128,6 +128,25 @@ class DemoSeeder:
             "source_note": entry.get("source_note", ""),
         }
 
+    @staticmethod
+    def _evidence(entry: dict) -> dict:
+        """The evidence behind a demo evaluation: the system card at its section, unless the entry names
+        the document it really comes from ("source": title, and url and note if known). A secondary item
+        (E52, from the alignment risk update) must not be titled or linked as the card."""
+        source = entry.get("source")
+        if source is None and entry.get("source_mark") == "secondary":
+            raise RuntimeError(f"Demo evaluation {entry['key']} is secondary: name its real source, not the card.")
+        if source is None:
+            return {"kind": EvidenceKind.LINK, "title": f"System card §{entry['section']}", "url": SYSTEM_CARD_URL}
+        if not source.get("url") and not source.get("note"):
+            raise RuntimeError(f"Demo evaluation {entry['key']}: a source without an address needs a note.")
+        return {
+            "kind": EvidenceKind.LINK if source.get("url") else EvidenceKind.NOTE,
+            "title": source["title"],
+            "url": source.get("url", ""),
+            "note": source.get("note", ""),
+        }
+
     # -- the data ----------------------------------------------------------------------------
 
     @transaction.atomic
@@ -328,15 +347,7 @@ class DemoSeeder:
                 },
             )
             if created:
-                self._save(
-                    Evidence(
-                        evaluation=evaluation,
-                        kind=EvidenceKind.LINK,
-                        title=f"System card §{entry['section']}",
-                        url=SYSTEM_CARD_URL,
-                        added_by=self.user,
-                    )
-                )
+                self._save(Evidence(evaluation=evaluation, added_by=self.user, **self._evidence(entry)))
             evaluations[entry["key"]] = evaluation
 
         decisions = {}
