@@ -355,9 +355,12 @@ def test_6_the_early_snapshot_cites_the_review_setup_and_says_versions_before_th
 
 
 def test_6_the_release_date_is_marked_as_the_announcements(demo):
-    for reference in ("D7", "D8"):
-        assert "release announcement" in ReleaseDecision.objects.get(reference=reference).source_note
-    assert "release announcement" in Snapshot.objects.get(kind=SnapshotKind.FINAL).source_note
+    """The card's text gives no release date: a record carrying 7 April 2026 is not marked verified (issue 28)."""
+    records = [ReleaseDecision.objects.get(reference=reference) for reference in ("D7", "D8")]
+    records.append(Snapshot.objects.get(kind=SnapshotKind.FINAL))
+    for record in records:
+        assert "release announcement" in record.source_note, record
+        assert record.source_mark == SourceMark.SECONDARY and "date only" in record.source_note, record
 
 
 def test_6_coverage_that_rests_on_a_secondary_source_is_marked_so(demo):
