@@ -381,7 +381,10 @@ def test_every_threshold_states_what_crossing_it_requires(demo):
         assert "frameworks.md" in threshold.response or "system card" in threshold.response, threshold
     critical = Threshold.objects.filter(code__endswith="-CRITICAL")
     assert critical.count() == 3
-    assert set(critical.values_list("response_deployment", flat=True)) == {DeploymentWhenCrossed.NONE}
+    # PF v2's Critical halts further development; its text bars no deployment outright (issue 28).
+    assert set(critical.values_list("response_deployment", flat=True)) == {DeploymentWhenCrossed.ANY}
+    for threshold in critical:
+        assert "halts" in threshold.response and "outright" in threshold.source_note, threshold
     tm1 = Threshold.objects.get(code="TM1")
     assert tm1.response_deployment == DeploymentWhenCrossed.ANY and tm1.response_report
 
