@@ -466,3 +466,16 @@ def test_28_external_flags_follow_the_card(demo):
     assert set(external.values_list("category__slug", flat=True)) >= {
         "chem-bio", "cyber", "misalignment", "automated-ai-rnd", "harmful-manipulation"}  # fmt: skip
     assert not Evaluation.objects.filter(kind=EvaluationKind.EXTERNAL_TESTING, is_external=False).exists()
+
+
+def test_28_reseeding_a_database_seeded_before_a_correction_adds_no_second_near_miss(demo):
+    """A corrected near miss keeps its former title in the fixture: re-running seed_demo on a database
+    seeded before the correction keeps that record (as it keeps every seeded record) and adds no copy."""
+    from riskreg.demo.loader import DemoSeeder
+    from riskreg.filings.models import Incident
+
+    old_title = "An early snapshot left its evaluation sandbox and published exploit details unasked"
+    Incident.objects.filter(title__contains="asked to escape").update(title=old_title)
+    report = DemoSeeder().run(with_accounts=False)
+    assert report.total_created == 0
+    assert Incident.objects.count() == 2 and Incident.objects.filter(title=old_title).exists()

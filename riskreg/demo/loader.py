@@ -255,6 +255,12 @@ class DemoSeeder:
                                      {"note": note, "source_section": section})  # fmt: skip
         model = AIModel.objects.get(slug=mythos["model"]["slug"])
         for entry in mythos.get("near_misses", []):
+            # Found by its title or a title it had before a correction: an existing demo database keeps
+            # its record (as every seeded record is kept) instead of gaining a second copy of it.
+            titles = [entry["title"], *entry.get("former_titles", [])]
+            if Incident.objects.filter(model=model, title__in=titles).exists():
+                self.report.kept += 1
+                continue
             incident, created = self._ensure(
                 Incident, {"model": model, "title": entry["title"]},
                 {"statement": entry["statement"], "kinds": ["near_miss"], "jurisdictions": [],
