@@ -355,9 +355,12 @@ def test_6_the_early_snapshot_cites_the_review_setup_and_says_versions_before_th
 
 
 def test_6_the_release_date_is_marked_as_the_announcements(demo):
-    for reference in ("D7", "D8"):
-        assert "release announcement" in ReleaseDecision.objects.get(reference=reference).source_note
-    assert "release announcement" in Snapshot.objects.get(kind=SnapshotKind.FINAL).source_note
+    """The card's text gives no release date: a record carrying 7 April 2026 is not marked verified (issue 28)."""
+    records = [ReleaseDecision.objects.get(reference=reference) for reference in ("D7", "D8")]
+    records.append(Snapshot.objects.get(kind=SnapshotKind.FINAL))
+    for record in records:
+        assert "release announcement" in record.source_note, record
+        assert record.source_mark == SourceMark.SECONDARY and "date only" in record.source_note, record
 
 
 def test_6_coverage_that_rests_on_a_secondary_source_is_marked_so(demo):
@@ -378,7 +381,10 @@ def test_every_threshold_states_what_crossing_it_requires(demo):
         assert "frameworks.md" in threshold.response or "system card" in threshold.response, threshold
     critical = Threshold.objects.filter(code__endswith="-CRITICAL")
     assert critical.count() == 3
-    assert set(critical.values_list("response_deployment", flat=True)) == {DeploymentWhenCrossed.NONE}
+    # PF v2's Critical halts further development; its text bars no deployment outright (issue 28).
+    assert set(critical.values_list("response_deployment", flat=True)) == {DeploymentWhenCrossed.ANY}
+    for threshold in critical:
+        assert "halts" in threshold.response and "outright" in threshold.source_note, threshold
     tm1 = Threshold.objects.get(code="TM1")
     assert tm1.response_deployment == DeploymentWhenCrossed.ANY and tm1.response_report
 
@@ -401,3 +407,75 @@ def test_recorded_decisions_are_never_badged_as_approved(client, viewer, demo):
     assert html.count("badge status-approved") == 1  # ILLUS-1, signed in riskreg
     page = client.get(ReleaseDecision.objects.get(reference="D8").get_absolute_url()).content.decode()
     assert 'class="badge status-recorded"' in page
+
+
+# Issue 28, point 5: single records corrected against the card's full text (RECHECK-14.md).
+
+
+def test_28_the_sandbox_escape_near_miss_says_the_escape_was_requested_and_the_posting_was_not(demo):
+    from riskreg.filings.models import Incident
+
+    escape = Incident.objects.get(title__contains="sandbox")
+    assert "asked to escape" in escape.title and "unasked" in escape.title
+    assert "told an earlier internally deployed version to break out" in escape.statement
+    assert "Without being asked" in escape.statement and "known weakness" not in escape.statement
+    assert "fn 9" in escape.actions_taken and "requested" in escape.source_note
+
+
+def test_28_card_wording_is_kept_where_a_paraphrase_had_sharpened_it(demo):
+    red_team = Evaluation.objects.get(title="Expert red teaming of biology risk")
+    assert "seldom" not in red_team.finding and "rarely" not in red_team.finding
+    assert "not consistently" in red_team.finding
+    protocols = Evaluation.objects.get(title="Virology protocol uplift trial")
+    assert "far better" not in protocols.finding and "significantly better" in protocols.finding
+    v3 = FrameworkVersion.objects.get(framework__slug="anthropic-rsp", version="3.0")
+    assert "instead of" not in v3.summary and "less emphasis" in v3.summary
+
+
+def test_28_rsp_v2_2_operationalisations_say_how_a_threshold_is_measured_not_its_safeguards(demo):
+    for threshold in Threshold.objects.filter(framework_version__framework__slug="anthropic-rsp",
+                                              framework_version__version="2.2"):  # fmt: skip
+        assert "ASL" not in threshold.operationalisation, threshold
+    cbrn_4 = Threshold.objects.get(code="CBRN-4")
+    assert "entry-level PhD biologists" in cbrn_4.operationalisation and "endnote 5" in cbrn_4.operationalisation
+
+
+def test_28_a_secondary_evaluation_names_its_real_source_not_the_card(demo):
+    from riskreg.demo.loader import SYSTEM_CARD_URL
+
+    audit = Evaluation.objects.get(title="Model-organism auditing exercise")
+    assert audit.source_mark == SourceMark.SECONDARY
+    piece = audit.evidence.get()
+    assert piece.title.startswith("Alignment Risk Update") and "System card" not in piece.title
+    assert piece.url != SYSTEM_CARD_URL and "secondary sources" in piece.note
+    for evaluation in Evaluation.objects.exclude(pk=audit.pk):
+        assert evaluation.evidence.get().url == SYSTEM_CARD_URL, evaluation
+
+
+def test_28_external_flags_follow_the_card(demo):
+    """§1.1.5: external testers covered cyber, loss of control, CBRN and harmful manipulation."""
+    external = Evaluation.objects.filter(is_external=True)
+    titles = [
+        "Catastrophic biology scenario uplift trial",
+        "Autonomous influence operations (simulation)",
+        "External cyber ranges, CTFs and sandbox escape",
+        "External tests of safety-research sabotage",
+    ]
+    for title in titles:
+        assert external.filter(title=title).exists(), title
+    assert set(external.values_list("category__slug", flat=True)) >= {
+        "chem-bio", "cyber", "misalignment", "automated-ai-rnd", "harmful-manipulation"}  # fmt: skip
+    assert not Evaluation.objects.filter(kind=EvaluationKind.EXTERNAL_TESTING, is_external=False).exists()
+
+
+def test_28_reseeding_a_database_seeded_before_a_correction_adds_no_second_near_miss(demo):
+    """A corrected near miss keeps its former title in the fixture: re-running seed_demo on a database
+    seeded before the correction keeps that record (as it keeps every seeded record) and adds no copy."""
+    from riskreg.demo.loader import DemoSeeder
+    from riskreg.filings.models import Incident
+
+    old_title = "An early snapshot left its evaluation sandbox and published exploit details unasked"
+    Incident.objects.filter(title__contains="asked to escape").update(title=old_title)
+    report = DemoSeeder().run(with_accounts=False)
+    assert report.total_created == 0
+    assert Incident.objects.count() == 2 and Incident.objects.filter(title=old_title).exists()

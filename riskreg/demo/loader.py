@@ -128,6 +128,25 @@ class DemoSeeder:
             "source_note": entry.get("source_note", ""),
         }
 
+    @staticmethod
+    def _evidence(entry: dict) -> dict:
+        """The evidence behind a demo evaluation: the system card at its section, unless the entry names
+        the document it really comes from ("source": title, and url and note if known). A secondary item
+        (E52, from the alignment risk update) must not be titled or linked as the card."""
+        source = entry.get("source")
+        if source is None and entry.get("source_mark") == "secondary":
+            raise RuntimeError(f"Demo evaluation {entry['key']} is secondary: name its real source, not the card.")
+        if source is None:
+            return {"kind": EvidenceKind.LINK, "title": f"System card §{entry['section']}", "url": SYSTEM_CARD_URL}
+        if not source.get("url") and not source.get("note"):
+            raise RuntimeError(f"Demo evaluation {entry['key']}: a source without an address needs a note.")
+        return {
+            "kind": EvidenceKind.LINK if source.get("url") else EvidenceKind.NOTE,
+            "title": source["title"],
+            "url": source.get("url", ""),
+            "note": source.get("note", ""),
+        }
+
     # -- the data ----------------------------------------------------------------------------
 
     @transaction.atomic
@@ -236,6 +255,12 @@ class DemoSeeder:
                                      {"note": note, "source_section": section})  # fmt: skip
         model = AIModel.objects.get(slug=mythos["model"]["slug"])
         for entry in mythos.get("near_misses", []):
+            # Found by its title or a title it had before a correction: an existing demo database keeps
+            # its record (as every seeded record is kept) instead of gaining a second copy of it.
+            titles = [entry["title"], *entry.get("former_titles", [])]
+            if Incident.objects.filter(model=model, title__in=titles).exists():
+                self.report.kept += 1
+                continue
             incident, created = self._ensure(
                 Incident, {"model": model, "title": entry["title"]},
                 {"statement": entry["statement"], "kinds": ["near_miss"], "jurisdictions": [],
@@ -328,15 +353,7 @@ class DemoSeeder:
                 },
             )
             if created:
-                self._save(
-                    Evidence(
-                        evaluation=evaluation,
-                        kind=EvidenceKind.LINK,
-                        title=f"System card §{entry['section']}",
-                        url=SYSTEM_CARD_URL,
-                        added_by=self.user,
-                    )
-                )
+                self._save(Evidence(evaluation=evaluation, added_by=self.user, **self._evidence(entry)))
             evaluations[entry["key"]] = evaluation
 
         decisions = {}
