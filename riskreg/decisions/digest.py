@@ -20,6 +20,7 @@ from typing import Any, cast
 
 from django.db.models import Field, Model
 
+from riskreg import provenance
 from riskreg.audit.chain import jsonable
 from riskreg.audit.verify import canonical_json
 from riskreg.evaluations.models import Evaluation, Evidence, Outcome
@@ -409,8 +410,25 @@ def _field_changes(model: type[Model], old: dict, new: dict, categories: dict, s
 
 
 def _evaluation_label(evaluation: Mapping[str, Any]) -> str:
+    """"Evaluation 'Cybench' (§3.2)", with its mark where a reader must not miss it (a secondary source, an
+    inference, an illustration: riskreg.provenance) — when the row carries its mark."""
     title = evaluation.get("title", "#" + str(evaluation.get("id")))
-    return f"Evaluation '{title}' (§{evaluation.get('source_section') or '—'})"
+    where = provenance.cited(evaluation.get("source_section") or "") or "§—"
+    if evaluation.get("source_mark"):
+        marked = provenance.make("evaluations.Evaluation", dict(evaluation))
+        if marked.flagged:
+            where += f" · {marked.mark_label}"
+    return f"Evaluation '{title}' ({where})"
+
+
+def _with_marks(rows: dict[int, dict]) -> dict[int, dict]:
+    """Rows of signed content that hold no mark (concerning results), with each evaluation's mark as it is now:
+    the words of a change say where the result comes from, though the signature does not cover it."""
+    missing = [pk for pk, row in rows.items() if "source_mark" not in row]
+    if not missing:
+        return rows
+    marks = dict(Evaluation.objects.filter(pk__in=missing).values_list("pk", "source_mark"))
+    return {pk: ({**row, "source_mark": marks[pk]} if pk in marks else row) for pk, row in rows.items()}
 
 
 def describe_changes(old: dict, new: dict) -> list[Change]:
@@ -500,7 +518,7 @@ def met_by_words(refs: Iterable[str]) -> dict[str, str]:
 
     evaluations = {f"E{row['id']}": _evaluation_label(row).replace("Evaluation", "evaluation", 1)
                    for row in Evaluation.objects.filter(pk__in=[int(r[1:]) for r in refs if r.startswith("E")])
-                   .values("id", "title", "source_section")}  # fmt: skip
+                   .values("id", "title", "source_section", "source_mark")}  # fmt: skip
     incidents = {f"INC-{pk}": f"incident INC-{pk} '{title}'" for pk, title in
                  Incident.objects.filter(pk__in=[int(r[4:]) for r in refs if r.startswith("INC-")])
                  .values_list("id", "title")}  # fmt: skip
@@ -537,8 +555,11 @@ def _concerning_changes(old: dict, new: dict, cited: set, categories: dict) -> l
     """Concerning results of the snapshot that appeared, went or changed (the cited ones are told above)."""
     before, after = _by_id(old.get("concerning_results")), _by_id(new.get("concerning_results"))
     changes = []
-    for pk in sorted((set(before) | set(after)) - cited):
-        row = after.get(pk) or before[pk]
+    told = sorted((set(before) | set(after)) - cited)
+    marked = _with_marks({pk: after.get(pk) or before[pk] for pk in told
+                          if pk not in before or pk not in after or before[pk] != after[pk]})  # fmt: skip
+    for pk in told:
+        row = marked.get(pk) or after.get(pk) or before[pk]
         where = categories.get(row.get("category_id"), "?")
         label = f"{_evaluation_label(row)} in {where}"
         if pk not in before:
