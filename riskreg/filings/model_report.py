@@ -88,9 +88,8 @@ def build(decision: ReleaseDecision, now=None) -> dict:
         "decision": {"id": decision.pk, "reference": decision.reference, "title": decision.title,
                      "status": decision.get_status_display(), "scope": decision.get_scope_display(),
                      "framework_version": str(decision.framework_version), "digest": digest_of(content),
-                     "gate": report.headline},  # fmt: skip
+                     "gate": report.headline, "provenance": origin.as_json()},  # fmt: skip
         "model": {"name": decision.snapshot.model.name, "developer": decision.snapshot.model.developer},
-        "provenance": origin.as_json(),
         "illustration": illustration,
         "status": "full" if decision.status != DecisionStatus.IN_REVIEW else "interim",
         "sections": [section.as_dict() for section in sections.values()],
@@ -173,6 +172,8 @@ def _evaluation_section(section: Section, evaluations) -> None:
         parts = [f"outcome: {e.get_outcome_display().lower()}", f"run by {e.run_by}" + (" (external)" if e.is_external
                                                                                          else ""),
                  f"method: {e.get_kind_display().lower()}"]  # fmt: skip
+        if e.confidence != "not_stated":  # riskreg's reading where the source states none (marked beside the item)
+            parts.append(f"confidence {e.get_confidence_display().lower()}")
         if score:
             parts.append(f"score {score}" + (f" — {e.score_note}" if e.score_note else ""))
         baselines = [f"{c.get('subject')}: {c.get('value')}{(' ' + c['unit']) if c.get('unit') else ''}"

@@ -76,9 +76,9 @@ def build(decision, inputs: dict | None = None, given_by: str = "") -> dict:
         "source": rules().transparency_report["source"],
         "rules_read_on": rules().read_on,
         "decision": {"id": decision.pk, "reference": decision.reference, "title": decision.title,
-                     "status": decision.get_status_display(), "scope": decision.get_scope_display()},  # fmt: skip
+                     "status": decision.get_status_display(), "scope": decision.get_scope_display(),
+                     "provenance": of_decision},  # fmt: skip
         "model": {"name": decision.snapshot.model.name, "developer": decision.snapshot.model.developer},
-        "provenance": of_decision,
         "illustration": illustration,
         **({"notice": provenance.notice(decision)} if illustration else {}),
         "fields": fields,

@@ -43,7 +43,7 @@ def test_the_model_report_fills_each_section_from_the_record_or_lists_the_gap(de
         assert section["items"] or section["gaps"], section["key"]
     # D8 was recorded from the card, not decided here: the notice says so, and does not call it invented.
     assert report["illustration"] and report["notice"].startswith("Recorded from a published source")
-    assert report["provenance"]["origin"] == "recorded" and "illustration made" not in report["notice"]
+    assert report["decision"]["provenance"]["origin"] == "recorded" and "illustration made" not in report["notice"]
     assert report["gaps"] == [{"section": s["key"], "gap": g} for s in report["sections"] for g in s["gaps"]]
     gaps = " ".join(g["gap"] for g in report["gaps"])
     assert "Safety margin" in gaps and "samples" in gaps and "Sign-offs: the decision was recorded" in gaps
@@ -62,7 +62,7 @@ def test_an_illustration_decided_here_is_not_called_recorded_from_the_source(dem
     decision = ReleaseDecision.objects.get(reference="ILLUS-1")
     client.force_login(viewer)
     report = json.loads(client.get(reverse("filings:model-report", args=[decision.pk]), {"format": "json"}).content)
-    assert report["provenance"]["origin"] == "illustration"
+    assert report["decision"]["provenance"]["origin"] == "illustration"
     assert report["notice"].startswith("An illustration made in riskreg") and "published source" not in report["notice"]
     html = client.get(reverse("filings:model-report", args=[decision.pk])).content.decode()
     assert "<strong>Illustration.</strong> An illustration made in riskreg" in html
