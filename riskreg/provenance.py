@@ -38,6 +38,11 @@ class Origin(models.TextChoices):
 
 MARK_LABELS = {value: str(label) for value, label in SourceMark.choices}
 
+MARK_WORDS: dict[str, str] = {
+    SourceMark.VERIFIED: "verified", SourceMark.SECONDARY: "secondary", SourceMark.UNVERIFIED: "not verifiable",
+    SourceMark.INFERRED: "inference", SourceMark.ILLUSTRATION: "illustration", SourceMark.IMPORTED: "imported",
+}  # fmt: skip
+
 # The marks a reader must not miss: anything but a fact verified in its source.
 FLAGGED_MARKS = (SourceMark.SECONDARY, SourceMark.UNVERIFIED, SourceMark.INFERRED, SourceMark.ILLUSTRATION)
 
@@ -87,6 +92,11 @@ class Provenance:
         return MARK_LABELS.get(self.mark, "")
 
     @property
+    def mark_word(self) -> str:
+        """The mark in a word or two, for a narrow cell (its full label beside it on hover and in a footnote)."""
+        return MARK_WORDS.get(self.mark, "")
+
+    @property
     def is_illustration(self) -> bool:
         return self.origin == Origin.ILLUSTRATION
 
@@ -100,17 +110,23 @@ class Provenance:
         return self.mark in FLAGGED_MARKS
 
     @property
+    def where(self) -> str:
+        """The section as cited: "§2.2.5.1"; a section naming its own document ("alignment risk update §5.4.4")
+        as it is."""
+        return cited(self.section)
+
+    @property
     def short(self) -> str:
         """For a list's cell: the section and the mark, or the origin where there is no source."""
         if self.origin == Origin.RECORDED:
-            return f"§{self.section} · {self.mark_label}" if self.section else self.mark_label
+            return f"{self.where} · {self.mark_label}" if self.section else self.mark_label
         return self.origin_label
 
     @property
     def text(self) -> str:
         """One line: where it comes from, its section, how sure. The same words on every output."""
         if self.origin == Origin.RECORDED:
-            where = f"{self.origin_label}, §{self.section}" if self.section else self.origin_label
+            where = f"{self.origin_label}, {self.where}" if self.section else self.origin_label
             return f"{where} — {self.mark_label}"
         return self.origin_label
 
@@ -131,6 +147,14 @@ class Provenance:
         return {"origin": self.origin, "origin_label": self.origin_label, "mark": self.mark or None,
                 "mark_label": self.mark_label or None, "section": self.section or None, "note": self.note or None,
                 "riskreg_readings": list(self.readings), "text": self.text}  # fmt: skip
+
+
+def cited(section: str) -> str:
+    """A source section as cited: "2.2.5.1" → "§2.2.5.1"; one naming its own document ("alignment risk update
+    §5.4.4") as it is; "" for none."""
+    if not section:
+        return ""
+    return f"§{section}" if section[:1].isdigit() else section
 
 
 def _origin(mark: str, section: str, recorded_decision: bool | None) -> str:
@@ -204,8 +228,9 @@ def notice(record) -> str:
         return ("An illustration made in riskreg: this decision is not in the source; it was entered and signed here "
                 "to show how riskreg works" + (f" ({p.note})" if p.note else "") + ".")  # fmt: skip
     if p.origin == Origin.RECORDED:
-        where = f" (§{p.section})" if p.section else ""
-        return (f"Recorded from a published source{where}, {p.mark_label.lower()}: the decision was made elsewhere and "
-                "riskreg holds it as the source reports it; nobody signed it here. The document shows what riskreg "
-                "can fill from the record and what the source does not provide.")  # fmt: skip
+        where = f" ({p.where})" if p.where else ""
+        note = f" {p.note.rstrip('.')}." if p.note else ""
+        return (f"Recorded from a published source{where}, marked “{p.mark_label.lower()}”.{note} The decision was "
+                "made elsewhere and riskreg holds it as the source reports it; nobody signed it here. The document "
+                "shows what riskreg can fill from the record and what the source does not provide.")  # fmt: skip
     return ""

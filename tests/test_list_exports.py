@@ -68,7 +68,9 @@ def _source(record) -> list:
     elif getattr(record, "provenance", None) == "decided":
         where = "Decided in riskreg"
     elif record.source_section or record.source_mark != "verified" or getattr(record, "is_recorded", False):
-        where = f"§{record.source_section} · {mark}" if record.source_section else mark
+        section = record.source_section
+        cited = f"§{section}" if section[:1].isdigit() else section  # "alignment risk update §5.4.4" as it is
+        where = f"{cited} · {mark}" if section else mark
     else:
         where = "Entered in riskreg"
     readings = []

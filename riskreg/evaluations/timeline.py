@@ -40,7 +40,7 @@ def _when(evaluation: Evaluation) -> datetime.date | None:
     return when if when and PLAUSIBLE[0] <= when <= PLAUSIBLE[1] else None
 
 
-def _marked(record) -> str:
+def _marked(record: "Evaluation | ReleaseDecision") -> str:
     """A mark's words after a dot's label, where a reader must not take it as the source's plain fact."""
     prov = provenance.of(record)
     return f" ({prov.mark_label})" if prov.flagged else ""

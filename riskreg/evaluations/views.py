@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.views.generic import CreateView, DetailView, UpdateView, View
 from django_filters.views import FilterView
 
+from riskreg import provenance
 from riskreg.accounts.access import RoleRequiredMixin
 from riskreg.audit.models import AuditEvent
 from riskreg.decisions.gate import annotate_review_states
@@ -176,8 +177,11 @@ class ModelDetailView(RoleRequiredMixin, DetailView):
             for category in categories:
                 coverage = levels.get((version.pk, category.pk))
                 number = None
-                if coverage is not None and coverage.note:
-                    notes.append((version, category, coverage.note))
+                marked = coverage is not None and provenance.of(coverage).flagged
+                if coverage is not None and (coverage.note or marked):
+                    # A cell from a secondary source or an inference says so in its footnote (issue 28).
+                    mark = f"{provenance.of(coverage).mark_label}. " if marked else ""
+                    notes.append((version, category, mark + coverage.note))
                     number = len(notes)
                 found = category.pk in concerning
                 level = coverage.level if coverage is not None else None
