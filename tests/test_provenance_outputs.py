@@ -245,10 +245,22 @@ def problems_in(name: str, units: list[str], all_rules: list[Rule], verdicts) ->
 # ---- The outputs of the demo ----------------------------------------------------------------------------
 
 
-def test_every_output_says_where_each_fact_comes_from(demo, client, viewer, tmp_path):
+def test_every_output_says_where_each_fact_comes_from(demo, client, viewer, evaluator, tmp_path):
     from tests.decisions.test_record import need
 
     need("pdftotext")
+    # Data a user enters holds to the same: an evaluation typed in through its form, from a secondary source,
+    # with a confidence the source does not state.
+    snapshot = ReleaseDecision.objects.get(reference="D8").snapshot
+    client.force_login(evaluator)
+    response = client.post(reverse("evaluations:create"), {
+        "snapshot": snapshot.pk, "category": Evaluation.objects.filter(snapshot=snapshot).first().category_id,
+        "title": "Entered by hand from a press summary", "kind": "automated_benchmark", "run_by": "A lab",
+        "finding": "Scored well, as a newspaper reports it.", "outcome": "signal_met", "confidence": "high",
+        "source_section": "press summary §2", "source_mark": "secondary", "source_note": "Not in the card.",
+    })  # fmt: skip
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Evaluation.objects.filter(title="Entered by hand from a press summary", source_mark="secondary").exists()
     client.force_login(viewer)
     all_rules, verdicts = rules(), verdict_rules()
     assert any(r.marker == "Secondary source only" for r in all_rules), "the demo has a secondary-source item"
