@@ -18,6 +18,7 @@ confidence the source does not state, a risk's scores, treatment, status and own
 them, so that every output marks them as riskreg's reading, not the source's.
 """
 
+import functools
 from dataclasses import dataclass
 
 from django.db import models
@@ -172,17 +173,26 @@ def _origin(mark: str, section: str, recorded_decision: bool | None) -> str:
 def make(label: str, values: dict, recorded_decision: bool | None = None) -> Provenance:
     """The provenance of a record of model `label` (app_label.ModelName) from its field values."""
     mark, section = values.get("source_mark") or SourceMark.VERIFIED, values.get("source_section") or ""
+    specs = READINGS.get(label, ()) + (IMPORTED_READINGS if label == "evaluations.Evaluation" else ())
+    assigned = tuple(any(values.get(f) not in spec.unstated for f in spec.fields) for spec in specs)
+    return _made(label, mark, section, values.get("source_note") or "", recorded_decision, assigned)
+
+
+@functools.lru_cache(maxsize=4096)  # a CSV of 100,000 rows repeats a few hundred provenances
+def _made(label: str, mark: str, section: str, note: str, recorded_decision: bool | None,
+          assigned: tuple[bool, ...]) -> Provenance:  # fmt: skip
     origin = _origin(mark, section, recorded_decision)
+    own = READINGS.get(label, ())
     if origin == Origin.RECORDED:
-        specs = READINGS.get(label, ())
+        specs = [(spec, is_set) for spec, is_set in zip(own, assigned, strict=False)]
     elif origin == Origin.IMPORTED and label == "evaluations.Evaluation":
-        specs = IMPORTED_READINGS
+        specs = list(zip(IMPORTED_READINGS, assigned[len(own):], strict=True))
     else:
-        specs = ()
-    readings = tuple(spec.name for spec in specs if any(values.get(f) not in spec.unstated for f in spec.fields))
+        specs = []
+    readings = tuple(spec.name for spec, is_set in specs if is_set)
     return Provenance(origin=origin, mark=mark if origin in (Origin.RECORDED, Origin.ILLUSTRATION,
                                                                Origin.IMPORTED) else "",
-                      section=section, note=values.get("source_note") or "", readings=readings)  # fmt: skip
+                      section=section, note=note, readings=readings)  # fmt: skip
 
 
 def _label(model) -> str:
@@ -212,6 +222,29 @@ def of_row(model, row: dict) -> Provenance:
     """The provenance of a row read with values(*fields_for(model), ...)."""
     label = _label(model)
     return make(label, row, _recorded_decision(label, row.get("provenance")))
+
+
+def reader(model, names: list[str]):
+    """A function giving the provenance of a row read with values_list(*names), where `names` holds
+    fields_for(model): for a CSV's thousands of rows, without a dict a row."""
+    label = _label(model)
+    at = {name: names.index(name) for name in fields_for(model)}
+    specs = READINGS.get(label, ()) + (IMPORTED_READINGS if label == "evaluations.Evaluation" else ())
+    columns = [(spec.unstated, [at[f] for f in spec.fields]) for spec in specs]
+    mark_at, section_at, note_at = at["source_mark"], at["source_section"], at["source_note"]
+    decision_at = at.get("provenance")
+    if decision_at is not None:
+        from riskreg.decisions.models import Provenance as DecisionProvenance
+
+        published = DecisionProvenance.PUBLISHED_SOURCE
+
+    def read(row: tuple) -> Provenance:
+        assigned = tuple(any(row[i] not in unstated for i in where) for unstated, where in columns)
+        recorded = None if decision_at is None else row[decision_at] == published
+        return _made(label, row[mark_at] or SourceMark.VERIFIED, row[section_at] or "", row[note_at] or "", recorded,
+                     assigned)  # fmt: skip
+
+    return read
 
 
 def of(record) -> Provenance:

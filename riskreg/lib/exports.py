@@ -14,6 +14,7 @@ the note, and which of its values are riskreg's reading rather than the source's
 """
 
 import csv
+import functools
 from itertools import islice
 
 from django.db import connection
@@ -31,9 +32,10 @@ CHUNK = 2000  # rows per server-side fetch and per piece of the response
 PROVENANCE_HEADER = ["Source (§ · how sure)", "Source note", "riskreg's reading (not the source's)"]
 
 
-def provenance_cells(prov: provenance.Provenance) -> list:
+@functools.lru_cache(maxsize=4096)
+def provenance_cells(prov: provenance.Provenance) -> tuple:
     """A row's provenance columns (PROVENANCE_HEADER)."""
-    return [prov.short, prov.note, ", ".join(prov.readings)]
+    return (prov.short, prov.note, ", ".join(prov.readings))
 
 
 def chunks(rows, size: int):
@@ -75,10 +77,10 @@ class CsvExport:
     def _with_provenance(self, chunk: list[tuple], extra: list[str]):
         """Each row's own cells, then its provenance columns."""
         count = len(self.fields)
-        names = [*self.fields, *extra]
+        read = provenance.reader(self.model, [*self.fields, *extra])
         own = [row[:count] for row in chunk]
         for cells, row in zip(self.cells(own), chunk, strict=True):
-            yield [*cells, *provenance_cells(provenance.of_row(self.model, dict(zip(names, row, strict=True))))]
+            yield [*cells, *provenance_cells(read(row))]
 
     def lines(self, queryset):
         writer = csv.writer(Echo())
