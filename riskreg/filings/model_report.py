@@ -102,6 +102,11 @@ def build(decision: ReleaseDecision, now=None) -> dict:
     return result
 
 
+def _reading(record, name: str) -> str:
+    """" (riskreg's reading)" after a value the source does not state, in the words every output uses."""
+    return f" ({provenance.READING})" if provenance.of(record).reads(name) else ""
+
+
 def _evaluations(decision) -> list[Evaluation]:
     """The evaluations of the decision's snapshot, and every one its determinations cite."""
     cited = Evaluation.objects.filter(determinations__decision=decision)
@@ -133,7 +138,8 @@ def _reasons(section: Section, decision, loaded) -> None:
     section.add("Conditions of the release", decision.conditions, decision)
     for determination in loaded.determinations:
         # The verdict in its threshold's own words (RSP v3.0: "Applicable"), as on every other output.
-        text = f"{determination.verdict_label}; confidence {determination.get_confidence_display().lower()}"
+        text = (f"{determination.verdict_label}; confidence {determination.get_confidence_display().lower()}"
+                + _reading(determination, "confidence"))
         if determination.residual_risk:
             text += f". Residual risk: {determination.residual_risk}"
         section.add(f"Determination — {determination.category.name}", text, determination)
@@ -172,8 +178,8 @@ def _evaluation_section(section: Section, evaluations) -> None:
         parts = [f"outcome: {e.get_outcome_display().lower()}", f"run by {e.run_by}" + (" (external)" if e.is_external
                                                                                          else ""),
                  f"method: {e.get_kind_display().lower()}"]  # fmt: skip
-        if e.confidence != "not_stated":  # riskreg's reading where the source states none (marked beside the item)
-            parts.append(f"confidence {e.get_confidence_display().lower()}")
+        if e.confidence != "not_stated":
+            parts.append(f"confidence {e.get_confidence_display().lower()}" + _reading(e, "confidence"))
         if score:
             parts.append(f"score {score}" + (f" — {e.score_note}" if e.score_note else ""))
         baselines = [f"{c.get('subject')}: {c.get('value')}{(' ' + c['unit']) if c.get('unit') else ''}"

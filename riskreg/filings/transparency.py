@@ -25,7 +25,8 @@ def build(decision, inputs: dict | None = None, given_by: str = "") -> dict:
     of_this = [e for e in evaluations if e.snapshot_id == decision.snapshot_id]
     # Each verdict in its threshold's own words (RSP v3.0: "Applicable"), with where it comes from.
     assessments: list = [{"text": f"{d.category.name}: {d.verdict_label} (confidence "
-                                  f"{d.get_confidence_display().lower()})",
+                                  f"{d.get_confidence_display().lower()}"
+                                  + (f", {provenance.READING}" if provenance.of(d).reads("confidence") else "") + ")",
                           "provenance": provenance.of(d).as_json()} for d in loaded.determinations]  # fmt: skip
     concerning = [e for e in of_this if e.outcome in Outcome.concerning()]
     flagged = [e for e in of_this if provenance.of(e).flagged]
