@@ -74,7 +74,11 @@ def openapi_document(server: str) -> dict:
                         "200": {"description": "The gate report", "content": {"application/json": {"schema": {
                             "type": "object", "required": ["decision", "status", "passed", "checks_pass", "checks"],
                             "properties": {
-                                "decision": {"type": "object"}, "status": {"type": "string"},
+                                "decision": {"type": "object", "description": "id, label, framework_version, status, "
+                                             "recorded_from_published_source, and provenance: where the decision "
+                                             "comes from (origin: recorded, illustration or decided; mark; section; "
+                                             "note), the same JSON shape as every report item's"},
+                                "status": {"type": "string"},
                                 "passed": {"type": "boolean"}, "checks_pass": {"type": "boolean"},
                                 "headline": {"type": "string"}, "digest": {"type": "string"},
                                 "material_change": {"type": ["object", "null"]},
