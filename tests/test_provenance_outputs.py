@@ -140,10 +140,12 @@ def json_units(document) -> list[str]:
 
 @dataclass
 class Stretch:
-    """A unit of a PDF's text: a record is named in its first two lines (`head`: a title may wrap), and what is
-    said beside it is read in those and the two after (`body`)."""
+    """A unit of a PDF's text: a record is named in its first two lines (`head`: a title may wrap), a value it
+    shows is looked for in the first four (`near`), and what is said beside them in six (`body`: a marker after a
+    value at the end of the fourth line may wrap onto the next)."""
 
     head: str
+    near: str
     body: str
 
     def __contains__(self, text: str) -> bool:
@@ -161,7 +163,7 @@ def pdf_units(document: bytes, tmp_path) -> list:
     text = subprocess.run(["pdftotext", "-raw", str(path), "-"], capture_output=True, text=True, check=True).stdout
     text = re.sub(r"History of the decision and its parts.*?Printed ", "", text, flags=re.S)
     lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
-    return [Stretch(" ".join(lines[i : i + 2]), " ".join(lines[i : i + 4])) for i in range(len(lines))]
+    return [Stretch(*(" ".join(lines[i : i + n]) for n in (2, 4, 6))) for i in range(len(lines))]
 
 
 # ---- What must hold -------------------------------------------------------------------------------------
@@ -227,7 +229,7 @@ def problems_in(name: str, units: list[str], all_rules: list[Rule], verdicts) ->
         for unit in units:
             if not rule.names(unit):
                 continue
-            if rule.when is not None and not rule.when.search(str(unit)):
+            if rule.when is not None and not rule.when.search(unit.near if isinstance(unit, Stretch) else unit):
                 continue
             if not rule.says(unit):
                 out.append(f"{name}: {rule.what} shown without “{rule.marker}”: {str(unit)[:300]}")
