@@ -41,9 +41,11 @@ from riskreg.evaluations.models import Evaluation  # noqa: E402
 
 LISTS = ["evaluations", "risks", "decisions"]
 
-# The evaluations export's cells in SQL, for COPY: the same joins, the evidence hashes aggregated per row.
+# The evaluations export's cells in SQL, for COPY: the same joins, the evidence hashes aggregated per row, and
+# the provenance the export reads (section, mark, note, confidence; issue 28).
 COPY_SQL = """
 SELECT e.title, m.name || ' — ' || s.name, c.name, e.kind, e.outcome, e.score, e.is_external, e.source_section,
+       e.source_mark, e.source_note, e.confidence,
        (SELECT string_agg(v.sha256, ' ' ORDER BY v.id) FROM {evidence} v WHERE v.evaluation_id = e.id AND v.sha256 > '')
 FROM {evaluation} e JOIN {snapshot} s ON s.id = e.snapshot_id JOIN {model} m ON m.id = s.model_id
 JOIN {category} c ON c.id = e.category_id
