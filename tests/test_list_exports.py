@@ -47,14 +47,14 @@ def _cells(name, record) -> list:
     if name == "evaluations":
         hashes = [piece.sha256 for piece in record.evidence.order_by("id") if piece.sha256]
         return [record.title, str(record.snapshot), record.category.name, record.get_kind_display(),
-                record.get_outcome_display(), record.score, record.is_external, " ".join(hashes), *source]  # fmt: skip
+                record.outcome_label, record.score, record.is_external, " ".join(hashes), *source]  # fmt: skip
     if name == "risks":
         return [record.code, record.title, record.category.name if record.category else None, record.inherent_score,
                 record.residual_score, record.get_treatment_display(), record.get_status_display(),
                 record.owner_label, record.next_review, *source]  # fmt: skip
     version = record.framework_version
     return [record.reference, record.title, str(record.snapshot), record.get_scope_display(),
-            record.get_status_display(), f"{version.framework.name} v{version.version}", record.effective_date,
+            record.status_words, f"{version.framework.name} v{version.version}", record.effective_date,
             *source]  # fmt: skip
 
 

@@ -4,6 +4,7 @@ from typing import cast
 from django import forms
 from django.db.models import Q
 
+from riskreg import provenance
 from riskreg.evaluations.models import Evaluation
 from riskreg.frameworks.models import GovernanceTitle, ThreatCategory
 from riskreg.lib.dates import day
@@ -103,7 +104,8 @@ class DeterminationForm(OnePerCategoryMixin, BoundedChoicesMixin, forms.ModelFor
         cited = set(self.instance.cited_evaluations.values_list("pk", flat=True)) if self.instance.pk else set()
         offered = snapshots & Q(category=self.chosen_category) if self.chosen_category is not None else snapshots
         # What the determination already cites is always offered (and kept on save), whatever the filter.
-        evaluations = Evaluation.objects.filter(offered | Q(pk__in=cited)).select_related("category", "snapshot")
+        evaluations = Evaluation.objects.filter(offered | Q(pk__in=cited)).select_related("category", "snapshot",
+                                                                                           "threshold")
         field.queryset = evaluations
         if self.is_bound:
             posted = self.data.getlist(self.add_prefix("cited_evaluations"))
@@ -126,8 +128,12 @@ class DeterminationForm(OnePerCategoryMixin, BoundedChoicesMixin, forms.ModelFor
         score = f"{evaluation.score:g} {evaluation.score_unit}".strip() if evaluation.score is not None else "no score"
         when = (f"finished {day(evaluation.finished_on)}" if evaluation.finished_on
                 else f"recorded {day(evaluation.recorded_at)}")  # fmt: skip
-        parts = [evaluation.title, f"§{evaluation.source_section}", evaluation.get_outcome_display(), score, when,
-                 evaluation.category.name]  # fmt: skip
+        # Where it comes from, flagged when a reader must not miss it (riskreg.provenance), and the outcome in its
+        # threshold's own words: what an author reads when choosing what a determination rests on.
+        where = provenance.of(evaluation)
+        source = where.short if where.flagged or where.origin != "recorded" else where.where
+        parts = [evaluation.title, source, evaluation.outcome_label + (f" ({provenance.READING})" if where.reads(
+                     "outcome") else ""), score, when, evaluation.category.name]  # fmt: skip
         return ("★ cited · " if cited else "") + " · ".join(parts)
 
     def clean(self):

@@ -40,7 +40,8 @@ PARTS = ["decisions.Determination", "decisions.GapAcknowledgement", "decisions.S
 
 def _decision(pk):
     evidence = Prefetch("evidence", queryset=Evidence.objects.order_by("id"))
-    evaluations = Evaluation.objects.order_by("source_section", "id").prefetch_related(evidence)
+    evaluations = Evaluation.objects.select_related("threshold").order_by("source_section", "id").prefetch_related(
+        evidence)
     cited = Prefetch("cited_evaluations", queryset=evaluations)
     return (ReleaseDecision.objects.select_related("snapshot__model", "framework_version__framework", "author")
             .prefetch_related(

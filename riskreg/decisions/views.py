@@ -90,7 +90,8 @@ class ReleaseDecisionDetailView(RoleRequiredMixin, DetailView):
     template_name = "decisions/releasedecision_detail.html"
 
     def get_queryset(self):
-        cited = Prefetch("cited_evaluations", queryset=Evaluation.objects.order_by("source_section"))
+        cited = Prefetch("cited_evaluations", queryset=Evaluation.objects.select_related("threshold")
+                         .order_by("source_section"))
         return DECISIONS.select_related("supersedes").prefetch_related(
             Prefetch(
                 "determinations",

@@ -1,6 +1,6 @@
 """The evaluations list's CSV: the table's columns, read as rows."""
 
-from riskreg.evaluations.models import Evaluation, Evidence
+from riskreg.evaluations.models import OUTCOME_TERM_FIELDS, Evaluation, Evidence, outcome_words
 from riskreg.lib.exports import CsvExport, choice_labels, ids_in
 
 
@@ -9,11 +9,10 @@ class EvaluationCsv(CsvExport):
     model = Evaluation
     header = ["Title", "Model / snapshot", "Category", "Kind", "Outcome", "Score", "External", "Evidence (SHA-256)"]
     fields = ["pk", "title", "snapshot__model__name", "snapshot__name", "category__name", "kind", "outcome", "score",
-              "is_external"]  # fmt: skip
+              "is_external", *OUTCOME_TERM_FIELDS]  # fmt: skip
 
     def __init__(self):
         self.kinds = choice_labels(Evaluation, "kind")
-        self.outcomes = choice_labels(Evaluation, "outcome")
 
     def cells(self, rows):
         # The chunk's file hashes in one query, in the order the pieces were added (as the page lists them).
@@ -23,6 +22,8 @@ class EvaluationCsv(CsvExport):
         pieces = Evidence.objects.filter(evaluation_id__in=ids_in([row[0] for row in rows]), sha256__gt="").order_by()
         for _, evaluation_id, sha256 in sorted(pieces.values_list("id", "evaluation_id", "sha256")):
             hashes.setdefault(evaluation_id, []).append(sha256)
-        for pk, title, model, snapshot, category, kind, outcome, score, external in rows:
+        for pk, title, model, snapshot, category, kind, outcome, score, external, crossed, not_crossed in rows:
+            # The outcome in its threshold's own words (RSP v3.0's TM1: "Applicable"), as on the page.
             yield [title, f"{model} — {snapshot}", category, self.kinds.get(kind, kind),
-                   self.outcomes.get(outcome, outcome), score, external, " ".join(hashes.get(pk, ()))]  # fmt: skip
+                   outcome_words(outcome, crossed, not_crossed), score, external,
+                   " ".join(hashes.get(pk, ()))]  # fmt: skip

@@ -115,6 +115,22 @@ class Outcome(models.TextChoices):
         return [cls.SIGNAL_MET, cls.CROSSED, cls.SATURATED]
 
 
+OUTCOME_LABELS = {value: str(label) for value, label in Outcome.choices}
+
+
+def outcome_words(outcome: str, crossed_term: str | None = "", not_crossed_term: str | None = "") -> str:
+    """An outcome in its threshold's own words where the framework has them (RSP v3.0's TM1: "Applicable" for
+    crossed, "Not applicable" for below), else riskreg's label: a verdict is never shown in other words."""
+    if outcome == Outcome.CROSSED and crossed_term:
+        return crossed_term
+    if outcome == Outcome.BELOW_THRESHOLD and not_crossed_term:
+        return not_crossed_term
+    return OUTCOME_LABELS.get(outcome, outcome)
+
+
+OUTCOME_TERM_FIELDS = ("threshold__crossed_term", "threshold__not_crossed_term")  # for outcome_words from values()
+
+
 class Confidence(models.TextChoices):
     LOW = "low", "Low"
     MODERATE = "moderate", "Moderate"
@@ -199,6 +215,14 @@ class Evaluation(Sourced):
 
     def get_absolute_url(self):
         return reverse("evaluations:detail", args=[self.pk])
+
+    @property
+    def outcome_label(self) -> str:
+        """The outcome in its threshold's own words (outcome_words); select_related("threshold") where listed."""
+        threshold = self.threshold if self.threshold_id else None
+        if threshold is None:
+            return outcome_words(self.outcome)
+        return outcome_words(self.outcome, threshold.crossed_term, threshold.not_crossed_term)
 
     def clean(self):
         super().clean()

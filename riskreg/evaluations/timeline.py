@@ -13,7 +13,7 @@ from django.utils.html import escape
 from riskreg import provenance
 from riskreg.lib.dates import EARLIEST, LATEST, day
 
-from .models import AIModel, Evaluation, Outcome, Snapshot
+from .models import OUTCOME_TERM_FIELDS, AIModel, Evaluation, Outcome, Snapshot
 
 if TYPE_CHECKING:
     from riskreg.decisions.models import ReleaseDecision
@@ -40,16 +40,16 @@ def _when(evaluation: Evaluation) -> datetime.date | None:
     return when if when and PLAUSIBLE[0] <= when <= PLAUSIBLE[1] else None
 
 
-def _marked(record: "Evaluation | ReleaseDecision") -> str:
+def _marked(record: "Evaluation | ReleaseDecision | Snapshot") -> str:
     """A mark's words after a dot's label, where a reader must not take it as the source's plain fact."""
     prov = provenance.of(record)
     return f" ({prov.mark_label})" if prov.flagged else ""
 
 
 def timeline_svg(model: AIModel, snapshots: Sequence[Snapshot], decisions: "Sequence[ReleaseDecision]") -> str:
-    evaluations = list(Evaluation.objects.filter(snapshot__model=model)
-                       .only("id", "title", "outcome", "snapshot_id", "finished_on", "started_on",
-                             *provenance.fields_for(Evaluation)))  # fmt: skip
+    evaluations = list(Evaluation.objects.filter(snapshot__model=model).select_related("threshold")
+                       .only("id", "title", "outcome", "snapshot_id", "finished_on", "started_on", "threshold_id",
+                             *provenance.fields_for(Evaluation), *OUTCOME_TERM_FIELDS))  # fmt: skip
     dates = [s.available_from for s in snapshots if s.available_from]
     dates += [drawn for e in evaluations if (drawn := _when(e))]
     dates += [d.effective_date for d in decisions if d.effective_date]
@@ -96,13 +96,13 @@ def timeline_svg(model: AIModel, snapshots: Sequence[Snapshot], decisions: "Sequ
             sx = x(snapshot.available_from)
             parts.append(f'<rect x="{sx - 1.5}" y="{y - 16}" width="3" height="32" class="snapshot-start" '
                          f'fill="#1e2a3a"><title>{escape(snapshot.name)} available from '
-                         f"{day(snapshot.available_from)}</title></rect>")  # fmt: skip
+                         f"{day(snapshot.available_from)}{escape(_marked(snapshot))}</title></rect>")  # fmt: skip
         for evaluation in mine:
             when = _when(evaluation)
             if not when:
                 continue
             css = OUTCOME_CLASS.get(evaluation.outcome, "neutral")
-            label = f"{evaluation.title}: {evaluation.get_outcome_display()}, {day(when)}" + _marked(evaluation)
+            label = f"{evaluation.title}: {evaluation.outcome_label}, {day(when)}" + _marked(evaluation)
             parts.append(f'<a href="{evaluation.get_absolute_url()}" aria-label="{escape(label)}">'
                          f'<circle cx="{x(when)}" cy="{y - 8}" r="5" class="outcome-{css}" '
                          f'fill="{FILL[css]}"><title>{escape(label)}</title></circle></a>')  # fmt: skip

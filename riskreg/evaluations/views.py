@@ -20,7 +20,7 @@ from riskreg.lib.lists import ListPageMixin
 from .exports import EvaluationCsv
 from .filters import EvaluationFilter
 from .forms import EvaluationForm, EvidenceForm
-from .models import AIModel, Evaluation, EvaluationKind, Evidence, Outcome, Snapshot
+from .models import OUTCOME_TERM_FIELDS, AIModel, Evaluation, EvaluationKind, Evidence, Outcome, Snapshot, outcome_words
 from .tables import EvaluationTable
 from .timeline import timeline_svg
 
@@ -35,11 +35,10 @@ class EvaluationListView(RoleRequiredMixin, CsvExportMixin, ListPageMixin, Filte
     template_name = "evaluations/evaluation_list.html"
     row_template = "evaluations/_rows.html"
     row_fields = ("pk", "title", "snapshot__model__name", "snapshot__name", "category__name", "kind", "outcome",
-                  "score", "score_unit", "is_external", "source_section")  # fmt: skip
+                  "score", "score_unit", "is_external", "source_section", *OUTCOME_TERM_FIELDS)  # fmt: skip
     detail_url = "evaluations:detail"
     csv_export = EvaluationCsv
     kinds = dict(EvaluationKind.choices)
-    outcomes = dict(Outcome.choices)
 
     def decorate_rows(self, rows):
         super().decorate_rows(rows)
@@ -50,7 +49,7 @@ class EvaluationListView(RoleRequiredMixin, CsvExportMixin, ListPageMixin, Filte
             evidence.setdefault(piece["evaluation_id"], []).append(piece)
         for row in rows:
             row["kind_label"] = self.kinds.get(row["kind"], row["kind"])
-            row["outcome_label"] = self.outcomes.get(row["outcome"], row["outcome"])
+            row["outcome_label"] = outcome_words(row["outcome"], *(row[field] for field in OUTCOME_TERM_FIELDS))
             pieces = evidence.get(row["pk"], [])
             row["files"] = [piece for piece in pieces if piece["sha256"]]
             row["evidence_count"] = len(pieces)
