@@ -23,7 +23,7 @@ from django.db.models import Field, Model
 from riskreg import provenance
 from riskreg.audit.chain import jsonable
 from riskreg.audit.verify import canonical_json
-from riskreg.evaluations.models import Evaluation, Evidence, Outcome
+from riskreg.evaluations.models import OUTCOME_TERM_FIELDS, Evaluation, Evidence, Outcome, outcome_words
 from riskreg.frameworks.models import Coverage, FrameworkVersion, ThreatCategory, Threshold
 
 from .models import WATCHED_OUTCOMES, ConditionRule, Determination, GapAcknowledgement, ReleaseDecision, ReviewCondition
@@ -422,13 +422,16 @@ def _evaluation_label(evaluation: Mapping[str, Any]) -> str:
 
 
 def _with_marks(rows: dict[int, dict]) -> dict[int, dict]:
-    """Rows of signed content that hold no mark (concerning results), with each evaluation's mark as it is now:
-    the words of a change say where the result comes from, though the signature does not cover it."""
+    """Rows of signed content that hold no mark (concerning results), with each evaluation's mark and its
+    threshold's words as they are now: the words of a change say where the result comes from, and its outcome
+    as its framework words it, though the signature covers neither."""
     missing = [pk for pk, row in rows.items() if "source_mark" not in row]
     if not missing:
         return rows
-    marks = dict(Evaluation.objects.filter(pk__in=missing).values_list("pk", "source_mark"))
-    return {pk: ({**row, "source_mark": marks[pk]} if pk in marks else row) for pk, row in rows.items()}
+    found = {pk: {"source_mark": mark, "crossed_term": crossed, "not_crossed_term": not_crossed} for pk, mark, crossed,
+             not_crossed in Evaluation.objects.filter(pk__in=missing).values_list("pk", "source_mark",
+                                                                                  *OUTCOME_TERM_FIELDS)}  # fmt: skip
+    return {pk: ({**row, **found[pk]} if pk in found else row) for pk, row in rows.items()}
 
 
 def describe_changes(old: dict, new: dict) -> list[Change]:
@@ -563,7 +566,9 @@ def _concerning_changes(old: dict, new: dict, cited: set, categories: dict) -> l
         where = categories.get(row.get("category_id"), "?")
         label = f"{_evaluation_label(row)} in {where}"
         if pk not in before:
-            details = [f"a concerning result since signing: {_show(Evaluation, 'outcome', row['outcome'], categories)}"]
+            # New since the content was affirmed (signed, or recorded); the outcome in its threshold's own words.
+            outcome = outcome_words(row["outcome"], row.get("crossed_term"), row.get("not_crossed_term"))
+            details = [f"a new concerning result: {outcome}"]
         elif pk not in after:
             details = ["no longer a concerning result"]
         else:

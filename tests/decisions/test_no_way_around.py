@@ -613,7 +613,7 @@ def test_a_concerning_result_recorded_after_approval_is_a_material_change_not_a_
     assert report.material_change is not None  # ... and the decision says why, in words
     words = " ".join(change.text for change in report.material_change.changes)
     assert f"Evaluation 'Autonomy suite' (§5.1) in {uncovered.name}" in words
-    assert "a concerning result since signing: Saturated" in words
+    assert "a new concerning result: Saturated" in words
     assert report.headline.startswith("Approved — changed since signing")
     assert review_states([decision])[decision.pk].changed
     with pytest.raises(DecisionError, match="supersede it instead"):
