@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from riskreg import provenance
 from riskreg.decisions.digest import CONTENT_VERSION, digest_of, load_many, signed_content
 from riskreg.decisions.gate import SIGN_OFF_CHECKS, authors_of, gate, review_states
 from riskreg.decisions.models import (
@@ -91,7 +92,7 @@ def to_sign(user, limit: int = MOST) -> list[Task]:
         titles = [name for pk, name in waiting if pk in held]
         if not titles or user.pk in authors_of(decision):
             continue
-        tasks.append(Task(text=f"Sign {decision} as {', '.join(titles)}", link_text="Read and sign",
+        tasks.append(Task(text=f"Sign {provenance.named(decision)} as {', '.join(titles)}", link_text="Read and sign",
                           link=decision.get_absolute_url() + "#what-you-sign",
                           detail=f"Awaiting sign-off by {', '.join(name for _, name in waiting)}."))  # fmt: skip
         if len(tasks) >= limit:
@@ -130,7 +131,8 @@ def to_reaffirm(user, limit: int = MOST) -> list[Task]:
         mine = [name for name in held.values() if name in change.awaiting]
         if mine:
             tasks.append(Task(
-                text=f"Re-affirm {decision} as {', '.join(mine)}: what it rests on changed since signing",
+                text=f"Re-affirm {provenance.named(decision)} as {', '.join(mine)}: what it rests on changed since "
+                     "signing",
                 link=decision.get_absolute_url() + "#reaffirm-form", link_text="See the change and re-affirm",
                 detail="; ".join(c.text for c in change.changes[:3]),
             ))  # fmt: skip
@@ -172,11 +174,12 @@ def drafts(user, limit: int = MOST) -> list[Task]:
     for decision in _theirs(user, _decisions().filter(_written_by(user), status=DecisionStatus.DRAFT), limit):
         report = gate(decision)
         problems = [c for c in report.blocking if c.code not in SIGN_OFF_CHECKS]
+        name = provenance.named(decision)
         if problems:
-            text = f"Fix {len(problems)} problem{'s' if len(problems) > 1 else ''} in the draft {decision}"
+            text = f"Fix {len(problems)} problem{'s' if len(problems) > 1 else ''} in the draft {name}"
             detail = "; ".join(c.reason for c in problems[:3])
         else:
-            text, detail = f"Submit the draft {decision} for review", "Its checks pass: it is ready to submit."
+            text, detail = f"Submit the draft {name} for review", "Its checks pass: it is ready to submit."
         tasks.append(Task(text=text, link=decision.get_absolute_url(), link_text="Open the draft", detail=detail))
     return tasks
 
@@ -189,7 +192,7 @@ def returned(user, limit: int = MOST) -> list[Task]:
     tasks = []
     for decision in _theirs(user, rejected, limit):
         why = [f"{s.title}: {s.comment}" for s in decision.sign_offs.all() if s.verdict == "reject" and s.comment]
-        tasks.append(Task(text=f"{decision} was rejected: revise it into a new draft, or leave it",
+        tasks.append(Task(text=f"{provenance.named(decision)} was rejected: revise it into a new draft, or leave it",
                           link=decision.get_absolute_url(), link_text="Read why and revise",
                           detail="; ".join(why[:3])))  # fmt: skip
     return tasks

@@ -11,6 +11,7 @@ from django.db.models import F, OrderBy, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.safestring import SafeString, mark_safe
 
+from riskreg import provenance
 from riskreg.decisions.gate import annotate_review_states
 from riskreg.decisions.models import DecisionStatus, ReleaseDecision
 from riskreg.evaluations.models import AIModel, Evaluation, Outcome, Snapshot
@@ -24,6 +25,7 @@ class CoverageCell:
     category: ThreatCategory
     level: str  # a CoverageLevel value, or "" where the version says nothing
     concerning: bool  # the model's evaluations reached signal met, crossed or saturated here
+    mark: str = ""  # the coverage row's mark, where a reader must not miss it (secondary, inference): its word
 
     @property
     def is_gap(self) -> bool:
@@ -40,7 +42,8 @@ class CoverageCell:
         css = f"level level-{self.level or 'unstated'}{' gap' if gap else ''}"
         title = f' title="{GAP_TITLE}"' if gap else ""
         flag = '<span class="gap-flag"> — gap</span>' if gap else ""
-        return f'<td class="{escape(css)}"{title}>{escape(self.label)}{flag}</td>'
+        mark = f' <span class="prov">{escape(self.mark)}</span>' if self.mark else ""
+        return f'<td class="{escape(css)}"{title}>{escape(self.label)}{mark}{flag}</td>'
 
 
 @dataclass
@@ -83,12 +86,15 @@ def model_overview() -> tuple[list[ThreatCategory], list[ModelRow]]:
 
     annotate_review_states(latest.values())  # "approved — changed since signing" where it applies
     version_ids = {decision.framework_version_id for decision in latest.values()}
-    levels = {
-        (row["framework_version_id"], row["category_id"]): row["level"]
-        for row in Coverage.objects.filter(framework_version_id__in=version_ids).values(
-            "framework_version_id", "category_id", "level"
-        )
-    }
+    levels: dict[tuple[int, int] | None, str] = {}
+    marks: dict[tuple[int, int] | None, str] = {}
+    for row in Coverage.objects.filter(framework_version_id__in=version_ids).values(
+        "framework_version_id", "category_id", "level", *provenance.fields_for(Coverage)
+    ):
+        key = (row["framework_version_id"], row["category_id"])
+        levels[key] = row["level"]
+        marked = provenance.of_row(Coverage, row)
+        marks[key] = marked.mark_word if marked.flagged else ""  # e.g. RSP v3.0's radiological cell: secondary
     model_of = dict(Snapshot.objects.values_list("id", "model_id"))
     concerning = {
         (model_of[snapshot_id], category_id)
@@ -103,7 +109,8 @@ def model_overview() -> tuple[list[ThreatCategory], list[ModelRow]]:
         decision = latest.get(model.pk)
         cells = []
         for category in categories:
-            level = levels.get((decision.framework_version_id, category.pk), "") if decision else ""
-            cells.append(CoverageCell(category, level, (model.pk, category.pk) in concerning))
+            at = (decision.framework_version_id, category.pk) if decision else None
+            cells.append(CoverageCell(category, levels.get(at, ""), (model.pk, category.pk) in concerning,
+                                      marks.get(at, "")))  # fmt: skip
         rows.append(ModelRow(model, decision, cells))
     return categories, rows

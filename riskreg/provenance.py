@@ -121,6 +121,8 @@ class Provenance:
         """For a list's cell: the section and the mark, or the origin where there is no source."""
         if self.origin == Origin.RECORDED:
             return f"{self.where} · {self.mark_label}" if self.section else self.mark_label
+        if self.origin == Origin.DECIDED and self.mark:  # decided here on facts from a source: both are said
+            return " · ".join(filter(None, [self.origin_label, self.where, self.mark_label]))
         return self.origin_label
 
     @property
@@ -128,6 +130,9 @@ class Provenance:
         """One line: where it comes from, its section, how sure. The same words on every output."""
         if self.origin == Origin.RECORDED:
             where = f"{self.origin_label}, {self.where}" if self.section else self.origin_label
+            return f"{where} — {self.mark_label}"
+        if self.origin == Origin.DECIDED and self.mark:
+            where = f"{self.origin_label}, on {self.where}" if self.section else self.origin_label
             return f"{where} — {self.mark_label}"
         return self.origin_label
 
@@ -190,9 +195,12 @@ def _made(label: str, mark: str, section: str, note: str, recorded_decision: boo
     else:
         specs = []
     readings = tuple(spec.name for spec, is_set in specs if is_set)
-    return Provenance(origin=origin, mark=mark if origin in (Origin.RECORDED, Origin.ILLUSTRATION,
-                                                               Origin.IMPORTED) else "",
-                      section=section, note=note, readings=readings)  # fmt: skip
+    # A decision decided here keeps a mark it was given, or a section it cites: what it rests on came from a
+    # source (a secondary one, say), and a reader must see that too. Entered records have no source at all.
+    keeps = origin in (Origin.RECORDED, Origin.ILLUSTRATION, Origin.IMPORTED) or (
+        origin == Origin.DECIDED and (mark != SourceMark.VERIFIED or bool(section)))
+    return Provenance(origin=origin, mark=mark if keeps else "", section=section, note=note,
+                      readings=readings)  # fmt: skip
 
 
 def _label(model) -> str:
@@ -267,3 +275,10 @@ def notice(record) -> str:
                 "made elsewhere and riskreg holds it as the source reports it; nobody signed it here. The document "
                 "shows what riskreg can fill from the record and what the source does not provide.")  # fmt: skip
     return ""
+
+
+def named(record) -> str:
+    """A record's name, with its mark where a reader must not miss it: "ILLUS-1 … (Illustration (not in the source))"
+    — for a line of text that names a record (a task, a mail) rather than states its facts."""
+    p = of(record)
+    return f"{record} ({p.mark_label})" if p.flagged else str(record)
