@@ -80,6 +80,12 @@ class Provenance(models.TextChoices):
     PUBLISHED_SOURCE = "published_source", "Recorded from a published source"
 
 
+def status_words(status: str, provenance: str) -> str:
+    """A decision's status in words, saying so where it was recorded from a published source, not decided here."""
+    label = str(DecisionStatus(status).label) if status in DecisionStatus.values else status
+    return f"{label} (recorded from a published source)" if provenance == Provenance.PUBLISHED_SOURCE else label
+
+
 class DecisionError(ValidationError):
     """A lifecycle step that is not allowed; the message says why, for the person who tried."""
 
@@ -191,6 +197,11 @@ class ReleaseDecision(Sourced):
     @property
     def is_recorded(self) -> bool:
         return self.provenance == Provenance.PUBLISHED_SOURCE
+
+    @property
+    def status_words(self) -> str:
+        """The status as a report or an export states it: "Approved" alone would read as approved here."""
+        return status_words(self.status, self.provenance)
 
     def save(self, *args, **kwargs):
         self._refuse_change_outside_lifecycle()

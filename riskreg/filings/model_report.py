@@ -6,6 +6,8 @@ signed; the decision's own status and gate are stated beside it. The same dict i
 top-level "gaps" list), the HTML page and, through the decision record's machinery, the PDF.
 """
 
+import dataclasses
+
 from django.db.models import F
 from django.utils import timezone
 
@@ -24,30 +26,38 @@ from .rules import rules
 REPORTABLE = (DecisionStatus.IN_REVIEW, DecisionStatus.APPROVED, DecisionStatus.SUPERSEDED)
 
 
+def _shown(record, shows: tuple[str, ...]) -> dict:
+    """The record's provenance, naming as riskreg's reading only the values shown beside it."""
+    made = provenance.of(record)
+    return dataclasses.replace(made, readings=tuple(name for name in made.readings if name in shows)).as_json()
+
+
 class Section:
     def __init__(self, key: str, title: str):
         self.key, self.title = key, title
         self.items: list[dict] = []
         self.gaps: list[str] = []
 
-    def add(self, label: str, value, record=None) -> None:
+    def add(self, label: str, value, record=None, shows: tuple[str, ...] = ()) -> None:
         """An item filled from the record; an empty value becomes a gap instead.
 
         `record`: the record the item states, whose provenance the item carries (riskreg.provenance's
-        JSON shape, drawn by the `provenance` tag). A list's lines may each be a `line()`, with their own.
+        JSON shape, drawn by the `provenance` tag); `shows`: which of the record's values the item shows, so that
+        it says which of those are riskreg's reading (and not of values it leaves out). A list's lines may each be
+        a `line()`, with their own.
         """
         if value in (None, "", [], {}):
             self.gap(f"{label}: not in the record.")
             return
         item = {"label": label, "lines" if isinstance(value, list) else "value": value}
         if record is not None:
-            item["provenance"] = provenance.of(record).as_json()
+            item["provenance"] = _shown(record, shows)
         self.items.append(item)
 
     @staticmethod
-    def line(text: str, record) -> dict:
+    def line(text: str, record, shows: tuple[str, ...] = ()) -> dict:
         """A line of a list item that states a record: its text and the record's provenance."""
-        return {"text": text, "provenance": provenance.of(record).as_json()}
+        return {"text": text, "provenance": _shown(record, shows)}
 
     def gap(self, text: str) -> None:
         self.gaps.append(text)
@@ -86,7 +96,7 @@ def build(decision: ReleaseDecision, now=None) -> dict:
         "generated_at": now.isoformat(),
         "generated": f"{day_and_time(now)} UTC",
         "decision": {"id": decision.pk, "reference": decision.reference, "title": decision.title,
-                     "status": decision.get_status_display(), "scope": decision.get_scope_display(),
+                     "status": decision.status_words, "scope": decision.get_scope_display(),
                      "framework_version": str(decision.framework_version), "digest": digest_of(content),
                      "gate": report.headline, "provenance": origin.as_json()},  # fmt: skip
         "model": {"name": decision.snapshot.model.name, "developer": decision.snapshot.model.developer},
@@ -112,7 +122,7 @@ def _evaluations(decision) -> list[Evaluation]:
     cited = Evaluation.objects.filter(determinations__decision=decision)
     return list(
         (Evaluation.objects.filter(snapshot=decision.snapshot) | Evaluation.objects.filter(pk__in=cited.values("pk")))
-        .distinct().select_related("category", "snapshot").prefetch_related("evidence")
+        .distinct().select_related("category", "snapshot", "threshold").prefetch_related("evidence")
         .order_by("category__order", "source_section", "id")
     )  # fmt: skip
 
@@ -142,7 +152,7 @@ def _reasons(section: Section, decision, loaded) -> None:
                 + _reading(determination, "confidence"))
         if determination.residual_risk:
             text += f". Residual risk: {determination.residual_risk}"
-        section.add(f"Determination — {determination.category.name}", text, determination)
+        section.add(f"Determination — {determination.category.name}", text, determination, shows=("confidence",))
     for determination in loaded.determinations:
         if determination.safety_margin:
             section.add(f"Safety margin — {determination.category.name}", determination.safety_margin, determination)
@@ -175,7 +185,7 @@ def _evaluation_section(section: Section, evaluations) -> None:
     missing_samples, missing_elicitation, missing_baseline = [], [], []
     for e in evaluations:
         score = "" if e.score is None else f"{e.score:g}{(' ' + e.score_unit) if e.score_unit else ''}"
-        parts = [f"outcome: {e.get_outcome_display().lower()}", f"run by {e.run_by}" + (" (external)" if e.is_external
+        parts = [f"outcome: {e.outcome_label.lower()}", f"run by {e.run_by}" + (" (external)" if e.is_external
                                                                                          else ""),
                  f"method: {e.get_kind_display().lower()}"]  # fmt: skip
         if e.confidence != "not_stated":
@@ -199,7 +209,8 @@ def _evaluation_section(section: Section, evaluations) -> None:
                 missing_elicitation.append(e.title)
         else:
             missing_elicitation.append(e.title)
-        section.add(f"{e.category.name} — {e.title}", f"{e.finding} ({'; '.join(parts)})", e)
+        section.add(f"{e.category.name} — {e.title}", f"{e.finding} ({'; '.join(parts)})", e,
+                    shows=("confidence", "outcome"))
         if run is not None and run.samples:
             section.add(f"Samples — {e.title} (random, from the imported log)", [_sample(s) for s in run.samples])
         else:
@@ -243,18 +254,19 @@ def _mitigations(section: Section, decision, loaded, evaluations) -> None:
 
 def _changes(section: Section, decision) -> None:
     """Later decisions, incidents and changes since signing; "none recorded" is a finding, not a gap."""
-    later = [Section.line(f"{d.reference or d.pk} {d.title} ({d.get_status_display()}"
+    later = [Section.line(f"{d.reference or d.pk} {d.title} ({d.status_words}"
                           + (f", effective {d.effective_date:%-d %b %Y})" if d.effective_date else ")"), d) for d in
              ReleaseDecision.objects.filter(snapshot__model=decision.snapshot.model, created_at__gt=decision.created_at)
              .exclude(pk=decision.pk).exclude(status=DecisionStatus.DRAFT)
              .order_by(F("effective_date").asc(nulls_last=True), "id")]  # fmt: skip
-    incidents = [Section.line(f"{i.reference} {i.title} ({', '.join(i.kind_names())})", i)
+    incidents = [Section.line(f"{i.reference} {i.title} ({', '.join(i.kind_names())})", i, shows=("kind",))
                  for i in Incident.objects.filter(model=decision.snapshot.model).order_by("id")]  # fmt: skip
     changed = gate(decision).material_change
     since = [c.text for c in changed.changes] if changed else []
     for label, value in (("Later decisions about this model", later),
                          ("Incidents and near misses recorded for this model", incidents),
-                         ("Changed since the decision was signed", since)):
+                         ("Changed since the decision was " + ("recorded" if decision.is_recorded else "signed"),
+                          since)):
         if value:
             section.add(label, value)
     if not section.items:

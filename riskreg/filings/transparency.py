@@ -5,6 +5,8 @@ part) come from the decision; facts it does not hold (the website, a contact, la
 are given when the report is issued and marked as given by that person; anything still missing is a gap.
 """
 
+from collections import Counter
+
 from riskreg import provenance
 from riskreg.decisions.digest import load
 from riskreg.evaluations.models import Evaluation, Outcome
@@ -29,12 +31,16 @@ def build(decision, inputs: dict | None = None, given_by: str = "") -> dict:
                                   + (f", {provenance.READING}" if provenance.of(d).reads("confidence") else "") + ")",
                           "provenance": provenance.of(d).as_json()} for d in loaded.determinations]  # fmt: skip
     concerning = [e for e in of_this if e.outcome in Outcome.concerning()]
-    flagged = [e for e in of_this if provenance.of(e).flagged]
     if of_this:
+        # Which of them a reader must not take as the source's plain fact, by mark (an illustration, a secondary
+        # source, an inference, what cannot be verified) and imported runs, whose outcome is the import rule's.
+        kinds = Counter(p.mark_word if p.flagged else "imported, their outcome by the import's rule"
+                        for e in of_this if (p := provenance.of(e)).flagged or p.origin == provenance.Origin.IMPORTED)
+        told = "; ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
         assessments.append(f"{len(of_this)} evaluations recorded for {decision.snapshot.name}; {len(concerning)} "
                            "reached signal met, crossed or saturated"
-                           + (f" ({len(flagged)} of the {len(of_this)} rest on a secondary source, an inference or "
-                              "what cannot be verified: see each evaluation's mark)." if flagged else "."))  # fmt: skip
+                           + (f". Of the {len(of_this)}, not the source's plain fact: {told} (see each evaluation's "
+                              "mark)." if told else "."))  # fmt: skip
     outside = [e for e in evaluations if e.is_external]
     snapshots = len({e.snapshot_id for e in evaluations})
     third_parties = []
@@ -77,7 +83,7 @@ def build(decision, inputs: dict | None = None, given_by: str = "") -> dict:
         "source": rules().transparency_report["source"],
         "rules_read_on": rules().read_on,
         "decision": {"id": decision.pk, "reference": decision.reference, "title": decision.title,
-                     "status": decision.get_status_display(), "scope": decision.get_scope_display(),
+                     "status": decision.status_words, "scope": decision.get_scope_display(),
                      "provenance": of_decision},  # fmt: skip
         "model": {"name": decision.snapshot.model.name, "developer": decision.snapshot.model.developer},
         "illustration": illustration,
