@@ -128,6 +128,18 @@ class DemoSeeder:
             "source_note": entry.get("source_note", ""),
         }
 
+    @classmethod
+    def _determination_source(cls, decision: dict, spec: dict) -> dict:
+        """A determination's source: the card's, as the spec says; in an illustration (ILLUS-1, the GA draft),
+        the card's determination copied into a decision the card does not hold, which is an illustration too."""
+        sourced = cls._sourced(spec)
+        if decision.get("source_mark") != ILLUSTRATION:
+            return sourced
+        where = f" (§{sourced['source_section']})" if sourced["source_section"] else ""
+        return {**sourced, "source_mark": ILLUSTRATION,
+                "source_note": f"Part of an illustration: the card's determination{where} copied into a decision "
+                               "the card does not hold."}  # fmt: skip
+
     @staticmethod
     def _evidence(entry: dict) -> dict:
         """The evidence behind a demo evaluation: the system card at its section, unless the entry names
@@ -429,7 +441,7 @@ class DemoSeeder:
                     residual_risk=spec.get("residual_risk", ""),
                     reasoning=spec.get("reasoning", ""),
                     safeguards=spec.get("safeguards", ""),
-                    **self._sourced(spec),
+                    **self._determination_source(entry, spec),
                 )
             )
             self._set_m2m(determination, "cited_evaluations", [evaluations[key] for key in spec["cites"]])
