@@ -32,6 +32,7 @@ from django.urls import reverse
 from riskreg.decisions.models import Determination, ReleaseDecision
 from riskreg.evaluations.models import AIModel, Evaluation
 from riskreg.filings.models import Incident
+from riskreg.frameworks.models import Threshold
 from riskreg.risks.models import Risk
 
 pytestmark = pytest.mark.django_db
@@ -176,6 +177,17 @@ class Rule:
     marker: str  # what such a unit must also say
     when: re.Pattern | None = None  # only units that also show this (e.g. a confidence)
     shadows: list[str] = field(default_factory=list)  # other records' names that contain a needle
+    forbidden: str = ""  # instead of a marker: words such a unit must not use (an outcome's generic words)
+    after: bool = False  # `when` counts only after the record's name (its own value, not a neighbour's)
+
+    def shows(self, unit) -> bool:
+        if self.when is None:
+            return True
+        text = unit.near if isinstance(unit, Stretch) else str(unit)
+        if not self.after:
+            return self.when.search(text) is not None
+        starts = [text.find(n) for n in self.needles if n in text]
+        return bool(starts) and self.when.search(text, min(starts)) is not None
 
     def names(self, unit) -> bool:
         unit = unit.head if isinstance(unit, Stretch) else unit
@@ -185,6 +197,8 @@ class Rule:
 
     def says(self, unit) -> bool:
         unit = str(unit)
+        if self.forbidden:
+            return self.forbidden.lower() not in unit.lower() or self.marker.lower() in unit.lower()
         if self.marker in unit:
             return True
         # A JSON object says it in its shape: a non-empty list of riskreg's readings.
@@ -200,11 +214,19 @@ def rules() -> list[Rule]:
     shows_confidence = re.compile(r"confidence\W+(low|moderate|high)\b", re.I)
     for evaluation in Evaluation.objects.exclude(source_section="").exclude(confidence="not_stated").exclude(
             source_mark__in=["illustration", "imported"]):  # fmt: skip
-        found.append(Rule(f"confidence of evaluation {evaluation.pk}", [evaluation.title], READING, shows_confidence))
+        found.append(Rule(f"confidence of evaluation {evaluation.pk}", [evaluation.title], READING, shows_confidence,
+                          after=True))  # fmt: skip
     shows_scores = re.compile(r"\d\s*×\s*(impact\s*)?\d", re.I)
     for risk in Risk.objects.exclude(source_section="").exclude(source_mark__in=["illustration", "imported"]):
         found.append(Rule(f"scores of risk {risk.code}", [f"{risk.code} {risk.title}", risk.title], READING,
                           shows_scores))  # fmt: skip
+    for evaluation in Evaluation.objects.select_related("threshold").exclude(threshold=None):
+        own = evaluation.threshold.verdict_term({"below_threshold": "not_crossed"}.get(evaluation.outcome,
+                                                                                      evaluation.outcome))
+        if own:  # TM1's "crossed" is "Applicable": the generic "Threshold crossed" must not be shown for it
+            generic = evaluation.get_outcome_display()
+            found.append(Rule(f"outcome of evaluation {evaluation.pk} in other words than “{own}”", [evaluation.title],
+                              own, forbidden=generic))  # fmt: skip
     titles = [t for model in (Evaluation, Risk, Incident, ReleaseDecision) for t in model.objects.values_list(
         "title", flat=True)]  # fmt: skip
     for rule in found:
@@ -229,10 +251,11 @@ def problems_in(name: str, units: list[str], all_rules: list[Rule], verdicts) ->
         for unit in units:
             if not rule.names(unit):
                 continue
-            if rule.when is not None and not rule.when.search(unit.near if isinstance(unit, Stretch) else unit):
+            if not rule.shows(unit):
                 continue
             if not rule.says(unit):
-                out.append(f"{name}: {rule.what} shown without “{rule.marker}”: {str(unit)[:300]}")
+                what = f"“{rule.forbidden}” instead" if rule.forbidden else f"without “{rule.marker}”"
+                out.append(f"{name}: {rule.what} shown {what}: {str(unit)[:300]}")
                 break
     for category, own, generic in verdicts:
         word = re.compile(rf"\b{re.escape(generic)}\b", re.I)
@@ -251,33 +274,43 @@ def test_every_output_says_where_each_fact_comes_from(demo, client, viewer, eval
     from tests.decisions.test_record import need
 
     need("pdftotext")
-    # Data a user enters holds to the same: an evaluation typed in through its form, from a secondary source,
-    # with a confidence the source does not state.
-    snapshot = ReleaseDecision.objects.get(reference="D8").snapshot
-    client.force_login(evaluator)
-    response = client.post(reverse("evaluations:create"), {
-        "snapshot": snapshot.pk, "category": Evaluation.objects.filter(snapshot=snapshot).first().category_id,
-        "title": "Entered by hand from a press summary", "kind": "automated_benchmark", "run_by": "A lab",
-        "finding": "Scored well, as a newspaper reports it.", "outcome": "signal_met", "confidence": "high",
-        "source_section": "press summary §2", "source_mark": "secondary", "source_note": "Not in the card.",
-    })  # fmt: skip
-    assert response.status_code == 302, response.content.decode()[:2000]
-    assert Evaluation.objects.filter(title="Entered by hand from a press summary", source_mark="secondary").exists()
-    client.force_login(viewer)
-    all_rules, verdicts = rules(), verdict_rules()
-    assert any(r.marker == "Secondary source only" for r in all_rules), "the demo has a secondary-source item"
-    assert any(r.marker == "Illustration" for r in all_rules) and any(r.marker == READING for r in all_rules)
-    assert verdicts, "the demo has a verdict in its threshold's own words (TM1: Applicable)"
+    outputs: list[tuple[str, list[str]]] = []
 
     def page(url, **params):
         response = client.get(url, params)
         assert response.status_code == 200, url
         return response
 
-    outputs: list[tuple[str, list[str]]] = []
-
     def html(url, **params):
         outputs.append((url + (f"?{params}" if params else ""), html_units(page(url, **params).content.decode())))
+
+    # Data a user enters holds to the same: an evaluation typed in through its form, from a secondary source, with a
+    # confidence the source does not state and an outcome on TM1 (whose words are RSP v3.0's); and a decision
+    # decided here on a secondary source.
+    d8 = ReleaseDecision.objects.get(reference="D8")
+    tm1 = Threshold.objects.get(framework_version=d8.framework_version, code="TM1")
+    client.force_login(evaluator)
+    response = client.post(reverse("evaluations:create"), {
+        "snapshot": d8.snapshot_id, "category": tm1.category_id, "threshold": tm1.pk,
+        "title": "Entered by hand from a press summary", "kind": "automated_benchmark", "run_by": "A lab",
+        "finding": "Scored well, as a newspaper reports it.", "outcome": "crossed", "confidence": "high",
+        "source_section": "press summary §2", "source_mark": "secondary", "source_note": "Not in the card.",
+    })  # fmt: skip
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Evaluation.objects.filter(title="Entered by hand from a press summary", source_mark="secondary").exists()
+    response = client.post(reverse("decisions:create"), {
+        "snapshot": d8.snapshot_id, "framework_version": d8.framework_version_id, "reference": "PRESS-1",
+        "title": "Entered by hand: a release a newspaper reports", "scope": "no_deployment",
+        "rationale": "As the newspaper reports it.", "source_section": "press §3", "source_mark": "secondary",
+        "source_note": "From a press report, not the card.",
+    })  # fmt: skip
+    assert response.status_code == 302, response.content.decode()[:2000]
+    html(reverse("my-work"))  # the evaluator's tasks name their draft
+    client.force_login(viewer)
+    all_rules, verdicts = rules(), verdict_rules()
+    assert any(r.marker == "Secondary source only" for r in all_rules), "the demo has a secondary-source item"
+    assert any(r.marker == "Illustration" for r in all_rules) and any(r.marker == READING for r in all_rules)
+    assert verdicts, "the demo has a verdict in its threshold's own words (TM1: Applicable)"
 
     model = AIModel.objects.get()
     for url in (reverse("home"), reverse("evaluations:list"), reverse("risks:list"), reverse("decisions:list"),
