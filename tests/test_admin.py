@@ -92,10 +92,11 @@ def test_the_admin_lists_say_where_each_row_comes_from(client, superuser, demo):
     """Issue 28: the admin's lists are outputs too: each sourced row has its source column (§ · how sure, or an
     illustration), riskreg's readings are marked, and a verdict is in its threshold's own words."""
     client.force_login(superuser)
-    tm1 = _row(client, "decisions_determination", "GA-DRAFT", "Misalignment and sabotage")
+    tm1 = _row(client, "decisions_determination", "D8 ", "Misalignment and sabotage")
     assert "| Applicable |" in tm1 and "Crossed" not in tm1
     assert "§" in tm1 and "Verified in the source" in tm1
-    low = _row(client, "decisions_determination", "GA-DRAFT", "Chemical and biological weapons")
+    assert "| Applicable |" in _row(client, "decisions_determination", "GA-DRAFT", "Misalignment and sabotage")
+    low = _row(client, "decisions_determination", "D8 ", "Chemical and biological weapons")
     assert "Low riskreg's reading" in low and "confidence is riskreg's reading" in low
     assert "Illustration (not in the source)" in _row(client, "decisions_releasedecision", "ILLUS-1")
     assert "Illustration (not in the source)" in _row(client, "decisions_releasedecision", "GA-DRAFT")
