@@ -76,19 +76,53 @@ def describe(events) -> list:
                     wanted[target].update(int(v) for v in _ids((change or {}).get(side)))
             label = capfirst(str(field.verbose_name)) if field is not None else capfirst(name.replace("_", " "))
             event._fields.append((label, field, target, change or {}))
+    thresholds_at = _thresholds_of_determinations(events, wanted)
     # One query per kind of related record; select_related() reads what their labels name (a snapshot's model).
-    names = {model: {pk: _name(obj) for pk, obj in model._default_manager.select_related().in_bulk(list(ids)).items()}
-             for model, ids in wanted.items() if ids}  # fmt: skip
+    records = {model: model._default_manager.select_related().in_bulk(list(ids))
+               for model, ids in wanted.items() if ids}  # fmt: skip
+    names = {model: {pk: _name(obj) for pk, obj in objs.items()} for model, objs in records.items()}
     users = {u.pk: (u.get_full_name() or u.get_username()) for u in
              get_user_model().objects.filter(pk__in={e.user_id for e in events if e.user_id})}  # fmt: skip
     for event in events:
         event.by = users.get(event.user_id) or event.username or "the system"
         event.words = []
         for label, field, target, change in event._fields:
-            event.words.append((label, _say(change.get("old"), field, target, names),
-                                _say(change.get("new"), field, target, names)))  # fmt: skip
+            old, new = _say(change.get("old"), field, target, names), _say(change.get("new"), field, target, names)
+            if event.seq in thresholds_at and field is not None and field.name == "verdict":
+                old, new = (_in_threshold_words(change.get(side), thresholds_at[event.seq][side], records, said)
+                            for side, said in (("old", old), ("new", new)))  # fmt: skip
+            event.words.append((label, old, new))
         del event._fields
     return events
+
+
+def _thresholds_of_determinations(events, wanted) -> dict:
+    """{event seq: {"old": threshold id, "new": threshold id}} for the events that change a determination's
+    verdict, so that the verdict reads in its threshold's own words (issue 28: TM1's "Applicable", not
+    "Crossed"). The threshold is the one the event names, else the one its history row holds: one query a page,
+    and the thresholds join `wanted`, read with the other related records."""
+    determination = apps.get_model("decisions", "Determination")
+    verdicts = [e for e in events if e.model == determination._meta.label and "verdict" in (e.changes or {})]
+    if not verdicts:
+        return {}
+    held = dict(determination.history.filter(history_id__in=[e.history_id for e in verdicts])
+                .values_list("history_id", "threshold_id"))  # fmt: skip
+    at = {}
+    for event in verdicts:
+        named = event.changes.get("threshold_id")
+        now = held.get(event.history_id)
+        at[event.seq] = {side: (named or {}).get(side) if named else now for side in ("old", "new")}
+    wanted[apps.get_model("frameworks", "Threshold")].update(
+        int(t) for sides in at.values() for t in _ids(list(sides.values())))  # fmt: skip
+    return at
+
+
+def _in_threshold_words(verdict, threshold_id, records, said: str) -> str:
+    """A verdict as its threshold words it (RSP v3.0 TM1: "Applicable"), else as `said` (the choice's label)."""
+    thresholds = records.get(apps.get_model("frameworks", "Threshold"), {})
+    threshold = thresholds.get(int(threshold_id)) if _ids(threshold_id) else None
+    term = threshold.verdict_term(verdict) if threshold is not None and isinstance(verdict, str) else ""
+    return term or said
 
 
 def _name(obj) -> str:

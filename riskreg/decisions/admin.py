@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from riskreg.lib.admin import ReadOnlyAdmin, RegistryAdmin
+from riskreg.lib.admin import SOURCE_COLUMN, ReadOnlyAdmin, RegistryAdmin, with_reading
 
 from .models import Affirmation, Determination, GapAcknowledgement, ReleaseDecision, ReviewCondition, SignOff
 
@@ -25,8 +25,9 @@ class FrozenWhenApprovedMixin:
 
 @admin.register(ReleaseDecision)
 class ReleaseDecisionAdmin(FrozenWhenApprovedMixin, RegistryAdmin):
-    list_display = ["__str__", "snapshot", "scope", "status", "effective_date"]
+    list_display = ["__str__", "snapshot", "scope", "status", "effective_date", SOURCE_COLUMN]
     list_filter = ["status", "scope", "framework_version"]
+    list_select_related = ["snapshot__model"]
     search_fields = ["title", "rationale", "reference"]
     # Status, provenance and author move only through the lifecycle steps (decisions/lifecycle.py).
     readonly_fields = ["status", "provenance", "author", "supersedes", "revises"]
@@ -39,9 +40,16 @@ class ReleaseDecisionAdmin(FrozenWhenApprovedMixin, RegistryAdmin):
 
 @admin.register(Determination)
 class DeterminationAdmin(FrozenWhenApprovedMixin, RegistryAdmin):
-    list_display = ["decision", "category", "verdict", "confidence"]
+    list_display = ["decision", "category", "verdict_column", "confidence_column", SOURCE_COLUMN]
     list_filter = ["verdict", "category"]
+    # The threshold names the verdict in its own words (verdict_label): read with the row, not once a row.
+    list_select_related = ["decision", "category", "threshold"]
     filter_horizontal = ["cited_evaluations"]
+    confidence_column = staticmethod(with_reading("confidence", "Confidence"))
+
+    @admin.display(description="Verdict", ordering="verdict")
+    def verdict_column(self, obj):
+        return obj.verdict_label
 
 
 @admin.register(ReviewCondition)

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from riskreg.lib.admin import ReadOnlyAdmin, RegistryAdmin
+from riskreg.lib.admin import SOURCE_COLUMN, ReadOnlyAdmin, RegistryAdmin, with_reading
 
 from .models import AIModel, Evaluation, Evidence, ImportedRun, Snapshot
 
@@ -19,11 +19,13 @@ class SnapshotAdmin(RegistryAdmin):
 
 @admin.register(Evaluation)
 class EvaluationAdmin(RegistryAdmin):
-    list_display = ["title", "snapshot", "category", "kind", "outcome", "source_section"]
+    list_display = ["title", "snapshot", "category", "kind", "outcome_column", SOURCE_COLUMN]
     list_filter = ["snapshot__model", "category", "kind", "outcome", "is_external"]
     search_fields = ["title", "finding", "run_by"]
     list_select_related = ["snapshot__model", "category"]
     raw_id_fields = ["snapshot", "threshold", "recorded_by"]
+    # An imported record's outcome is the import rule's classification: riskreg's reading.
+    outcome_column = staticmethod(with_reading("outcome", "Outcome"))
 
     def has_change_permission(self, request, obj=None):
         # An evaluation a submitted or approved decision cites changes only on its own page, which

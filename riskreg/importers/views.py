@@ -17,8 +17,9 @@ from django.utils.decorators import method_decorator
 from django.views import View
 
 from riskreg.accounts.access import RoleRequiredMixin
-from riskreg.evaluations.models import Outcome, Snapshot
+from riskreg.evaluations.models import Evaluation, Outcome, Snapshot
 from riskreg.frameworks.models import ThreatCategory
+from riskreg.sources import SourceMark
 
 from .evalsets import check_members, is_listing, listing_of
 from .forms import ConfirmForm, ImportForm
@@ -111,7 +112,11 @@ class ImportView(RoleRequiredMixin, View):
                 log = read_log(upload, name, budget=budget)
                 decided = plan(log, sha256_of(upload), snapshot=snapshot, category=category, rule=rule,
                                allow_other_model=True)  # fmt: skip
-                rows.append({"name": name, "upload": upload, "log": log, "plan": decided,
+                # The record as it will be made, unsaved: its provenance (imported from a log; the outcome is the
+                # rule's classification, riskreg's reading) is drawn by the same tags as on every page (issue 28).
+                record = Evaluation(source_mark=SourceMark.IMPORTED, source_section=f"Inspect log {log.eval_id}"[:100],
+                                    outcome=decided.outcome)  # fmt: skip
+                rows.append({"name": name, "upload": upload, "log": log, "plan": decided, "record": record,
                              "outcome": Outcome(decided.outcome).label})  # fmt: skip
             except InspectLogError as error:
                 rows.append({"name": name, "error": str(error)})

@@ -13,6 +13,9 @@ never to the person who made the change. Whoever is chosen here, one rule decide
 and again when the mail is sent (outbox.wants_mail): only an active user with an address, who did not opt
 out, and who may still read what the mail is about — a decision's mail (its rejection reasons among it)
 never goes to someone left with no role that reads decisions.
+
+A decision that was not made here says so where a mail first names it (issue 28): an illustration made in
+riskreg, or one recorded from a published source (`named`).
 """
 
 import datetime
@@ -21,6 +24,7 @@ from typing import cast
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from riskreg import provenance
 from riskreg.decisions.digest import CONTENT_VERSION, digest_of, load_many, signed_content
 from riskreg.decisions.gate import authors_of, review_states
 from riskreg.decisions.models import ConditionRule, DecisionStatus, Provenance, ReleaseDecision
@@ -30,6 +34,17 @@ from .models import Kind
 from .outbox import queue
 
 REVIEW_SOON_DAYS = 14
+
+
+def named(decision) -> str:
+    """The decision as a mail's line first names it: with one short clause when it was not decided here."""
+    prov = provenance.of(decision)
+    if prov.origin == provenance.Origin.ILLUSTRATION:
+        return f"{decision} (an illustration made in riskreg, not in the source)"
+    if prov.origin == provenance.Origin.RECORDED:
+        where = f", {prov.where}" if prov.where else ""
+        return f"{decision} (recorded from a published source{where}: decided there, not in riskreg)"
+    return str(decision)
 
 
 def _users(ids, but=None):
@@ -64,7 +79,7 @@ def decision_submitted(decision, by, history_id) -> None:
         queue(
             holder, kind=Kind.SUBMITTED, key=f"submitted:{decision.pk}:{history_id}:{holder.pk}",
             subject=f"Sign-off asked: {decision}", decision=decision,
-            lines=[f"{by.get_full_name() or by.get_username()} submitted {decision} for review.",
+            lines=[f"{by.get_full_name() or by.get_username()} submitted {named(decision)} for review.",
                    f"It needs a sign-off by {', '.join(held)}, a title you hold. Read what you are asked to sign, "
                    "then sign or reject it."],
             why=f"you hold {', '.join(held)}, which {decision.framework_version} asks to sign this decision.",
@@ -77,16 +92,16 @@ def decision_signed(decision, sign_off, by) -> None:
     who = by.get_full_name() or by.get_username()
     if decision.status == DecisionStatus.REJECTED:
         kind, subject = Kind.REJECTED, f"Rejected: {decision}"
-        lines = [f"{who} rejected {decision} as {sign_off.title}.", f"Why: {sign_off.comment}",
+        lines = [f"{who} rejected {named(decision)} as {sign_off.title}.", f"Why: {sign_off.comment}",
                  "Its author can revise it into a new draft."]  # fmt: skip
     elif decision.status == DecisionStatus.APPROVED and sign_off.kind == "sign":
         kind, subject = Kind.APPROVED, f"Approved: {decision}"
-        lines = [f"{who} signed {decision} as {sign_off.title}, the last sign-off it needed: it is approved.",
+        lines = [f"{who} signed {named(decision)} as {sign_off.title}, the last sign-off it needed: it is approved.",
                  "From now on it does not change; a change to the evidence it cites asks its signers to re-affirm."]
     else:
         verb = "re-affirmed" if sign_off.kind == "reaffirm" else "signed"
         kind, subject = Kind.SIGNED, f"{verb.capitalize()}: {decision}"
-        lines = [f"{who} {verb} {decision} as {sign_off.title}."]
+        lines = [f"{who} {verb} {named(decision)} as {sign_off.title}."]
     for person in _concerned(decision, but=by):
         queue(person, kind=kind, key=f"{kind}:{sign_off.pk}:{person.pk}", subject=subject, lines=lines,
               why="you wrote or signed this decision.", link=decision.get_absolute_url(),
@@ -124,7 +139,7 @@ def _tell_changed(approved, by, what: str) -> None:
             queue(
                 person, kind=Kind.CHANGED, key=f"changed:{decision.pk}:{digest}:{person.pk}",
                 subject=f"Changed since signing: {decision}", decision=decision,
-                lines=[f"What the approved {decision} rests on has changed since it was signed ({what}).",
+                lines=[f"What the approved {named(decision)} rests on has changed since it was signed ({what}).",
                        "It stays approved as a fact of history; its signers re-affirm it, or it is superseded. "
                        "The decision's page says in words what changed."],
                 why="you wrote or signed this decision.", link=decision.get_absolute_url() + "#reaffirm-form",

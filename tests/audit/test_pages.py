@@ -165,3 +165,31 @@ def test_a_page_past_the_oldest_event_says_so_and_leads_back(client, auditor):
     html = client.get(reverse("audit:list"), {"before": "1"}).content.decode()
     assert "past the oldest event" in html and 'href="?">back to the newest events' in html
     assert "past the oldest event" not in client.get(reverse("audit:list"), {"user": "nobody-at-all"}).content.decode()
+
+
+def _verdicts(events) -> list[tuple[str, str, str]]:
+    return [(event.label, old, new) for event in events for label, old, new in event.words if label == "Verdict"]
+
+
+def test_a_verdict_reads_in_its_thresholds_words_on_the_trail(client, auditor, demo, django_assert_max_num_queries):
+    """Issue 28: RSP v3.0's TM1 is "Applicable", never "Crossed" — when the determination is made, and when its
+    verdict changes later without its threshold (the threshold is then read from the event's history row)."""
+    from django.db import transaction
+
+    from riskreg.decisions.models import Determination
+
+    client.force_login(auditor)
+    draft = ReleaseDecision.objects.get(reference="GA-DRAFT")
+    tm1 = Determination.objects.select_related("threshold").get(decision=draft, threshold__code="TM1")
+    assert tm1.verdict == "crossed" and tm1.verdict_label == "Applicable"
+    history = _verdicts(client.get(reverse("decisions:history", args=[draft.pk])).context["events"])
+    assert any(new == "Applicable" for _, _, new in history), history
+    assert not any("Crossed" in (old + new) for _, old, new in history), history
+    with transaction.atomic():
+        tm1.verdict = "not_crossed"
+        tm1._change_reason = "Re-assessed"
+        tm1.save()
+    with django_assert_max_num_queries(20):
+        trail = client.get(reverse("audit:list"), {"model": "decisions.Determination", "object_id": tm1.pk})
+    assert _verdicts(trail.context["events"])[0][1:] == ("Applicable", "Not applicable")
+    assert "Crossed" not in trail.content.decode().split("<tbody>")[1]

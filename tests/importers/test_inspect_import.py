@@ -378,6 +378,27 @@ def test_the_upload_page_previews_then_records(client, evaluator, target):
     assert Evaluation.objects.count() == 1
 
 
+def test_the_preview_says_the_outcome_is_riskregs_reading_and_where_the_record_comes_from(client, evaluator, target):
+    """Issue 28: the outcome is the import rule's classification, not the log's statement; the record's source is
+    the log it is imported from."""
+    import re
+
+    client.force_login(evaluator)
+    upload = io.BytesIO(as_eval(log_dict(eval_id="reading")))
+    upload.name = "reading.eval"
+    response = client.post(reverse("importers:upload"), {
+        "log": upload, "snapshot": target["snapshot"].pk, "category": target["category"].pk,
+        "rule": "includes/accuracy>=0.5",
+    })  # fmt: skip
+    html = response.content.decode()
+    assert response.status_code == 200
+    outcome = re.search(r"<dt>Outcome</dt><dd>(.*?)</dd>", html, re.S).group(1)
+    assert "Alert / signal met" in outcome and '<span class="reading"' in outcome
+    assert "riskreg&#x27;s reading" in outcome or "riskreg's reading" in outcome
+    source = re.search(r"<dt>Source</dt><dd>(.*?)</dd>", html, re.S).group(1)
+    assert "Imported from an evaluation log" in source
+
+
 def test_the_upload_page_shows_a_refusal_beside_the_field(client, evaluator, target):
     client.force_login(evaluator)
     upload = io.BytesIO(b"{not json")

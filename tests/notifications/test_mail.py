@@ -401,3 +401,28 @@ def test_a_title_stored_with_line_breaks_writes_no_line_of_its_own_into_the_mail
         lines = body(message).splitlines()
         assert not [line for line in lines if line.startswith(("Bcc:", "Open it: https://evil"))], lines
         assert f"Writer submitted {title} for review." in lines
+
+
+def test_a_mail_about_a_decision_not_made_here_says_so_in_one_clause(world, django_capture_on_commit_callbacks):
+    """Issue 28: a mail about an illustration (or a decision recorded from a published source) does not pass it
+    off as a decision made here; the clause stays on the line that names the decision."""
+    from riskreg.decisions.models import Provenance, ReleaseDecision
+    from riskreg.notifications.events import named
+    from riskreg.sources import SourceMark
+
+    decision = world["decision"]
+    decision.reference, decision.source_mark = "ILLUS-9", SourceMark.ILLUSTRATION
+    decision.source_note = "Made up to show the sign-off."
+    decision.save()
+    with django_capture_on_commit_callbacks(execute=False):
+        lifecycle.submit(decision, by=world["writer"])
+    mails = Notification.objects.filter(kind="submitted")
+    assert mails.count() == 2
+    for mail in mails:
+        line = next(line for line in mail.body.splitlines() if "submitted" in line)
+        assert line == f"Writer submitted {decision} (an illustration made in riskreg, not in the source) for review."
+    recorded = ReleaseDecision(reference="D8", title="Limited access", provenance=Provenance.PUBLISHED_SOURCE,
+                               source_section="1.2.1")  # fmt: skip
+    clause = "(recorded from a published source, §1.2.1: decided there, not in riskreg)"
+    assert named(recorded) == f"D8 Limited access {clause}"
+    assert named(ReleaseDecision(reference="D9", title="Ours")) == "D9 Ours"
