@@ -22,7 +22,7 @@ class EvaluationAdmin(RegistryAdmin):
     list_display = ["title", "snapshot", "category", "kind", "outcome_column", SOURCE_COLUMN]
     list_filter = ["snapshot__model", "category", "kind", "outcome", "is_external"]
     search_fields = ["title", "finding", "run_by"]
-    list_select_related = ["snapshot__model", "category"]
+    list_select_related = ["snapshot__model", "category", "threshold"]  # the outcome in its threshold's words
     raw_id_fields = ["snapshot", "threshold", "recorded_by"]
     # An imported record's outcome is the import rule's classification: riskreg's reading.
     outcome_column = staticmethod(with_reading("outcome", "Outcome"))

@@ -49,8 +49,11 @@ def with_reading(field: str, description: str, reading: str | None = None):
 
     @admin.display(description=description, ordering=field)
     def column(obj):
+        # The model's own words where it has them (Evaluation.outcome_label: in its threshold's words), else the
+        # choice's label.
+        words = getattr(type(obj), f"{field}_label", None)
         display = getattr(obj, f"get_{field}_display", None)
-        value = display() if display else getattr(obj, field)
+        value = getattr(obj, f"{field}_label") if words is not None else display() if display else getattr(obj, field)
         marked = provenance.of(obj).reads(reading or field)
         return format_html("{}{}", value, _reading_marker(provenance.READING) if marked else "")
 
