@@ -32,6 +32,12 @@ SEEN = 10_000  # distinct provenances an export remembers
 PROVENANCE_HEADER = ["Source (§ · how sure)", "Source note", "riskreg's reading (not the source's)"]
 
 
+def escaped(value) -> str:
+    """A cell as lines() writes one: empty for None, else its text with a formula escaped."""
+    cell = "" if value is None else str(value)
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+
+
 def provenance_cells(prov: provenance.Provenance) -> tuple:
     """A row's provenance columns (PROVENANCE_HEADER)."""
     return (prov.short, prov.note, ", ".join(prov.readings))
@@ -74,8 +80,9 @@ class CsvExport:
         return [field for field in provenance.fields_for(self.model) if field not in self.fields]
 
     def _with_provenance(self, chunk: list[tuple], extra: list[str], seen: dict):
-        """Each row's own cells, then its provenance columns: worked out once for each distinct set of the values
-        they depend on (`seen`, kept across the export's chunks: a long export repeats a few hundred)."""
+        """Each row's own cells, and its provenance columns already escaped: worked out once for each distinct set
+        of the values they depend on (`seen`, kept across the export's chunks: a long export repeats a few
+        hundred)."""
         count = len(self.fields)
         names = [*self.fields, *extra]
         read = provenance.reader(self.model, names)
@@ -85,10 +92,10 @@ class CsvExport:
             key = tuple([row[i] for i in at])
             found = seen.get(key)
             if found is None:
-                found = provenance_cells(read(row))
+                found = [escaped(value) for value in provenance_cells(read(row))]
                 if len(seen) < SEEN:  # bounded: an export of all-different notes keeps memory flat
                     seen[key] = found
-            yield [*cells, *found]
+            yield cells, found
 
     def lines(self, queryset):
         writer = csv.writer(Echo())
@@ -100,10 +107,17 @@ class CsvExport:
         for chunk in chunks(rows, CHUNK):
             # A cell: None is empty, anything else its str() with formulas escaped (audit.export.escape_formula,
             # inlined: it runs for every cell, and the calls were a fifth of the export's time).
+            if not sourced:
+                yield "".join(
+                    writer.writerow(["" if value is None else "'" + cell if (cell := str(value)).startswith(
+                        FORMULA_STARTS) else cell for value in cells])
+                    for cells in self.cells(chunk)
+                )  # fmt: skip
+                continue
             yield "".join(
                 writer.writerow(["" if value is None else "'" + cell if (cell := str(value)).startswith(FORMULA_STARTS)
-                                 else cell for value in cells])
-                for cells in (self._with_provenance(chunk, extra, seen) if sourced else self.cells(chunk))
+                                 else cell for value in cells] + found)
+                for cells, found in self._with_provenance(chunk, extra, seen)
             )  # fmt: skip
 
     def response(self, queryset) -> StreamingHttpResponse:
