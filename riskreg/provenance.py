@@ -7,15 +7,17 @@ this module: `of(record)` or `of_row(model, row)` gives a `Provenance`, which ha
 (`text`, for CSV cells, PDF lines and report lines), one JSON shape (`as_json()`) and one HTML form
 (the `provenance` template tags, riskreg/templatetags/provenance.py).
 
-Three kinds of origin, never to be confused by a reader:
+Kinds of origin (`Origin`), never to be confused by a reader:
 - recorded from a source: the fact is the source's (a section of it), with a mark saying how sure:
   verified in it, from a secondary source only, not verifiable, or riskreg's inference;
 - an illustration: made up in riskreg to show how it works; the source does not say it;
-- entered here (or decided here, for a decision): riskreg's users' own record; imported from a log.
+- entered here, or decided here for a decision (which keeps a mark it was given: decided on a secondary
+  source, say); imported from an evaluation log.
 
 Some values on a recorded fact are not the source's at all but the recorder's reading of it — a
-confidence the source does not state, a risk's scores, treatment, status and owner. `readings` names
-them, so that every output marks them as riskreg's reading, not the source's.
+confidence the source does not state, a risk's scores, treatment, status and owner, an incident's
+classification (READINGS); an imported run's outcome, the import rule's (IMPORTED_READINGS). `readings`
+names them, so that every output marks them as riskreg's reading, not the source's.
 """
 
 import functools
